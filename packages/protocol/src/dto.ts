@@ -1,0 +1,57 @@
+/** A user's role. Admins may do everything; users only what rules allow. */
+export type Role = 'user' | 'admin';
+
+/**
+ * A user as the API shows it. Never contains a password hash.
+ *
+ * @example
+ * ```json
+ * { "id": "01J9Z…", "username": "ada", "email": null, "role": "user",
+ *   "disabled": false, "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "…" }
+ * ```
+ */
+export interface UserDto {
+  readonly id: string;
+  readonly username: string;
+  readonly email: string | null;
+  readonly role: Role;
+  readonly disabled: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** The answer to register and login. */
+export interface AuthResponse {
+  readonly user: UserDto;
+  readonly accessToken: string;
+  readonly refreshToken: string;
+}
+
+/** The answer to refresh: a new access token and the rotated refresh token. */
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+}
+
+/** A page of a keyset-paginated list; pass `nextCursor` as `after` for the next page. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * The claims of a Sigil access token: identifiers and the role only.
+ * The payload of a JWT is readable by anyone who holds it, so nothing secret
+ * (no email, no hash) is ever put in it.
+ */
+export interface AccessTokenClaims {
+  /** The user's id. */
+  readonly sub: string;
+  readonly username: string;
+  readonly role: Role;
+  /** The session (refresh token family) this token was issued for. */
+  readonly sid: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly iss: string;
+}

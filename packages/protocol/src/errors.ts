@@ -1,0 +1,61 @@
+/**
+ * Every error Sigil returns, over HTTP or WebSocket, carries one of these
+ * stable codes. Codes are only ever added, never renamed: clients branch on
+ * them. The HTTP status of each code lives here and nowhere else.
+ *
+ * @example
+ * ```ts
+ * import { ERROR_STATUS } from '@sigil/protocol';
+ * ERROR_STATUS.not_found; // 404
+ * ```
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  invalid_filter: 400,
+  unauthorized: 401,
+  token_expired: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  schema_conflict: 409,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+/** A stable, machine-readable error code. */
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** One problem inside a failed request, e.g. a schema violation at a JSON Pointer. */
+export interface ErrorDetail {
+  /** JSON Pointer into the request body or query (`/title`), or `""` for the whole. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * The body of every error response.
+ *
+ * @example
+ * ```json
+ * { "error": { "code": "validation_failed", "message": "body is invalid",
+ *              "details": [{ "path": "/title", "message": "must be string" }] } }
+ * ```
+ */
+export interface ErrorBody {
+  readonly error: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly details?: readonly ErrorDetail[];
+  };
+}
+
+/** True when `value` is one of the stable error codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}

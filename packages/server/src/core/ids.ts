@@ -1,0 +1,20 @@
+import { randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A ULID: 48-bit millisecond time + 80 random bits, Crockford base32,
+ * 26 characters. Lexicographic order follows creation time, which makes
+ * ids usable as keyset cursors.
+ */
+export function newId(now: number = Date.now()): string {
+  let time = now;
+  const out = new Array<string>(26);
+  for (let i = 9; i >= 0; i--) {
+    out[i] = CROCKFORD[time % 32]!;
+    time = Math.floor(time / 32);
+  }
+  const rnd = randomBytes(16);
+  for (let i = 0; i < 16; i++) out[10 + i] = CROCKFORD[rnd[i]! % 32]!;
+  return out.join('');
+}
