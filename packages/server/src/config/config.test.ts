@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+import { checkSecretStrength } from './secret-strength.js';
+
+const STRONG = 'k3J9vQ2xP7mZ4tR8wL1nB6yH5cF0dS2aG7eU9iO3pK8=';
+const load = (env: Record<string, string>) => loadConfig(env, { cwd: '/srv/app' });
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    load(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = load({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      host: '127.0.0.1',
+      port: 8090,
+      databaseUrl: undefined,
+      dataDir: '/srv/app/sigil_data',
+      jwtSecrets: undefined,
+      jwtIssuer: 'sigil',
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 30 * 86400,
+      corsOrigins: [],
+      admin: undefined,
+      logLevel: 'info',
+      trustProxy: false,
+    });
+  });
+
+  it('defaults LOG_LEVEL to warn in test', () => {
+    expect(load({ NODE_ENV: 'test' }).logLevel).toBe('warn');
+  });
+
+  it('is frozen', () => {
+    const config = load({ CORS_ORIGINS: 'https://a.example' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.corsOrigins)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = load({
+      NODE_ENV: 'production',
+      HOST: '0.0.0.0',
+      PORT: '3000',
+      DATABASE_URL: 'postgres://u@db/app',
+      SIGIL_DATA_DIR: '/var/lib/sigil',
+      JWT_SECRET: `${STRONG},${STRONG.toLowerCase()}`,
+      JWT_ISSUER: 'my-app',
+      ACCESS_TOKEN_TTL: '5m',
+      REFRESH_TOKEN_TTL: '7d',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      SIGIL_ADMIN_USERNAME: 'Root_Admin',
+      SIGIL_ADMIN_PASSWORD: 'correct horse battery',
+      LOG_LEVEL: 'debug',
+      AUTH_RATE_LIMIT_PER_ADDRESS: '100/15m',
+      AUTH_RATE_LIMIT_PER_USERNAME: '5/30s',
+      TRUST_PROXY: 'true',
+    });
+    expect(config).toMatchObject({
+      nodeEnv: 'production',
+      host: '0.0.0.0',
+      port: 3000,
+      databaseUrl: 'postgres://u@db/app',
+      dataDir: '/var/lib/sigil',
+      jwtSecrets: [STRONG, STRONG.toLowerCase()],
+      jwtIssuer: 'my-app',
+      accessTokenTtlSeconds: 300,
+      refreshTokenTtlSeconds: 7 * 86400,
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      admin: { username: 'root_admin', password: 'correct horse battery' },
+      logLevel: 'debug',
+      authRateLimitPerAddress: { limit: 100, windowMs: 15 * 60_000 },
+      authRateLimitPerUsername: { limit: 5, windowMs: 30_000 },
+      trustProxy: true,
+    });
+  });
+
+  it.each([
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '-1' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ ACCESS_TOKEN_TTL: 'soon' }, 'ACCESS_TOKEN_TTL'],
+    [{ REFRESH_TOKEN_TTL: '0s' }, 'REFRESH_TOKEN_TTL'],
+    [{ ACCESS_TOKEN_TTL: '2d', REFRESH_TOKEN_TTL: '1d' }, 'REFRESH_TOKEN_TTL'],
+    [{ CORS_ORIGINS: 'not an origin' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
+    [{ SIGIL_ADMIN_USERNAME: 'admin' }, 'SIGIL_ADMIN_PASSWORD'],
+    [{ SIGIL_ADMIN_PASSWORD: 'long enough pw' }, 'SIGIL_ADMIN_USERNAME'],
+    [{ SIGIL_ADMIN_USERNAME: 'a', SIGIL_ADMIN_PASSWORD: 'long enough pw' }, 'SIGIL_ADMIN_USERNAME'],
+    [{ SIGIL_ADMIN_USERNAME: 'admin', SIGIL_ADMIN_PASSWORD: 'short' }, 'SIGIL_ADMIN_PASSWORD'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ AUTH_RATE_LIMIT_PER_ADDRESS: 'lots' }, 'AUTH_RATE_LIMIT_PER_ADDRESS'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+    [{ JWT_SECRET: `${STRONG},` }, 'JWT_SECRET'],
+  ])('rejects %j naming %s', (env, variable) => {
+    const err = errorOf(env);
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(variable);
+    expect(err.message).not.toContain('\n');
+  });
+
+  describe('JWT_SECRET in production', () => {
+    it('is required', () => {
+      expect(errorOf({ NODE_ENV: 'production' }).variable).toBe('JWT_SECRET');
+    });
+
+    it.each(['short-secret', 'a'.repeat(64), 'abababababababababababababababababababab', 'passwordpasswordpasswordpassword12'])(
+      'refuses the weak secret %s',
+      (secret) => {
+        const err = errorOf({ NODE_ENV: 'production', JWT_SECRET: secret });
+        expect(err.variable).toBe('JWT_SECRET');
+        expect(err.message).not.toContain(secret);
+      },
+    );
+
+    it('checks every secret of a rotation list', () => {
+      expect(errorOf({ NODE_ENV: 'production', JWT_SECRET: `${STRONG},weak` }).message).toContain('entry 2');
+    });
+
+    it('accepts a weak secret outside production (development convenience)', () => {
+      expect(load({ JWT_SECRET: 'dev' }).jwtSecrets).toEqual(['dev']);
+    });
+  });
+});
+
+describe('checkSecretStrength', () => {
+  it('accepts random secrets of 32 bytes or more', () => {
+    expect(checkSecretStrength(STRONG)).toBeNull();
+    expect(checkSecretStrength('9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08')).toBeNull();
+  });
+});

@@ -1,0 +1,222 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parseDuration } from '../core/duration.js';
+import { parseRateLimit } from '../core/auth/rate-limiter.js';
+import { checkSecretStrength } from './secret-strength.js';
+
+export interface RateLimitSpec {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Sigil's whole configuration: validated, defaulted and frozen. */
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly host: string;
+  readonly port: number;
+  /** `undefined` means the embedded SQLite file in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Absolute. */
+  readonly dataDir: string;
+  /** Sign with the first, verify with all. `undefined` outside production means: generate one into the data dir. */
+  readonly jwtSecrets: readonly string[] | undefined;
+  readonly jwtIssuer: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  /** Allowed browser origins; `['*']` allows any. */
+  readonly corsOrigins: readonly string[];
+  readonly admin: { readonly username: string; readonly password: string } | undefined;
+  readonly logLevel: LogLevel;
+  readonly authRateLimitPerAddress: RateLimitSpec;
+  readonly authRateLimitPerUsername: RateLimitSpec;
+  /** Trust `X-Forwarded-For` from a reverse proxy when computing the client address. */
+  readonly trustProxy: boolean;
+}
+
+/** A configuration problem; `message` is one line that names the variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** Every variable Sigil reads, for documentation and the test that keeps the docs honest. */
+export const CONFIG_VARIABLES = [
+  'NODE_ENV',
+  'HOST',
+  'PORT',
+  'DATABASE_URL',
+  'SIGIL_DATA_DIR',
+  'JWT_SECRET',
+  'JWT_ISSUER',
+  'ACCESS_TOKEN_TTL',
+  'REFRESH_TOKEN_TTL',
+  'CORS_ORIGINS',
+  'SIGIL_ADMIN_USERNAME',
+  'SIGIL_ADMIN_PASSWORD',
+  'LOG_LEVEL',
+  'AUTH_RATE_LIMIT_PER_ADDRESS',
+  'AUTH_RATE_LIMIT_PER_USERNAME',
+  'TRUST_PROXY',
+] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const USERNAME_RE = /^[a-z0-9_.-]{3,32}$/;
+
+/**
+ * Reads the configuration from `env` (the caller merges `.env` under the real
+ * environment). Throws `ConfigError` on the first bad value; never returns a
+ * half-valid configuration.
+ */
+export function loadConfig(env: Env, opts: { cwd: string }): Config {
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', get('NODE_ENV') ?? 'development', ['development', 'production', 'test'] as const);
+  const host = get('HOST') ?? '127.0.0.1';
+  const port = parsePort(get('PORT'));
+
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be sqlite:<path> or postgres://…');
+  }
+  const rawDataDir = get('SIGIL_DATA_DIR') ?? './sigil_data';
+  const dataDir = isAbsolute(rawDataDir) ? rawDataDir : resolve(opts.cwd, rawDataDir);
+
+  const jwtSecrets = parseSecrets(get('JWT_SECRET'), nodeEnv);
+  const jwtIssuer = get('JWT_ISSUER') ?? 'sigil';
+
+  const accessTokenTtlSeconds = duration('ACCESS_TOKEN_TTL', get('ACCESS_TOKEN_TTL') ?? '15m');
+  const refreshTokenTtlSeconds = duration('REFRESH_TOKEN_TTL', get('REFRESH_TOKEN_TTL') ?? '30d');
+  if (refreshTokenTtlSeconds < accessTokenTtlSeconds) {
+    throw new ConfigError('REFRESH_TOKEN_TTL', 'must not be shorter than ACCESS_TOKEN_TTL');
+  }
+
+  const corsOrigins = parseOrigins(get('CORS_ORIGINS'));
+  const admin = parseAdmin(get('SIGIL_ADMIN_USERNAME'), get('SIGIL_ADMIN_PASSWORD'));
+  const logLevel = oneOf('LOG_LEVEL', get('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info'), LOG_LEVELS);
+
+  const authRateLimitPerAddress = rateLimit('AUTH_RATE_LIMIT_PER_ADDRESS', get('AUTH_RATE_LIMIT_PER_ADDRESS') ?? '20/1m');
+  const authRateLimitPerUsername = rateLimit('AUTH_RATE_LIMIT_PER_USERNAME', get('AUTH_RATE_LIMIT_PER_USERNAME') ?? '10/1m');
+  const trustProxy = parseBoolean('TRUST_PROXY', get('TRUST_PROXY') ?? 'false');
+
+  return deepFreeze({
+    nodeEnv,
+    host,
+    port,
+    databaseUrl,
+    dataDir,
+    jwtSecrets,
+    jwtIssuer,
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    corsOrigins,
+    admin,
+    logLevel,
+    authRateLimitPerAddress,
+    authRateLimitPerUsername,
+    trustProxy,
+  });
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${value}")`);
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return 8090;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got "${value}")`);
+  }
+  return Number(value);
+}
+
+function duration(name: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new ConfigError(name, `is not a valid duration like 15m, 12h or 30d (${(err as Error).message})`);
+  }
+}
+
+function rateLimit(name: string, value: string): RateLimitSpec {
+  try {
+    return parseRateLimit(value);
+  } catch (err) {
+    throw new ConfigError(name, `is not a valid rate like 20/1m (${(err as Error).message})`);
+  }
+}
+
+function parseBoolean(name: string, value: string): boolean {
+  const lower = value.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+  if (['0', 'false', 'no', 'off'].includes(lower)) return false;
+  throw new ConfigError(name, `must be true or false (got "${value}")`);
+}
+
+function parseSecrets(value: string | undefined, nodeEnv: NodeEnv): string[] | undefined {
+  if (value === undefined) {
+    if (nodeEnv === 'production') {
+      throw new ConfigError('JWT_SECRET', 'is required in production (at least 32 random bytes, e.g. `openssl rand -base64 48`)');
+    }
+    return undefined;
+  }
+  const secrets = value.split(',').map((s) => s.trim());
+  if (secrets.some((s) => s === '')) throw new ConfigError('JWT_SECRET', 'has an empty entry in its comma-separated list');
+  if (new Set(secrets).size !== secrets.length) throw new ConfigError('JWT_SECRET', 'lists the same secret twice');
+  if (nodeEnv === 'production') {
+    secrets.forEach((secret, i) => {
+      const problem = checkSecretStrength(secret);
+      if (problem !== null) throw new ConfigError('JWT_SECRET', `entry ${i + 1} is too weak: ${problem}`);
+    });
+  }
+  return secrets;
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const origins = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `has "${origin}", which is not an origin like https://app.example.com`);
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError('CORS_ORIGINS', `has "${origin}", which is not an origin like https://app.example.com (no path, no trailing slash)`);
+    }
+  }
+  return origins;
+}
+
+function parseAdmin(username: string | undefined, password: string | undefined): Config['admin'] {
+  if (username === undefined && password === undefined) return undefined;
+  if (username === undefined) throw new ConfigError('SIGIL_ADMIN_USERNAME', 'must be set when SIGIL_ADMIN_PASSWORD is');
+  if (password === undefined) throw new ConfigError('SIGIL_ADMIN_PASSWORD', 'must be set when SIGIL_ADMIN_USERNAME is');
+  if (!USERNAME_RE.test(username.toLowerCase())) {
+    throw new ConfigError('SIGIL_ADMIN_USERNAME', 'must be 3–32 characters of a-z, 0-9, _ . -');
+  }
+  const length = [...password].length;
+  if (length < 8 || length > 128) throw new ConfigError('SIGIL_ADMIN_PASSWORD', 'must be 8–128 characters');
+  return { username: username.toLowerCase(), password };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,174 @@
+import type { AuthResponse, TokenPair } from '@sigil/protocol';
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { SessionRepository, Store, StoreTransaction, UserRow } from '../storage/store.js';
+import type { PasswordHasher } from './password.js';
+import type { Principal } from './principal.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { hashRefreshToken, newRefreshToken } from './refresh-token.js';
+import type { TokenService } from './token-service.js';
+import { normalizeEmail, normalizeUsername, toUserDto } from './user-fields.js';
+import { validatePassword } from './password.js';
+
+export interface AuthServiceOptions {
+  readonly store: Store;
+  readonly tokens: TokenService;
+  readonly passwords: PasswordHasher;
+  readonly clock: Clock;
+  readonly refreshTokenTtlSeconds: number;
+  /** Login and register attempts per client address. */
+  readonly addressLimiter: RateLimiter;
+  /** Login and register attempts per username. */
+  readonly usernameLimiter: RateLimiter;
+}
+
+export interface RegisterInput {
+  readonly username: unknown;
+  readonly password: unknown;
+  readonly email?: unknown;
+}
+
+export interface LoginInput {
+  readonly username: unknown;
+  readonly password: unknown;
+}
+
+/** Where a request comes from, for rate limiting. */
+export interface RequestOrigin {
+  readonly address: string;
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;
+
+/**
+ * Registration, login, token refresh with rotation and reuse detection,
+ * logout, and access-token authentication. Transport-free: HTTP and
+ * WebSocket both call `authenticate`.
+ */
+export function createAuthService(opts: AuthServiceOptions) {
+  const { store, tokens, passwords, clock } = opts;
+  const iso = (): string => new Date(clock.now()).toISOString();
+
+  function throttle(origin: RequestOrigin, username: string): void {
+    for (const [limiter, key] of [
+      [opts.addressLimiter, origin.address],
+      [opts.usernameLimiter, username],
+    ] as const) {
+      const verdict = limiter.hit(key);
+      if (!verdict.allowed) {
+        throw new AppError('rate_limited', 'Too many attempts; retry later.', { retryAfter: verdict.retryAfterSeconds });
+      }
+    }
+  }
+
+  /** Opens a session for `user` and returns its first token pair. */
+  async function startSession(tx: StoreTransaction, user: UserRow): Promise<TokenPair> {
+    const now = clock.now();
+    const sessionId = newId(now);
+    await tx.sessions.insertSession({
+      id: sessionId,
+      userId: user.id,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + opts.refreshTokenTtlSeconds * 1000).toISOString(),
+    });
+    return issuePair(tx.sessions, user, sessionId);
+  }
+
+  async function issuePair(sessions: SessionRepository, user: UserRow, sessionId: string): Promise<TokenPair> {
+    const refreshToken = newRefreshToken();
+    await sessions.insertRefreshToken({ tokenHash: hashRefreshToken(refreshToken), sessionId, createdAt: iso() });
+    const accessToken = await tokens.sign({ sub: user.id, username: user.username, role: user.role, sid: sessionId });
+    return { accessToken, refreshToken };
+  }
+
+  return {
+    async register(input: RegisterInput, origin: RequestOrigin): Promise<AuthResponse> {
+      const username = normalizeUsername(input.username);
+      throttle(origin, username);
+      const password = validatePassword(input.password);
+      const email = normalizeEmail(input.email);
+      if (await store.users.findUserByUsername(username)) {
+        throw new AppError('conflict', 'This username is taken.');
+      }
+      const passwordHash = await passwords.hash(password);
+      return store.transaction(async (tx) => {
+        const now = iso();
+        const user = await tx.users.insertUser({ id: newId(clock.now()), username, email, passwordHash, role: 'user', createdAt: now });
+        const pair = await startSession(tx, user);
+        return { user: toUserDto(user), ...pair };
+      });
+    },
+
+    async login(input: LoginInput, origin: RequestOrigin): Promise<AuthResponse> {
+      if (typeof input.username !== 'string' || typeof input.password !== 'string') {
+        throw new AppError('validation_failed', 'username and password are required strings.');
+      }
+      const username = input.username.toLowerCase();
+      throttle(origin, username.slice(0, 64));
+      // Same work whether or not the user exists: unknown users are verified
+      // against a dummy hash, so timing does not reveal which usernames exist.
+      // A password longer than the policy allows (128 code points) cannot match; still pay the hash.
+      const plausible = input.password.length <= 512;
+      const user = plausible ? await store.users.findUserByUsername(username) : null;
+      const ok = await passwords.verifyOrDummy(user?.passwordHash ?? null, plausible ? input.password : '');
+      if (!user || !ok) throw new AppError('invalid_credentials');
+      if (user.disabled) throw new AppError('forbidden', 'This account is disabled.');
+      return store.transaction(async (tx) => ({ user: toUserDto(user), ...(await startSession(tx, user)) }));
+    },
+
+    async refresh(refreshToken: unknown): Promise<TokenPair> {
+      if (typeof refreshToken !== 'string' || refreshToken === '' || refreshToken.length > 256) {
+        throw new AppError('unauthorized', 'Invalid refresh token.');
+      }
+      const tokenHash = hashRefreshToken(refreshToken);
+      const outcome = await store.transaction(async (tx): Promise<TokenPair | 'invalid' | 'reused'> => {
+        const row = await tx.sessions.findRefreshToken(tokenHash);
+        if (!row) return 'invalid';
+        if (!(await tx.sessions.markRefreshTokenUsed(tokenHash, iso()))) {
+          // A rotated token came back: whoever holds the family may be a thief.
+          await tx.sessions.revokeSession(row.sessionId, iso());
+          return 'reused';
+        }
+        const identity = await tx.sessions.findSessionIdentity(row.sessionId);
+        if (!identity || !isLive(identity.session, clock.now()) || identity.user.disabled) return 'invalid';
+        return issuePair(tx.sessions, identity.user, row.sessionId);
+      });
+      // Thrown after the transaction so that a reuse's revocation commits.
+      if (outcome === 'invalid') throw new AppError('unauthorized', 'Invalid or expired refresh token.');
+      if (outcome === 'reused') throw new AppError('unauthorized', 'This refresh token was already used; the session is revoked.');
+      return outcome;
+    },
+
+    /** Revokes the token's session. Unknown tokens are accepted silently, so logout is idempotent. */
+    async logout(refreshToken: unknown): Promise<void> {
+      if (typeof refreshToken !== 'string' || refreshToken === '' || refreshToken.length > 256) {
+        throw new AppError('bad_request', 'refreshToken is required.');
+      }
+      const row = await store.sessions.findRefreshToken(hashRefreshToken(refreshToken));
+      if (row) await store.sessions.revokeSession(row.sessionId, iso());
+    },
+
+    /**
+     * Verifies an access token and checks that its session is live and its
+     * user exists and is enabled. One indexed query per call.
+     */
+    async authenticate(accessToken: string): Promise<Principal> {
+      const claims = await tokens.verify(accessToken);
+      const identity = await store.sessions.findSessionIdentity(claims.sid);
+      if (!identity || identity.user.id !== claims.sub || identity.session.revokedAt !== null || identity.user.disabled) {
+        throw new AppError('unauthorized', 'The session of this token has ended.');
+      }
+      return { userId: identity.user.id, username: identity.user.username, role: identity.user.role, sessionId: claims.sid };
+    },
+
+    /** Removes sessions that expired or were revoked more than a day ago. */
+    async pruneSessions(): Promise<number> {
+      return store.sessions.deleteStaleSessions(new Date(clock.now() - 86_400_000).toISOString());
+    },
+  };
+}
+
+function isLive(session: { readonly revokedAt: string | null; readonly expiresAt: string }, now: number): boolean {
+  return session.revokedAt === null && Date.parse(session.expiresAt) > now;
+}

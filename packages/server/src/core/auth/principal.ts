@@ -1,0 +1,15 @@
+import type { Role } from '@sigil/protocol';
+
+/**
+ * Who is making a request, as established from a verified access token and a
+ * live session. `role` comes from the database, not from the token, so a role
+ * change takes effect on the next request.
+ */
+export interface Principal {
+  readonly userId: string;
+  readonly username: string;
+  readonly role: Role;
+  readonly sessionId: string;
+}
+
+export const isAdmin = (principal: Principal | null): boolean => principal?.role === 'admin';

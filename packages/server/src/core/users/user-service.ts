@@ -1,0 +1,160 @@
+import type { Page, Role, UserDto } from '@sigil/protocol';
+import type { Clock } from '../clock.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { PasswordHasher } from '../auth/password.js';
+import { validatePassword } from '../auth/password.js';
+import type { Principal } from '../auth/principal.js';
+import { normalizeEmail, normalizeUsername, toUserDto } from '../auth/user-fields.js';
+import type { Store, UserChanges, UserRow } from '../storage/store.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+
+export interface UserServiceOptions {
+  readonly store: Store;
+  readonly passwords: PasswordHasher;
+  readonly clock: Clock;
+  /** Told when a user's sessions were revoked (disable, delete, password change), so live connections can be closed. */
+  readonly onSessionsRevoked?: (event: { readonly userId: string; readonly sessionIds: readonly string[] }) => void;
+}
+
+export interface UserPatch {
+  readonly email?: unknown;
+  readonly password?: unknown;
+  readonly currentPassword?: unknown;
+  readonly role?: unknown;
+  readonly disabled?: unknown;
+}
+
+export type UserService = ReturnType<typeof createUserService>;
+
+/** The users API's rules: self versus admin, and the last admin is protected. */
+export function createUserService(opts: UserServiceOptions) {
+  const { store, passwords, clock } = opts;
+  const iso = (): string => new Date(clock.now()).toISOString();
+
+  /** Self or admin may see a user; anyone else is refused before any lookup, so names cannot be probed. */
+  async function loadVisible(principal: Principal, username: string): Promise<UserRow> {
+    const name = typeof username === 'string' ? username.toLowerCase() : '';
+    if (principal.role !== 'admin' && name !== principal.username) {
+      throw new AppError('forbidden', 'You may only access your own account.');
+    }
+    const user = await store.users.findUserByUsername(name);
+    if (!user) throw new AppError('not_found', 'No such user.');
+    return user;
+  }
+
+  async function revokeSessions(userId: string, exceptSessionId?: string): Promise<void> {
+    const sessionIds = await store.sessions.revokeUserSessions(userId, iso(), exceptSessionId);
+    if (sessionIds.length > 0) opts.onSessionsRevoked?.({ userId, sessionIds });
+  }
+
+  /** Creates an admin (CLI and start-up bootstrap). */
+  async function createAdmin(usernameInput: string, passwordInput: string): Promise<UserDto> {
+    const username = normalizeUsername(usernameInput);
+    const password = validatePassword(passwordInput);
+    const passwordHash = await passwords.hash(password);
+    const row = await store.users.insertUser({ id: newId(clock.now()), username, email: null, passwordHash, role: 'admin', createdAt: iso() });
+    return toUserDto(row);
+  }
+
+  return {
+    async list(principal: Principal, query: { limit?: unknown; after?: unknown }): Promise<Page<UserDto>> {
+      if (principal.role !== 'admin') throw new AppError('forbidden', 'Only admins may list users.');
+      const limit = parseLimit(query.limit);
+      const afterId = query.after === undefined || query.after === '' ? undefined : decodeCursor(query.after);
+      const rows = await store.users.listUsers({ limit: limit + 1, afterId });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { items: page.map(toUserDto), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+    },
+
+    async get(principal: Principal, username: string): Promise<UserDto> {
+      return toUserDto(await loadVisible(principal, username));
+    },
+
+    async update(principal: Principal, username: string, patch: UserPatch): Promise<UserDto> {
+      const target = await loadVisible(principal, username);
+      const self = target.id === principal.userId;
+      const admin = principal.role === 'admin';
+      const changes: { -readonly [K in keyof UserChanges]: UserChanges[K] } = { updatedAt: iso() };
+
+      if (!admin && (patch.role !== undefined || patch.disabled !== undefined)) {
+        throw new AppError('forbidden', 'Only admins may change roles or disable accounts.');
+      }
+      if (patch.email !== undefined) changes.email = normalizeEmail(patch.email);
+      if (patch.password !== undefined) {
+        const password = validatePassword(patch.password);
+        // Changing your own password proves you know the current one, admin or not.
+        if (self) {
+          const current = typeof patch.currentPassword === 'string' ? patch.currentPassword : null;
+          if (current === null || !(await passwords.verify(target.passwordHash, current))) {
+            throw new AppError('invalid_credentials', 'currentPassword is wrong or missing.');
+          }
+        }
+        changes.passwordHash = await passwords.hash(password);
+      }
+      if (patch.role !== undefined) {
+        if (patch.role !== 'user' && patch.role !== 'admin') {
+          throw new AppError('validation_failed', 'Invalid role.', { details: [{ path: '/role', message: 'must be "user" or "admin"' }] });
+        }
+        changes.role = patch.role satisfies Role;
+      }
+      if (patch.disabled !== undefined) {
+        if (typeof patch.disabled !== 'boolean') {
+          throw new AppError('validation_failed', 'Invalid disabled flag.', { details: [{ path: '/disabled', message: 'must be boolean' }] });
+        }
+        changes.disabled = patch.disabled;
+      }
+
+      const losesAdmin = target.role === 'admin' && !target.disabled && (changes.role === 'user' || changes.disabled === true);
+      const updated = await store.transaction(async (tx) => {
+        const row = await tx.users.updateUser(target.id, changes);
+        if (!row) throw new AppError('not_found', 'No such user.');
+        // Checked after the write inside the transaction, so two admins demoting each other cannot both succeed.
+        if (losesAdmin && (await tx.users.countActiveAdmins()) === 0) {
+          throw new AppError('conflict', 'The last admin cannot be demoted or disabled.');
+        }
+        return row;
+      });
+
+      if (changes.disabled === true) await revokeSessions(target.id);
+      else if (changes.passwordHash !== undefined) await revokeSessions(target.id, self ? principal.sessionId : undefined);
+      return toUserDto(updated);
+    },
+
+    async remove(principal: Principal, username: string): Promise<void> {
+      const target = await loadVisible(principal, username);
+      await store.transaction(async (tx) => {
+        const sessionIds = await tx.sessions.revokeUserSessions(target.id, iso());
+        if (!(await tx.users.deleteUser(target.id))) throw new AppError('not_found', 'No such user.');
+        if (target.role === 'admin' && !target.disabled && (await tx.users.countActiveAdmins()) === 0) {
+          throw new AppError('conflict', 'The last admin cannot be deleted.');
+        }
+        return sessionIds;
+      }).then((sessionIds) => {
+        if (sessionIds.length > 0) opts.onSessionsRevoked?.({ userId: target.id, sessionIds });
+      });
+    },
+
+    createAdmin,
+
+    /** Creates the configured admin when no admin exists yet (SIGIL_ADMIN_USERNAME / SIGIL_ADMIN_PASSWORD). */
+    async ensureBootstrapAdmin(admin: { readonly username: string; readonly password: string }): Promise<UserDto | null> {
+      if ((await store.users.countActiveAdmins()) > 0) return null;
+      const existing = await store.users.findUserByUsername(admin.username);
+      if (existing) {
+        throw new AppError('conflict', `SIGIL_ADMIN_USERNAME "${admin.username}" is taken by a non-admin user; choose another name or promote it with the CLI.`);
+      }
+      return createAdmin(admin.username, admin.password);
+    },
+  };
+}
+
+function parseLimit(value: unknown): number {
+  if (value === undefined || value === '') return 50;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 200) {
+    throw new AppError('bad_request', 'limit must be an integer from 1 to 200.', { details: [{ path: '/limit', message: 'must be 1–200' }] });
+  }
+  return n;
+}

@@ -1,0 +1,60 @@
+import cors from '@fastify/cors';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AuthService } from '../core/auth/auth-service.js';
+import type { Store } from '../core/storage/store.js';
+import type { UserService } from '../core/users/user-service.js';
+import { installErrorHandler } from './error-handler.js';
+import { createAuthHooks } from './plugins/authenticate.js';
+import { authRoutes } from './routes/auth-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { userRoutes } from './routes/user-routes.js';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface HttpDeps {
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly auth: AuthService;
+  readonly users: UserService;
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: boolean;
+  /** Development only: put internal error messages in 500 responses. */
+  readonly exposeInternalMessages: boolean;
+}
+
+/** Builds the Fastify app. Plugin and route order lives here and only here. */
+export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: deps.trustProxy,
+    // Let in-flight requests finish on close, but drop idle keep-alive sockets at once.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+
+  // JSON only: text/plain (a Fastify default) gets 415 like every other type.
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('principal', null);
+  installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages });
+
+  if (deps.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: deps.corsOrigins.includes('*') ? true : [...deps.corsOrigins],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match'],
+      exposedHeaders: ['ETag', 'Retry-After'],
+      maxAge: 600,
+    });
+  }
+
+  const hooks = createAuthHooks(deps.auth);
+  healthRoutes(app, { store: deps.store });
+  authRoutes(app, { auth: deps.auth, users: deps.users, hooks });
+  userRoutes(app, { users: deps.users, hooks });
+  return app;
+}

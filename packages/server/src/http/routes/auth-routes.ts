@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuthService } from '../../core/auth/auth-service.js';
+import type { UserService } from '../../core/users/user-service.js';
+import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
+import { authResponseSchema, refreshBodySchema, tokenPairSchema, userSchema } from './schemas.js';
+
+interface Deps {
+  readonly auth: AuthService;
+  readonly users: UserService;
+  readonly hooks: AuthHooks;
+}
+
+const credentials = {
+  type: 'object',
+  required: ['username', 'password'],
+  additionalProperties: false,
+  properties: {
+    username: { type: 'string', maxLength: 64 },
+    password: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+
+const registration = {
+  ...credentials,
+  properties: { ...credentials.properties, email: { type: ['string', 'null'], maxLength: 254 } },
+} as const;
+
+export function authRoutes(app: FastifyInstance, { auth, users, hooks }: Deps): void {
+  app.post<{ Body: { username: string; password: string; email?: string | null } }>(
+    '/api/auth/register',
+    { schema: { body: registration, response: { 201: authResponseSchema } } },
+    async (request, reply) => reply.code(201).send(await auth.register(request.body, { address: request.ip })),
+  );
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/auth/login',
+    { schema: { body: credentials, response: { 200: authResponseSchema } } },
+    async (request) => auth.login(request.body, { address: request.ip }),
+  );
+
+  app.post<{ Body: { refreshToken: string } }>(
+    '/api/auth/refresh',
+    { schema: { body: refreshBodySchema, response: { 200: tokenPairSchema } } },
+    async (request) => auth.refresh(request.body.refreshToken),
+  );
+
+  app.post<{ Body: { refreshToken: string } }>('/api/auth/logout', { schema: { body: refreshBodySchema } }, async (request, reply) => {
+    await auth.logout(request.body.refreshToken);
+    return reply.code(204).send();
+  });
+
+  app.get(
+    '/api/auth/me',
+    { preHandler: hooks.requireUser, schema: { response: { 200: { type: 'object', required: ['user'], properties: { user: userSchema } } } } },
+    async (request) => {
+      const principal = principalOf(request);
+      return { user: await users.get(principal, principal.username) };
+    },
+  );
+}

@@ -1,0 +1,54 @@
+/** JSON Schemas for the HTTP layer: request shapes (semantic rules live in the core) and fast response serialization. */
+
+export const userSchema = {
+  type: 'object',
+  required: ['id', 'username', 'email', 'role', 'disabled', 'createdAt', 'updatedAt'],
+  properties: {
+    id: { type: 'string' },
+    username: { type: 'string' },
+    email: { type: ['string', 'null'] },
+    role: { type: 'string', enum: ['user', 'admin'] },
+    disabled: { type: 'boolean' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const tokenPairProperties = {
+  accessToken: { type: 'string' },
+  refreshToken: { type: 'string' },
+} as const;
+
+export const authResponseSchema = {
+  type: 'object',
+  required: ['user', 'accessToken', 'refreshToken'],
+  properties: { user: userSchema, ...tokenPairProperties },
+} as const;
+
+export const tokenPairSchema = {
+  type: 'object',
+  required: ['accessToken', 'refreshToken'],
+  properties: tokenPairProperties,
+} as const;
+
+export const refreshBodySchema = {
+  type: 'object',
+  required: ['refreshToken'],
+  additionalProperties: false,
+  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 256 } },
+} as const;
+
+export const errorResponseSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+      },
+    },
+  },
+} as const;
