@@ -4,7 +4,7 @@ import { openStore } from './adapters/open-store.js';
 import type { Config } from './config/config.js';
 import { readOrCreateDevSecret } from './config/dev-secret.js';
 import { createAuthService, type AuthService } from './core/auth/auth-service.js';
-import { createPasswordHasher, type Argon2Params } from './core/auth/password.js';
+import { createPasswordHasher, warmUpDummyHash, type Argon2Params } from './core/auth/password.js';
 import { createRateLimiter } from './core/auth/rate-limiter.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -31,6 +31,7 @@ export interface Sigil {
 }
 
 const SESSION_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Wires config, storage, the core services and the HTTP app together. Does not listen. */
 export async function createSigil(opts: SigilOptions): Promise<Sigil> {
@@ -41,6 +42,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     const passwords = createPasswordHasher(opts.argon2);
+    // The first unknown-user login would otherwise be slower than the rest, and that difference is observable.
+    await warmUpDummyHash(opts.argon2);
     const tokens = createTokenService({ secrets, issuer: config.jwtIssuer, accessTokenTtlSeconds: config.accessTokenTtlSeconds, clock });
     const auth = createAuthService({
       store,
@@ -83,7 +86,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       close() {
         closing ??= (async () => {
           clearInterval(pruneTimer);
-          await http.close();
+          await closeGracefully(http);
           await store.close();
         })();
         return closing;
@@ -102,4 +105,22 @@ function resolveSecrets(config: Config, logger: Logger): readonly string[] {
     logger.warn(`JWT_SECRET is not set: generated one in ${config.dataDir} for ${config.nodeEnv}. Set JWT_SECRET in production.`);
   }
   return [secret];
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish, then closes. A keep-alive
+ * connection whose request finishes after close() began would otherwise hold
+ * the server open, so idle connections are swept until the server is closed;
+ * after the grace period every connection is cut.
+ */
+async function closeGracefully(http: FastifyInstance): Promise<void> {
+  const closed = http.close();
+  const sweeper = setInterval(() => http.server.closeIdleConnections(), 50);
+  const deadline = setTimeout(() => http.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweeper);
+    clearTimeout(deadline);
+  }
 }
