@@ -1,6 +1,5 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import type { AuthService } from '../core/auth/auth-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
@@ -13,7 +12,7 @@ import { userRoutes } from './routes/user-routes.js';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface HttpDeps {
-  readonly logger: Logger;
+  readonly logger: FastifyBaseLogger;
   readonly store: Store;
   readonly auth: AuthService;
   readonly users: UserService;
@@ -26,7 +25,7 @@ export interface HttpDeps {
 /** Builds the Fastify app. Plugin and route order lives here and only here. */
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: deps.trustProxy,
     // Let in-flight requests finish on close, but drop idle keep-alive sockets at once.

@@ -24,13 +24,13 @@ export function createAuthHooks(auth: AuthService) {
 
   return {
     /** preHandler: 401 without a valid token. */
-    async requireUser(request: FastifyRequest): Promise<void> {
+    requireUser: async (request: FastifyRequest): Promise<void> => {
       const principal = await identify(request);
       if (!principal) throw new AppError('unauthorized');
       request.principal = principal;
     },
     /** preHandler: anonymous is fine, but a token that is sent must be valid. */
-    async optionalUser(request: FastifyRequest): Promise<void> {
+    optionalUser: async (request: FastifyRequest): Promise<void> => {
       request.principal = await identify(request);
     },
   };
