@@ -123,7 +123,10 @@ export interface Store extends StoreTransaction {
   /**
    * Runs `fn` in one database transaction: all its writes commit together or
    * none do (`fn` throws → rollback, the error is rethrown). Transactions
-   * never interleave with each other's statements.
+   * behave as if run one after another (SQLite: one writer; PostgreSQL:
+   * SERIALIZABLE). On PostgreSQL a serialization failure re-runs `fn` (a few
+   * times, then `unavailable`), so `fn` must do nothing outside the database
+   * but through `tx`, and must not call the store itself.
    */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query; rejects otherwise. */

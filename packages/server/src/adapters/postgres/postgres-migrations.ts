@@ -1,0 +1,111 @@
+import type pg from 'pg';
+
+export interface PostgresMigration {
+  /** Same numbering as the SQLite list: version N means the same schema in both dialects. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The PostgreSQL schema, as an append-only list (add the next version; never
+ * edit a released one).
+ *
+ * Ids and hashes use `COLLATE "C"` so ordering and keyset pagination compare
+ * bytes, like SQLite, whatever the database's locale.
+ */
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'users_sessions_refresh_tokens',
+    sql: `
+      CREATE TABLE users (
+        id            text COLLATE "C" PRIMARY KEY,
+        username      text COLLATE "C" NOT NULL, -- lower-cased by the adapter
+        email         text,
+        password_hash text NOT NULL,
+        role          text NOT NULL CHECK (role IN ('user', 'admin')),
+        disabled      boolean NOT NULL DEFAULT false,
+        created_at    timestamptz NOT NULL,
+        updated_at    timestamptz NOT NULL
+      );
+      CREATE UNIQUE INDEX users_username_key ON users (username);
+
+      CREATE TABLE sessions (
+        id         text COLLATE "C" PRIMARY KEY,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz
+      );
+      CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+      CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
+
+      CREATE TABLE refresh_tokens (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        session_id text COLLATE "C" NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        used_at    timestamptz
+      );
+      CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
+    `,
+  },
+];
+
+/**
+ * Key of the transaction-scoped advisory lock that serialises migrations
+ * across Sigil instances sharing one database (an arbitrary constant: "sigil"
+ * in ASCII, 0x736967696c).
+ */
+export const MIGRATION_LOCK_KEY = 495_689_623_916;
+
+/**
+ * Brings the database up to the latest version; returns the versions applied.
+ *
+ * One transaction holds `pg_advisory_xact_lock` from before it even creates
+ * `schema_migrations`, so instances starting together queue on the lock and
+ * the later ones find nothing to do. PostgreSQL DDL is transactional: a
+ * failing migration leaves the schema as it was.
+ */
+export async function migratePostgres(
+  client: pg.ClientBase,
+  migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
+): Promise<number[]> {
+  migrations.forEach((m, i) => {
+    if (!Number.isInteger(m.version) || m.version <= (migrations[i - 1]?.version ?? 0)) {
+      throw new Error(`Migration versions must be strictly increasing integers (got ${m.version}).`);
+    }
+  });
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    integer PRIMARY KEY,
+        name       text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )
+    `);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    const latestKnown = migrations.at(-1)?.version ?? 0;
+    const newest = Math.max(0, ...applied);
+    if (newest > latestKnown) {
+      throw new Error(
+        `The database schema is at version ${newest}, newer than this Sigil knows (${latestKnown}). Upgrade Sigil.`,
+      );
+    }
+    const done: number[] = [];
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      done.push(migration.version);
+    }
+    await client.query('COMMIT');
+    return done;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,263 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { Role } from '@sigil/protocol';
+import { AppError } from '../../core/errors.js';
+import type { SessionRow, Store, StoreTransaction, UserRow } from '../../core/storage/store.js';
+import { isRetryableTransactionError, translatePostgresError } from './postgres-errors.js';
+import { migratePostgres } from './postgres-migrations.js';
+
+interface UserRecord {
+  id: string; username: string; email: string | null; password_hash: string;
+  role: string; disabled: boolean; created_at: Date; updated_at: Date;
+}
+interface SessionRecord { id: string; user_id: string; created_at: Date; expires_at: Date; revoked_at: Date | null }
+interface IdentityRecord extends UserRecord { s_id: string; s_created_at: Date; s_expires_at: Date; s_revoked_at: Date | null }
+interface TokenRecord { token_hash: string; session_id: string; created_at: Date; used_at: Date | null }
+
+type Run = <R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
+
+const USER = 'id, username, email, password_hash, role, disabled, created_at, updated_at';
+const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
+
+/** How often a transaction is re-run after a serialization failure or deadlock before giving up. */
+const MAX_TRANSACTION_ATTEMPTS = 10;
+
+const iso = (d: Date): string => d.toISOString();
+const isoOrNull = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+function toUser(r: UserRecord): UserRow {
+  return {
+    id: r.id, username: r.username, email: r.email, passwordHash: r.password_hash, role: r.role as Role,
+    disabled: r.disabled, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+  };
+}
+function toSession(r: SessionRecord): SessionRow {
+  return { id: r.id, userId: r.user_id, createdAt: iso(r.created_at), expiresAt: iso(r.expires_at), revokedAt: isoOrNull(r.revoked_at) };
+}
+const first = <R extends pg.QueryResultRow>(result: pg.QueryResult<R>): R | undefined => result.rows[0];
+
+/**
+ * The repositories over one way of running a query (the pool, or a
+ * transaction's client). Every query is named, so pg prepares it once per
+ * connection and later runs skip parsing and planning.
+ */
+function makeRepositories(run: Run): StoreTransaction {
+  return {
+    users: {
+      async insertUser(u) {
+        const result = await run<UserRecord>('sigil_insert_user',
+          `INSERT INTO users (id, username, email, password_hash, role, disabled, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, false, $6, $6) RETURNING ${USER}`,
+          [u.id, u.username.toLowerCase(), u.email, u.passwordHash, u.role, u.createdAt]);
+        return toUser(first(result)!);
+      },
+      async findUserById(id) {
+        const row = first(await run<UserRecord>('sigil_user_by_id', `SELECT ${USER} FROM users WHERE id = $1`, [id]));
+        return row === undefined ? null : toUser(row);
+      },
+      async findUserByUsername(username) {
+        const row = first(await run<UserRecord>('sigil_user_by_name', `SELECT ${USER} FROM users WHERE username = $1`,
+          [username.toLowerCase()]));
+        return row === undefined ? null : toUser(row);
+      },
+      async listUsers({ limit, afterId }) {
+        const result = afterId === undefined
+          ? await run<UserRecord>('sigil_users_first', `SELECT ${USER} FROM users ORDER BY id LIMIT $1`, [limit])
+          : await run<UserRecord>('sigil_users_after', `SELECT ${USER} FROM users WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
+        return result.rows.map(toUser);
+      },
+      async updateUser(id, c) {
+        // One statement for any subset of changes: a flag for the nullable column, coalesce for the rest.
+        const row = first(await run<UserRecord>('sigil_update_user',
+          `UPDATE users SET
+             email = CASE WHEN $2::boolean THEN $3::text ELSE email END,
+             password_hash = coalesce($4::text, password_hash),
+             role = coalesce($5::text, role),
+             disabled = coalesce($6::boolean, disabled),
+             updated_at = $7::timestamptz
+           WHERE id = $1 RETURNING ${USER}`,
+          [id, c.email !== undefined, c.email ?? null, c.passwordHash ?? null, c.role ?? null, c.disabled ?? null, c.updatedAt]));
+        return row === undefined ? null : toUser(row);
+      },
+      async deleteUser(id) {
+        return ((await run('sigil_delete_user', 'DELETE FROM users WHERE id = $1', [id])).rowCount ?? 0) > 0;
+      },
+      async countActiveAdmins() {
+        const result = await run<{ n: number }>('sigil_count_admins',
+          `SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND NOT disabled`, []);
+        return first(result)?.n ?? 0;
+      },
+      async countUsers() {
+        return first(await run<{ n: number }>('sigil_count_users', 'SELECT count(*)::int AS n FROM users', []))?.n ?? 0;
+      },
+    },
+    sessions: {
+      async insertSession(s) {
+        await run('sigil_insert_session', 'INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+          [s.id, s.userId, s.createdAt, s.expiresAt]);
+      },
+      async findSession(id) {
+        const row = first(await run<SessionRecord>('sigil_session', `SELECT ${SESSION} FROM sessions WHERE id = $1`, [id]));
+        return row === undefined ? null : toSession(row);
+      },
+      async findSessionIdentity(sessionId) {
+        // The per-request hot path: one prepared statement, two primary-key lookups.
+        const row = first(await run<IdentityRecord>('sigil_session_identity',
+          `SELECT u.id, u.username, u.email, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
+                  s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, [sessionId]));
+        if (row === undefined) return null;
+        return {
+          user: toUser(row),
+          session: { id: row.s_id, userId: row.id, createdAt: iso(row.s_created_at), expiresAt: iso(row.s_expires_at), revokedAt: isoOrNull(row.s_revoked_at) },
+        };
+      },
+      async revokeSession(id, at) {
+        await run('sigil_revoke_session', 'UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, at]);
+      },
+      async revokeUserSessions(userId, at, exceptSessionId) {
+        const result = await run<{ id: string }>('sigil_revoke_user_sessions',
+          `UPDATE sessions SET revoked_at = $2
+            WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3::text RETURNING id`,
+          [userId, at, exceptSessionId ?? null]);
+        return result.rows.map((r) => r.id);
+      },
+      async insertRefreshToken(t) {
+        await run('sigil_insert_token', 'INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)',
+          [t.tokenHash, t.sessionId, t.createdAt]);
+      },
+      async findRefreshToken(tokenHash) {
+        const row = first(await run<TokenRecord>('sigil_token',
+          'SELECT token_hash, session_id, created_at, used_at FROM refresh_tokens WHERE token_hash = $1', [tokenHash]));
+        return row === undefined ? null
+          : { tokenHash: row.token_hash, sessionId: row.session_id, createdAt: iso(row.created_at), usedAt: isoOrNull(row.used_at) };
+      },
+      async markRefreshTokenUsed(tokenHash, at) {
+        // Compare-and-set: a concurrent UPDATE waits for the row lock, re-checks
+        // `used_at IS NULL` on the new version and matches nothing.
+        const result = await run('sigil_mark_token_used',
+          'UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL', [tokenHash, at]);
+        return result.rowCount === 1;
+      },
+      async deleteStaleSessions(before) {
+        const result = await run('sigil_delete_stale_sessions',
+          'DELETE FROM sessions WHERE expires_at < $1::timestamptz OR revoked_at < $1::timestamptz', [before]);
+        return result.rowCount ?? 0;
+      },
+    },
+  };
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * Opens a pool on `url` and migrates the database.
+ *
+ * Transactions run at SERIALIZABLE isolation: the Store promises that
+ * transactions never interleave, and a read-then-write such as "refuse to
+ * demote the last admin" is only safe if concurrent ones behave as if run one
+ * after another (as they are on SQLite). PostgreSQL enforces that by aborting
+ * one side of a conflict (40001); the transaction is then re-run from the
+ * start, up to MAX_TRANSACTION_ATTEMPTS times, so `fn` must not have effects
+ * outside the database.
+ */
+export async function openPostgresStore(opts: { readonly url: string; readonly max?: number }): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'sigil',
+  });
+  // An idle client losing its connection (server restart, failover) emits
+  // 'error' on the pool; unhandled, that would crash the process. The pool
+  // drops that client, and the next query reports `unavailable` if need be.
+  pool.on('error', ignore);
+  try {
+    const client = await pool.connect();
+    client.on('error', ignore);
+    try {
+      await migratePostgres(client);
+    } finally {
+      client.off('error', ignore);
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(ignore);
+    throw translatePostgresError(error);
+  }
+  return createStore(pool);
+}
+
+function createStore(pool: pg.Pool): Store {
+  let closing: Promise<void> | undefined;
+  const assertOpen = (): void => {
+    if (closing !== undefined) throw new AppError('unavailable', 'The store is closed.');
+  };
+  const poolRun: Run = async (name, text, values) => {
+    assertOpen();
+    try {
+      return await pool.query({ name, text, values });
+    } catch (error) {
+      throw translatePostgresError(error);
+    }
+  };
+
+  async function attempt<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<{ done: true; value: T } | { done: false; error: unknown }> {
+    const client = await pool.connect().catch((error: unknown) => {
+      throw translatePostgresError(error);
+    });
+    // A checked-out client has no pool listener: without ours, a dropped
+    // connection while `fn` awaits would be an uncaught 'error' event.
+    client.on('error', ignore);
+    let active = true;
+    let conflicted = false;
+    let broken = false;
+    const run: Run = async (name, text, values) => {
+      if (!active) throw new Error('This transaction has already finished.');
+      try {
+        return await client.query({ name, text, values });
+      } catch (error) {
+        if (isRetryableTransactionError(error)) conflicted = true;
+        throw translatePostgresError(error);
+      }
+    };
+    try {
+      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      const value = await fn(makeRepositories(run));
+      await client.query('COMMIT');
+      return { done: true, value };
+    } catch (error) {
+      // After a failed COMMIT PostgreSQL has already rolled back; ROLLBACK then only warns.
+      await client.query('ROLLBACK').catch(() => { broken = true; });
+      // `fn` may have caught the 40001 and thrown something else: the flag still says "re-run".
+      if (conflicted || isRetryableTransactionError(error)) return { done: false, error };
+      throw translatePostgresError(error);
+    } finally {
+      active = false;
+      client.off('error', ignore);
+      client.release(broken); // true destroys a client whose connection is in doubt
+    }
+  }
+
+  return {
+    dialect: 'postgres',
+    ...makeRepositories(poolRun),
+    async transaction(fn) {
+      assertOpen();
+      for (let attemptNo = 1; ; attemptNo++) {
+        const outcome = await attempt(fn);
+        if (outcome.done) return outcome.value;
+        if (attemptNo >= MAX_TRANSACTION_ATTEMPTS || closing !== undefined) throw translatePostgresError(outcome.error);
+        // Exponential backoff with full jitter, so transactions that collided spread out.
+        await sleep(Math.random() * Math.min(200, 2 ** (attemptNo + 1)));
+      }
+    },
+    async ping() {
+      await poolRun('sigil_ping', 'SELECT 1', []);
+    },
+    close() {
+      closing ??= pool.end().catch(ignore);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import type Database from 'better-sqlite3';
+
+export interface SqliteMigration {
+  /** Strictly increasing, never reused; a released migration is never edited. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The SQLite schema, as an append-only list. To change the schema, add an
+ * entry with the next version; both dialects keep the same version numbers.
+ *
+ * Times are ISO 8601 UTC text (`toISOString()` format: fixed width, so text
+ * comparison is time order). Tables are STRICT so a wrong type is an error,
+ * not a silent coercion.
+ */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'users_sessions_refresh_tokens',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE, -- lower-cased by the adapter
+        email         TEXT,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+        disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+      ) STRICT;
+      CREATE INDEX sessions_user_id_idx ON sessions (user_id);
+      CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
+
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        used_at    TEXT
+      ) STRICT;
+      CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
+    `,
+  },
+];
+
+/** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */
+export function assertMigrationOrder(migrations: readonly { readonly version: number }[]): void {
+  let previous = 0;
+  for (const { version } of migrations) {
+    if (!Number.isInteger(version) || version <= previous) {
+      throw new Error(`Migration versions must be strictly increasing integers (got ${version} after ${previous}).`);
+    }
+    previous = version;
+  }
+}
+
+/**
+ * Brings the database up to the latest version and returns the versions it
+ * applied (empty when already current).
+ *
+ * Everything, including creating `schema_migrations`, happens inside one
+ * `BEGIN IMMEDIATE` transaction: it takes SQLite's write lock before reading
+ * the applied versions, so a second process opening the same file waits
+ * (busy_timeout) and then finds nothing left to do. A failing migration rolls
+ * back the whole batch.
+ */
+export function migrateSqlite(
+  db: Database.Database,
+  migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS,
+): number[] {
+  assertMigrationOrder(migrations);
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        applied_at TEXT NOT NULL
+      ) STRICT
+    `);
+    const rows = db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[];
+    const applied = new Set(rows.map((row) => row.version));
+    const latestKnown = migrations.at(-1)?.version ?? 0;
+    const newest = Math.max(0, ...applied);
+    if (newest > latestKnown) {
+      // A newer Sigil already upgraded this file; running old code on it could corrupt data.
+      throw new Error(
+        `The database schema is at version ${newest}, newer than this Sigil knows (${latestKnown}). Upgrade Sigil.`,
+      );
+    }
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    const done: number[] = [];
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+      done.push(migration.version);
+    }
+    db.exec('COMMIT');
+    return done;
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}

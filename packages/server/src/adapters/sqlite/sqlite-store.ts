@@ -1,0 +1,304 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Role } from '@sigil/protocol';
+import { AppError } from '../../core/errors.js';
+import type { SessionRow, Store, StoreTransaction, UserRow } from '../../core/storage/store.js';
+import { translateSqliteError } from './sqlite-errors.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+
+type Db = Database.Database;
+
+interface UserRecord {
+  id: string; username: string; email: string | null; password_hash: string;
+  role: string; disabled: number; created_at: string; updated_at: string;
+}
+interface SessionRecord { id: string; user_id: string; created_at: string; expires_at: string; revoked_at: string | null }
+interface IdentityRecord extends UserRecord {
+  s_id: string; s_created_at: string; s_expires_at: string; s_revoked_at: string | null;
+}
+interface TokenRecord { token_hash: string; session_id: string; created_at: string; used_at: string | null }
+
+const USER = 'id, username, email, password_hash, role, disabled, created_at, updated_at';
+const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
+
+/** Statements that only read; prepared on the reader and on the writer (for reads inside transactions). */
+function prepareReads(db: Db) {
+  return {
+    userById: db.prepare<[string], UserRecord>(`SELECT ${USER} FROM users WHERE id = ?`),
+    userByName: db.prepare<[string], UserRecord>(`SELECT ${USER} FROM users WHERE username = ?`),
+    usersFirst: db.prepare<[number], UserRecord>(`SELECT ${USER} FROM users ORDER BY id LIMIT ?`),
+    usersAfter: db.prepare<[string, number], UserRecord>(`SELECT ${USER} FROM users WHERE id > ? ORDER BY id LIMIT ?`),
+    activeAdmins: db.prepare<[], number>(`SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0`).pluck(),
+    userCount: db.prepare<[], number>('SELECT count(*) FROM users').pluck(),
+    session: db.prepare<[string], SessionRecord>(`SELECT ${SESSION} FROM sessions WHERE id = ?`),
+    // The per-request hot path: one statement, one B-tree lookup per table.
+    identity: db.prepare<[string], IdentityRecord>(
+      `SELECT u.id, u.username, u.email, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
+              s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
+    ),
+    token: db.prepare<[string], TokenRecord>('SELECT token_hash, session_id, created_at, used_at FROM refresh_tokens WHERE token_hash = ?'),
+  };
+}
+
+function prepareWrites(db: Db) {
+  return {
+    insertUser: db.prepare<[Record<string, string | null>], UserRecord>(
+      `INSERT INTO users (id, username, email, password_hash, role, disabled, created_at, updated_at)
+       VALUES (@id, @username, @email, @passwordHash, @role, 0, @createdAt, @createdAt) RETURNING ${USER}`,
+    ),
+    // One statement for any subset of changes: a flag per nullable column, COALESCE for the rest.
+    updateUser: db.prepare<[Record<string, string | number | null>], UserRecord>(
+      `UPDATE users SET
+         email = CASE WHEN @setEmail THEN @email ELSE email END,
+         password_hash = coalesce(@passwordHash, password_hash),
+         role = coalesce(@role, role),
+         disabled = coalesce(@disabled, disabled),
+         updated_at = @updatedAt
+       WHERE id = @id RETURNING ${USER}`,
+    ),
+    deleteUser: db.prepare<[string]>('DELETE FROM users WHERE id = ?'),
+    insertSession: db.prepare<[string, string, string, string]>(
+      'INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+    ),
+    revokeSession: db.prepare<[string, string]>('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    revokeUserSessions: db.prepare<[string, string, string | null], string>(
+      'UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? RETURNING id',
+    ).pluck(),
+    insertToken: db.prepare<[string, string, string]>(
+      'INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)',
+    ),
+    // Compare-and-set: only the first caller finds used_at still NULL.
+    markTokenUsed: db.prepare<[string, string]>('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL'),
+    deleteStale: db.prepare<[string, string]>('DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?'),
+  };
+}
+
+type Reads = ReturnType<typeof prepareReads>;
+type Writes = ReturnType<typeof prepareWrites>;
+/** Runs a synchronous statement on the right connection: immediately when it can, else after the lock. */
+type Exec<S> = <T>(op: (s: S) => T) => T | Promise<T>;
+
+function toUser(r: UserRecord): UserRow {
+  return {
+    id: r.id, username: r.username, email: r.email, passwordHash: r.password_hash, role: r.role as Role,
+    disabled: r.disabled === 1, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+function toSession(r: SessionRecord): SessionRow {
+  return { id: r.id, userId: r.user_id, createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at };
+}
+const userOrNull = (r: UserRecord | undefined): UserRow | null => (r === undefined ? null : toUser(r));
+
+/** Applies `map` without an extra microtask when the value is already there (the uncontended path). */
+function then<T, R>(value: T | Promise<T>, map: (v: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(map) : map(value);
+}
+
+/**
+ * Fixed-width ISO text keeps SQLite's text comparison in time order, whatever
+ * ISO variant the caller passed.
+ */
+const iso = (time: string): string => new Date(time).toISOString();
+
+function makeRepositories(read: Exec<Reads>, write: Exec<Writes>): StoreTransaction {
+  return {
+    users: {
+      async insertUser(u) {
+        const params = { id: u.id, username: u.username.toLowerCase(), email: u.email, passwordHash: u.passwordHash, role: u.role, createdAt: iso(u.createdAt) };
+        return then(write((s) => s.insertUser.get(params)), (r) => toUser(r!));
+      },
+      async findUserById(id) { return then(read((s) => s.userById.get(id)), userOrNull); },
+      async findUserByUsername(name) { return then(read((s) => s.userByName.get(name.toLowerCase())), userOrNull); },
+      async listUsers({ limit, afterId }) {
+        const rows = read((s) => (afterId === undefined ? s.usersFirst.all(limit) : s.usersAfter.all(afterId, limit)));
+        return then(rows, (list) => list.map(toUser));
+      },
+      async updateUser(id, c) {
+        const params = {
+          id, setEmail: c.email === undefined ? 0 : 1, email: c.email ?? null, passwordHash: c.passwordHash ?? null,
+          role: c.role ?? null, disabled: c.disabled === undefined ? null : Number(c.disabled), updatedAt: iso(c.updatedAt),
+        };
+        return then(write((s) => s.updateUser.get(params)), userOrNull);
+      },
+      async deleteUser(id) { return then(write((s) => s.deleteUser.run(id).changes), (n) => n > 0); },
+      async countActiveAdmins() { return then(read((s) => s.activeAdmins.get()), (n) => n ?? 0); },
+      async countUsers() { return then(read((s) => s.userCount.get()), (n) => n ?? 0); },
+    },
+    sessions: {
+      async insertSession(x) {
+        return then(write((s) => s.insertSession.run(x.id, x.userId, iso(x.createdAt), iso(x.expiresAt))), () => undefined);
+      },
+      async findSession(id) { return then(read((s) => s.session.get(id)), (r) => (r === undefined ? null : toSession(r))); },
+      async findSessionIdentity(sessionId) {
+        return then(read((s) => s.identity.get(sessionId)), (r) => r === undefined ? null : {
+          user: toUser(r),
+          session: { id: r.s_id, userId: r.id, createdAt: r.s_created_at, expiresAt: r.s_expires_at, revokedAt: r.s_revoked_at },
+        });
+      },
+      async revokeSession(id, at) { return then(write((s) => s.revokeSession.run(iso(at), id)), () => undefined); },
+      async revokeUserSessions(userId, at, except) {
+        return write((s) => s.revokeUserSessions.all(iso(at), userId, except ?? null));
+      },
+      async insertRefreshToken(t) {
+        return then(write((s) => s.insertToken.run(t.tokenHash, t.sessionId, iso(t.createdAt))), () => undefined);
+      },
+      async findRefreshToken(hash) {
+        return then(read((s) => s.token.get(hash)), (r) => r === undefined ? null
+          : { tokenHash: r.token_hash, sessionId: r.session_id, createdAt: r.created_at, usedAt: r.used_at });
+      },
+      async markRefreshTokenUsed(hash, at) { return then(write((s) => s.markTokenUsed.run(iso(at), hash).changes), (n) => n === 1); },
+      async deleteStaleSessions(before) {
+        const t = iso(before);
+        return then(write((s) => s.deleteStale.run(t, t).changes), Number);
+      },
+    },
+  };
+}
+
+/**
+ * A FIFO async lock. `locked` stays true while anyone holds or waits for it
+ * (release hands the lock straight to the next waiter), so "not locked" means
+ * the writer connection has no open transaction and nobody is queued.
+ */
+class Mutex {
+  locked = false;
+  private readonly waiters: (() => void)[] = [];
+
+  async run<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.locked) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.locked = true;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiters.shift();
+      if (next === undefined) this.locked = false;
+      else next();
+    }
+  }
+}
+
+function guarded<S, T>(stmts: S, op: (s: S) => T): T {
+  try {
+    return op(stmts);
+  } catch (error) {
+    throw translateSqliteError(error);
+  }
+}
+
+function connect(filename: string, readonly: boolean): Db {
+  const db = new Database(filename, { readonly, fileMustExist: readonly });
+  // Wait for another process's write lock instead of failing at once.
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `filename` and migrates it.
+ *
+ * better-sqlite3 is synchronous but the Store is async, so a transaction's
+ * `fn` can await while its BEGIN is open on the connection. To keep other
+ * work out of it: every write and transaction goes through one writer
+ * connection behind an async mutex, and reads outside transactions use a
+ * separate read-only connection, which in WAL mode sees the last committed
+ * state and never blocks. With no transaction open, a write or read runs
+ * synchronously with no extra await. `:memory:` has no second connection, so
+ * there reads also wait for an open transaction.
+ */
+export async function openSqliteStore(opts: { readonly filename: string }): Promise<Store> {
+  const memory = opts.filename === ':memory:';
+  if (!memory) mkdirSync(dirname(opts.filename), { recursive: true });
+  let writer: Db | undefined;
+  let reader: Db | undefined;
+  try {
+    writer = connect(opts.filename, false);
+    if (!memory) {
+      // WAL: readers see committed data while a write is in progress. NORMAL sync
+      // in WAL survives a process crash (SIGKILL); only an OS crash may lose the
+      // last commits: the usual trade for ~10x fewer fsyncs.
+      writer.pragma('journal_mode = WAL');
+      writer.pragma('synchronous = NORMAL');
+    }
+    migrateSqlite(writer);
+    reader = memory ? writer : connect(opts.filename, true);
+    return createStore(writer, reader);
+  } catch (error) {
+    reader?.close();
+    writer?.close();
+    throw translateSqliteError(error);
+  }
+}
+
+function createStore(writer: Db, reader: Db): Store {
+  const mutex = new Mutex();
+  const separateReader = reader !== writer;
+  const readerReads = prepareReads(reader);
+  const writerReads = separateReader ? prepareReads(writer) : readerReads;
+  const writes = prepareWrites(writer);
+  const begin = writer.prepare('BEGIN IMMEDIATE');
+  const commit = writer.prepare('COMMIT');
+  const rollback = writer.prepare('ROLLBACK');
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const assertOpen = (): void => {
+    if (closed) throw new AppError('unavailable', 'The store is closed.');
+  };
+  const read: Exec<Reads> = (op) => {
+    assertOpen();
+    if (separateReader || !mutex.locked) return guarded(readerReads, op);
+    return mutex.run(() => (assertOpen(), guarded(readerReads, op)));
+  };
+  const write: Exec<Writes> = (op) => {
+    assertOpen();
+    // One statement is atomic on its own; it only has to keep out of an open transaction.
+    if (!mutex.locked) return guarded(writes, op);
+    // Re-checked after the wait: close() may have run meanwhile.
+    return mutex.run(() => (assertOpen(), guarded(writes, op)));
+  };
+
+  async function runTransaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    guarded(begin, (s) => s.run());
+    let active = true;
+    // A tx object that escapes `fn` must not write into a later transaction.
+    const inTx = <S>(stmts: S): Exec<S> => (op) => {
+      if (!active) throw new Error('This transaction has already finished.');
+      return guarded(stmts, op);
+    };
+    try {
+      const result = await fn(makeRepositories(inTx(writerReads), inTx(writes)));
+      guarded(commit, (s) => s.run());
+      return result;
+    } catch (error) {
+      if (writer.inTransaction) rollback.run();
+      throw error;
+    } finally {
+      active = false;
+    }
+  }
+
+  return {
+    dialect: 'sqlite',
+    ...makeRepositories(read, write),
+    // Note: inside `fn`, use `tx`; calling the store itself would wait for this very transaction.
+    async transaction(fn) {
+      assertOpen();
+      return mutex.run(() => (assertOpen(), runTransaction(fn)));
+    },
+    async ping() {
+      assertOpen();
+      guarded(reader, (db) => db.prepare('SELECT 1').get());
+    },
+    close() {
+      // Let queued transactions finish, then refuse new work.
+      closing ??= mutex.run(() => {
+        closed = true;
+        if (separateReader) reader.close();
+        writer.close();
+      });
+      return closing;
+    },
+  };
+}
