@@ -4,6 +4,7 @@ import { openStore } from './adapters/open-store.js';
 import type { Config } from './config/config.js';
 import { readOrCreateDevSecret } from './config/dev-secret.js';
 import { createAuthService, type AuthService } from './core/auth/auth-service.js';
+import { createIdentityCache } from './core/auth/identity-cache.js';
 import { createPasswordHasher, warmUpDummyHash, type Argon2Params } from './core/auth/password.js';
 import { createRateLimiter } from './core/auth/rate-limiter.js';
 import { createTokenService } from './core/auth/token-service.js';
@@ -44,6 +45,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const passwords = createPasswordHasher(opts.argon2);
     // The first unknown-user login would otherwise be slower than the rest, and that difference is observable.
     await warmUpDummyHash(opts.argon2);
+    const identities = createIdentityCache({ ttlMs: config.authCacheTtlMs, clock });
     const tokens = createTokenService({ secrets, issuer: config.jwtIssuer, accessTokenTtlSeconds: config.accessTokenTtlSeconds, clock });
     const auth = createAuthService({
       store,
@@ -53,8 +55,9 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
       addressLimiter: createRateLimiter({ ...config.authRateLimitPerAddress, clock }),
       usernameLimiter: createRateLimiter({ ...config.authRateLimitPerUsername, clock }),
+      identities,
     });
-    const users = createUserService({ store, passwords, clock });
+    const users = createUserService({ store, passwords, clock, identities });
 
     if (config.admin) {
       const created = await users.ensureBootstrapAdmin(config.admin);

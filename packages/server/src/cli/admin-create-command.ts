@@ -1,4 +1,5 @@
 import { openStore } from '../adapters/open-store.js';
+import { createIdentityCache } from '../core/auth/identity-cache.js';
 import { createPasswordHasher } from '../core/auth/password.js';
 import { systemClock } from '../core/clock.js';
 import { isAppError } from '../core/errors.js';
@@ -28,7 +29,8 @@ export const adminCreateCommand: Command = {
 
     const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     try {
-      const users = createUserService({ store, passwords: createPasswordHasher(), clock: systemClock });
+      const identities = createIdentityCache({ ttlMs: 0, clock: systemClock });
+      const users = createUserService({ store, passwords: createPasswordHasher(), clock: systemClock, identities });
       const admin = await users.createAdmin(username, password);
       process.stdout.write(`Created admin "${admin.username}" (${admin.id}).\n`);
       return 0;

@@ -31,8 +31,15 @@ describe('loadConfig', () => {
       corsOrigins: [],
       admin: undefined,
       logLevel: 'info',
+      authCacheTtlMs: 1000,
       trustProxy: false,
     });
+  });
+
+  it('AUTH_CACHE_TTL: 0 disables, durations up to 1m are accepted', () => {
+    expect(load({ AUTH_CACHE_TTL: '0' }).authCacheTtlMs).toBe(0);
+    expect(load({ AUTH_CACHE_TTL: '30s' }).authCacheTtlMs).toBe(30_000);
+    expect(errorOf({ AUTH_CACHE_TTL: '2m' }).variable).toBe('AUTH_CACHE_TTL');
   });
 
   it('defaults LOG_LEVEL to warn in test', () => {

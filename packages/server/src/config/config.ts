@@ -31,6 +31,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly authRateLimitPerAddress: RateLimitSpec;
   readonly authRateLimitPerUsername: RateLimitSpec;
+  /** How long a verified session may be served from memory; 0 disables (see IdentityCache). */
+  readonly authCacheTtlMs: number;
   /** Trust `X-Forwarded-For` from a reverse proxy when computing the client address. */
   readonly trustProxy: boolean;
 }
@@ -63,6 +65,7 @@ export const CONFIG_VARIABLES = [
   'AUTH_RATE_LIMIT_PER_ADDRESS',
   'AUTH_RATE_LIMIT_PER_USERNAME',
   'TRUST_PROXY',
+  'AUTH_CACHE_TTL',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -107,6 +110,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
 
   const authRateLimitPerAddress = rateLimit('AUTH_RATE_LIMIT_PER_ADDRESS', get('AUTH_RATE_LIMIT_PER_ADDRESS') ?? '20/1m');
   const authRateLimitPerUsername = rateLimit('AUTH_RATE_LIMIT_PER_USERNAME', get('AUTH_RATE_LIMIT_PER_USERNAME') ?? '10/1m');
+  const authCacheTtl = get('AUTH_CACHE_TTL') ?? '1s';
+  const authCacheTtlMs = authCacheTtl === '0' ? 0 : duration('AUTH_CACHE_TTL', authCacheTtl) * 1000;
+  if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
   const trustProxy = parseBoolean('TRUST_PROXY', get('TRUST_PROXY') ?? 'false');
 
   return deepFreeze({
@@ -124,6 +130,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     logLevel,
     authRateLimitPerAddress,
     authRateLimitPerUsername,
+    authCacheTtlMs,
     trustProxy,
   });
 }

@@ -53,7 +53,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   const hooks = createAuthHooks(deps.auth);
   healthRoutes(app, { store: deps.store });
-  authRoutes(app, { auth: deps.auth, users: deps.users, hooks });
+  authRoutes(app, { auth: deps.auth, hooks });
   userRoutes(app, { users: deps.users, hooks });
   return app;
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { SessionRepository, Store, StoreTransaction, UserRow } from '../storage/store.js';
+import type { IdentityCache } from './identity-cache.js';
 import type { PasswordHasher } from './password.js';
 import type { Principal } from './principal.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -21,6 +22,7 @@ export interface AuthServiceOptions {
   readonly addressLimiter: RateLimiter;
   /** Login and register attempts per username. */
   readonly usernameLimiter: RateLimiter;
+  readonly identities: IdentityCache;
 }
 
 export interface RegisterInput {
@@ -47,7 +49,7 @@ export type AuthService = ReturnType<typeof createAuthService>;
  * WebSocket both call `authenticate`.
  */
 export function createAuthService(opts: AuthServiceOptions) {
-  const { store, tokens, passwords, clock } = opts;
+  const { store, tokens, passwords, clock, identities } = opts;
   const iso = (): string => new Date(clock.now()).toISOString();
 
   function throttle(origin: RequestOrigin, username: string): void {
@@ -135,6 +137,7 @@ export function createAuthService(opts: AuthServiceOptions) {
         return issuePair(tx.sessions, identity.user, row.sessionId);
       });
       // Thrown after the transaction so that a reuse's revocation commits.
+      if (outcome === 'reused') identities.invalidate();
       if (outcome === 'invalid') throw new AppError('unauthorized', 'Invalid or expired refresh token.');
       if (outcome === 'reused') throw new AppError('unauthorized', 'This refresh token was already used; the session is revoked.');
       return outcome;
@@ -146,20 +149,29 @@ export function createAuthService(opts: AuthServiceOptions) {
         throw new AppError('bad_request', 'refreshToken is required.');
       }
       const row = await store.sessions.findRefreshToken(hashRefreshToken(refreshToken));
-      if (row) await store.sessions.revokeSession(row.sessionId, iso());
+      if (row) {
+        await store.sessions.revokeSession(row.sessionId, iso());
+        identities.invalidate();
+      }
     },
 
     /**
      * Verifies an access token and checks that its session is live and its
-     * user exists and is enabled. One indexed query per call.
+     * user exists and is enabled: one indexed query, or none while the
+     * identity cache holds the session.
      */
     async authenticate(accessToken: string): Promise<Principal> {
       const claims = await tokens.verify(accessToken);
-      const identity = await store.sessions.findSessionIdentity(claims.sid);
+      let identity = identities.get(claims.sid) ?? null;
+      if (identity === null) {
+        identity = await store.sessions.findSessionIdentity(claims.sid);
+        if (identity) identities.set(claims.sid, identity);
+      }
       if (!identity || identity.user.id !== claims.sub || identity.session.revokedAt !== null || identity.user.disabled) {
         throw new AppError('unauthorized', 'The session of this token has ended.');
       }
-      return { userId: identity.user.id, username: identity.user.username, role: identity.user.role, sessionId: claims.sid };
+      const user = toUserDto(identity.user);
+      return { userId: user.id, username: user.username, role: user.role, sessionId: claims.sid, user };
     },
 
     /** Removes sessions that expired or were revoked more than a day ago. */

@@ -1,4 +1,4 @@
-import type { Role } from '@sigil/protocol';
+import type { Role, UserDto } from '@sigil/protocol';
 
 /**
  * Who is making a request, as established from a verified access token and a
@@ -10,6 +10,8 @@ export interface Principal {
   readonly username: string;
   readonly role: Role;
   readonly sessionId: string;
+  /** The user as read with the session, for answers like `/api/auth/me` that need no second query. */
+  readonly user: UserDto;
 }
 
 export const isAdmin = (principal: Principal | null): boolean => principal?.role === 'admin';

@@ -107,6 +107,18 @@ describe('token service: expiry', () => {
     await expectAppError(tokens.verify(token), 'token_expired');
   });
 
+  it('remembers verified tokens by their exact text only: an edited copy is verified afresh and refused', async () => {
+    const tokens = service();
+    const token = await tokens.sign(subject);
+    await tokens.verify(token);
+    await tokens.verify(token); // from the cache
+    const [h, p, sig = ''] = token.split('.');
+    const flipped = `${sig.slice(0, -2)}${sig.at(-2) === 'A' ? 'B' : 'A'}${sig.at(-1) ?? ''}`;
+    await expectAppError(tokens.verify(`${h}.${p}.${flipped}`), 'unauthorized');
+    const edited = `${h}.${b64({ ...decodeJwt(token), role: 'admin' })}.${sig}`;
+    await expectAppError(tokens.verify(edited), 'unauthorized');
+  });
+
   it('reports a forged expired token as unauthorized, not expired (signature first)', async () => {
     const clock = fakeClock(START_MS + 10 * TTL * 1000);
     const forged = await new SignJWT(validPayload())

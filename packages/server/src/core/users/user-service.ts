@@ -2,6 +2,7 @@ import type { Page, Role, UserDto } from '@sigil/protocol';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { IdentityCache } from '../auth/identity-cache.js';
 import type { PasswordHasher } from '../auth/password.js';
 import { validatePassword } from '../auth/password.js';
 import type { Principal } from '../auth/principal.js';
@@ -13,6 +14,8 @@ export interface UserServiceOptions {
   readonly store: Store;
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
+  /** Cleared after every change to a user or their sessions. */
+  readonly identities: IdentityCache;
   /** Told when a user's sessions were revoked (disable, delete, password change), so live connections can be closed. */
   readonly onSessionsRevoked?: (event: { readonly userId: string; readonly sessionIds: readonly string[] }) => void;
 }
@@ -45,6 +48,7 @@ export function createUserService(opts: UserServiceOptions) {
 
   async function revokeSessions(userId: string, exceptSessionId?: string): Promise<void> {
     const sessionIds = await store.sessions.revokeUserSessions(userId, iso(), exceptSessionId);
+    opts.identities.invalidate();
     if (sessionIds.length > 0) opts.onSessionsRevoked?.({ userId, sessionIds });
   }
 
@@ -117,6 +121,7 @@ export function createUserService(opts: UserServiceOptions) {
         return row;
       });
 
+      opts.identities.invalidate();
       if (changes.disabled === true) await revokeSessions(target.id);
       else if (changes.passwordHash !== undefined) await revokeSessions(target.id, self ? principal.sessionId : undefined);
       return toUserDto(updated);
@@ -132,6 +137,7 @@ export function createUserService(opts: UserServiceOptions) {
         }
         return sessionIds;
       }).then((sessionIds) => {
+        opts.identities.invalidate();
         if (sessionIds.length > 0) opts.onSessionsRevoked?.({ userId: target.id, sessionIds });
       });
     },

@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../../core/auth/auth-service.js';
-import type { UserService } from '../../core/users/user-service.js';
 import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
 import { authResponseSchema, refreshBodySchema, tokenPairSchema, userSchema } from './schemas.js';
 
 interface Deps {
   readonly auth: AuthService;
-  readonly users: UserService;
   readonly hooks: AuthHooks;
 }
 
@@ -25,7 +23,7 @@ const registration = {
   properties: { ...credentials.properties, email: { type: ['string', 'null'], maxLength: 254 } },
 } as const;
 
-export function authRoutes(app: FastifyInstance, { auth, users, hooks }: Deps): void {
+export function authRoutes(app: FastifyInstance, { auth, hooks }: Deps): void {
   app.post<{ Body: { username: string; password: string; email?: string | null } }>(
     '/api/auth/register',
     { schema: { body: registration, response: { 201: authResponseSchema } } },
@@ -52,9 +50,6 @@ export function authRoutes(app: FastifyInstance, { auth, users, hooks }: Deps): 
   app.get(
     '/api/auth/me',
     { preHandler: hooks.requireUser, schema: { response: { 200: { type: 'object', required: ['user'], properties: { user: userSchema } } } } },
-    async (request) => {
-      const principal = principalOf(request);
-      return { user: await users.get(principal, principal.username) };
-    },
+    async (request) => ({ user: principalOf(request).user }),
   );
 }
