@@ -102,10 +102,105 @@ const workloads = [
       };
     },
   },
+  {
+    id: 'records-get',
+    name: 'Sigil GET record by id (10k records)',
+    target: 'sigil',
+    async setup(ctx) {
+      const { ids } = await ensureRecords(ctx);
+      const token = ctx.sigil.user.accessToken;
+      const first = await ctx.request(ctx.sigil, 'GET', `/api/collections/${BENCH_COLLECTION}/records/${ids[0]}`, { token });
+      expectAnswer(first, 200, (j) => j?.id === ids[0], 'GET record');
+      let i = 0;
+      return {
+        headers: { authorization: `Bearer ${token}` },
+        requests: [
+          {
+            method: 'GET',
+            // A different record each time, spread over the whole table.
+            setupRequest: (req) => ({ ...req, path: `/api/collections/${BENCH_COLLECTION}/records/${ids[(i = (i + 7919) % ids.length)]}` }),
+          },
+        ],
+      };
+    },
+  },
+  {
+    id: 'records-list',
+    name: 'Sigil GET records, filter on indexed field + sort, limit 20',
+    target: 'sigil',
+    async setup(ctx) {
+      await ensureRecords(ctx);
+      const token = ctx.sigil.user.accessToken;
+      const query = `filter=${encodeURIComponent(JSON.stringify({ priority: 3 }))}&sort=-createdAt&limit=20`;
+      const path = `/api/collections/${BENCH_COLLECTION}/records?${query}`;
+      const res = await ctx.request(ctx.sigil, 'GET', path, { token });
+      expectAnswer(res, 200, (j) => j?.items?.length === 20 && j.items.every((r) => r.priority === 3), 'GET records list');
+      return { method: 'GET', path, headers: { authorization: `Bearer ${token}` } };
+    },
+  },
+  {
+    id: 'records-create',
+    name: 'Sigil POST record',
+    target: 'sigil',
+    async setup(ctx) {
+      await ensureRecords(ctx);
+      const token = ctx.sigil.user.accessToken;
+      const body = JSON.stringify({ title: 'benchmark item', priority: 2, done: false, tags: ['bench'] });
+      const path = `/api/collections/${BENCH_COLLECTION}/records`;
+      const res = await ctx.request(ctx.sigil, 'POST', path, { token, body: JSON.parse(body) });
+      expectAnswer(res, 201, (j) => typeof j?.id === 'string', 'POST record');
+      return { method: 'POST', path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body };
+    },
+  },
 ];
 
 /** Targets as ratios of one workload's mean req/s to another's, measured in the same run. */
-const ratios = [{ numerator: 'auth-me', denominator: 'bare', target: 0.5 }];
+const ratios = [
+  { numerator: 'auth-me', denominator: 'bare', target: 0.5 },
+  { numerator: 'records-get', denominator: 'bare', target: 0.4 },
+  { numerator: 'records-list', denominator: 'bare', target: 0.25 },
+  { numerator: 'records-create', denominator: 'bare', target: 0.2 },
+];
+
+const BENCH_COLLECTION = 'bench_items';
+const SEED_RECORDS = 10_000;
+let seeded;
+
+/**
+ * Once per run: the benchmark collection (indexed on `priority`) with 10,000
+ * records, created through the API by the bench admin and user.
+ */
+async function ensureRecords(ctx) {
+  seeded ??= (async () => {
+    const login = await ctx.request(ctx.sigil, 'POST', '/api/auth/login', { body: { username: ctx.sigil.admin.username, password: ctx.sigil.admin.password } });
+    expectAnswer(login, 200, (j) => typeof j?.accessToken === 'string', 'admin login');
+    const adminToken = login.json.accessToken;
+    const schema = {
+      type: 'object',
+      required: ['title'],
+      properties: { title: { type: 'string' }, priority: { type: 'integer' }, done: { type: 'boolean' }, tags: { type: 'array', items: { type: 'string' } } },
+    };
+    const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: adminToken, body: { name: BENCH_COLLECTION, schema, indexes: [['priority']] } });
+    expectAnswer(created, 201, (j) => j?.collection?.name === BENCH_COLLECTION, 'create collection');
+    const token = ctx.sigil.user.accessToken;
+    const ids = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < SEED_RECORDS) {
+        const n = next++;
+        const res = await ctx.request(ctx.sigil, 'POST', `/api/collections/${BENCH_COLLECTION}/records`, {
+          token,
+          body: { title: `item ${n}`, priority: n % 5, done: n % 2 === 0, tags: ['seed'] },
+        });
+        expectAnswer(res, 201, (j) => typeof j?.id === 'string', 'seed record');
+        ids.push(res.json.id);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    return { ids };
+  })();
+  return seeded;
+}
 
 // ---------------------------------------------------------------------------
 // Child processes: every server runs as a child; all are killed on any exit.

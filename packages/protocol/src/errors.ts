@@ -52,7 +52,33 @@ export interface ErrorBody {
     readonly code: ErrorCode;
     readonly message: string;
     readonly details?: readonly ErrorDetail[];
+    /** Only on `schema_conflict`: the records that do not fit the proposed schema. */
+    readonly report?: SchemaCheckReport;
   };
+}
+
+/** One existing record that does not fit a proposed collection schema. */
+export interface SchemaCheckFailure {
+  readonly id: string;
+  /** JSON Pointers into the record's fields (`/title`). */
+  readonly errors: readonly ErrorDetail[];
+}
+
+/**
+ * The result of checking every record of a collection against a proposed
+ * schema: a `schema_conflict` error carries it, and so does a successful
+ * `PUT /api/collections/:name?dryRun=true` (with `total: 0`).
+ *
+ * @example
+ * ```json
+ * { "total": 2, "failures": [{ "id": "01JD…", "errors": [{ "path": "/title", "message": "must be string" }] }] }
+ * ```
+ */
+export interface SchemaCheckReport {
+  /** How many records fail, all of them counted. */
+  readonly total: number;
+  /** The first failing records in id order, at most 100. */
+  readonly failures: readonly SchemaCheckFailure[];
 }
 
 /** True when `value` is one of the stable error codes. */

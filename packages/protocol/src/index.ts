@@ -1,3 +1,5 @@
 export { ERROR_STATUS, isErrorCode } from './errors.js';
-export type { ErrorBody, ErrorCode, ErrorDetail } from './errors.js';
+export type { ErrorBody, ErrorCode, ErrorDetail, SchemaCheckFailure, SchemaCheckReport } from './errors.js';
 export type { AccessTokenClaims, AuthResponse, Page, Role, TokenPair, UserDto } from './dto.js';
+export { CLOSE_CODES } from './realtime.js';
+export type { ChangeOperation, ClientMessage, RecordPayload, ServerMessage } from './realtime.js';

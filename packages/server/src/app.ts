@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { openNotifier } from './adapters/open-notifier.js';
 import { openStore } from './adapters/open-store.js';
 import type { Config } from './config/config.js';
 import { readOrCreateDevSecret } from './config/dev-secret.js';
@@ -9,6 +10,11 @@ import { createPasswordHasher, warmUpDummyHash, type Argon2Params } from './core
 import { createRateLimiter } from './core/auth/rate-limiter.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
+import { createCollectionService, type CollectionService } from './core/collections/collection-service.js';
+import { createSchemaCompiler } from './core/collections/schema-compiler.js';
+import { startRealtime, type Realtime } from './core/realtime/realtime.js';
+import { createRecordService, type RecordService } from './core/records/record-service.js';
 import type { Store } from './core/storage/store.js';
 import { createUserService, type UserService } from './core/users/user-service.js';
 import { buildHttp } from './http/build-http.js';
@@ -19,7 +25,32 @@ export interface SigilOptions {
   readonly clock?: Clock;
   /** Cheaper argon2 parameters, for tests only. */
   readonly argon2?: Argon2Params;
+  /** Realtime tuning; the defaults suit production (REALTIME_DEFAULTS). */
+  readonly realtime?: Partial<RealtimeTuning>;
 }
+
+export interface RealtimeTuning {
+  readonly maxMessageBytes: number;
+  readonly maxSubscriptions: number;
+  /** A client with more than this many bytes queued is closed with 4008. */
+  readonly maxBufferedBytes: number;
+  readonly pingIntervalMs: number;
+  /** A connection that neither authenticates nor subscribes in this time is closed (4009). */
+  readonly idleTimeoutMs: number;
+  /** How often the change log is read even without a notification. */
+  readonly pollIntervalMs: number;
+  readonly replayBatchSize: number;
+}
+
+export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
+  maxMessageBytes: 64 * 1024,
+  maxSubscriptions: 100,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  pingIntervalMs: 30_000,
+  idleTimeoutMs: 30_000,
+  pollIntervalMs: 1_000,
+  replayBatchSize: 500,
+});
 
 export interface Sigil {
   readonly config: Config;
@@ -27,12 +58,20 @@ export interface Sigil {
   readonly store: Store;
   readonly auth: AuthService;
   readonly users: UserService;
+  readonly collections: CollectionService;
+  /** Cached collections with compiled validators, for records and realtime. */
+  readonly catalog: CollectionCatalog;
+  readonly records: RecordService;
+  readonly realtime: Realtime;
   /** Stops accepting requests, waits for in-flight ones, then closes the database. */
   close(): Promise<void>;
 }
 
 const SESSION_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const CHANGE_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Changes through this instance apply at once; another instance's rule changes are seen within this. */
+const COLLECTION_CACHE_TTL_MS = 1000;
 
 /** Wires config, storage, the core services and the HTTP app together. Does not listen. */
 export async function createSigil(opts: SigilOptions): Promise<Sigil> {
@@ -40,7 +79,13 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   const clock = opts.clock ?? systemClock;
   const secrets = resolveSecrets(config, logger);
 
+  const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, ...opts.realtime };
+  const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const notifier = openNotifier({ dialect: store.dialect, databaseUrl: config.databaseUrl, onError });
+  // Set once realtime has started; services created before it report to it through these.
+  let realtime: Realtime | undefined;
+  const userChanged = (userId: string): void => realtime?.identityChanged(userId);
   try {
     const passwords = createPasswordHasher(opts.argon2);
     // The first unknown-user login would otherwise be slower than the rest, and that difference is observable.
@@ -56,8 +101,25 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       addressLimiter: createRateLimiter({ ...config.authRateLimitPerAddress, clock }),
       usernameLimiter: createRateLimiter({ ...config.authRateLimitPerUsername, clock }),
       identities,
+      onUserChanged: userChanged,
     });
-    const users = createUserService({ store, passwords, clock, identities });
+    const users = createUserService({ store, passwords, clock, identities, onUserChanged: userChanged });
+    const compiler = createSchemaCompiler();
+    const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
+    const collections = createCollectionService({ store, clock, catalog, compiler });
+    const records = createRecordService({ store, catalog, clock, onCommitted: () => realtime?.committed() });
+    const live = await startRealtime({
+      changes: store.changes,
+      catalog,
+      auth,
+      clock,
+      notifier,
+      limits: { maxSubscriptions: tuning.maxSubscriptions, maxBufferedBytes: tuning.maxBufferedBytes, replayBatchSize: tuning.replayBatchSize },
+      pollIntervalMs: tuning.pollIntervalMs,
+      onRemoteIdentityChange: () => identities.invalidate(),
+      onError,
+    });
+    realtime = live;
 
     if (config.admin) {
       const created = await users.ensureBootstrapAdmin(config.admin);
@@ -69,6 +131,14 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       store,
       auth,
       users,
+      collections,
+      records,
+      realtime: {
+        hub: live.hub,
+        maxMessageBytes: tuning.maxMessageBytes,
+        pingIntervalMs: tuning.pingIntervalMs,
+        idleTimeoutMs: tuning.idleTimeoutMs,
+      },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
       exposeInternalMessages: config.nodeEnv === 'development',
@@ -78,6 +148,13 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       auth.pruneSessions().catch((err: unknown) => logger.warn({ err }, 'session pruning failed'));
     }, SESSION_PRUNE_INTERVAL_MS);
     pruneTimer.unref();
+    // The change log keeps REALTIME_RETENTION of history for clients resuming with `since`.
+    const changePruneTimer = setInterval(() => {
+      store.changes
+        .pruneChanges(new Date(clock.now() - config.realtimeRetentionSeconds * 1000).toISOString())
+        .catch((err: unknown) => logger.warn({ err }, 'change log pruning failed'));
+    }, CHANGE_PRUNE_INTERVAL_MS);
+    changePruneTimer.unref();
 
     let closing: Promise<void> | undefined;
     return {
@@ -86,16 +163,26 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       store,
       auth,
       users,
+      collections,
+      catalog,
+      records,
+      realtime: live,
       close() {
         closing ??= (async () => {
           clearInterval(pruneTimer);
+          clearInterval(changePruneTimer);
+          // Sockets first (1001: reconnect and resume), then in-flight requests.
+          live.stop();
           await closeGracefully(http);
+          await notifier.close();
           await store.close();
         })();
         return closing;
       },
     };
   } catch (err) {
+    realtime?.stop();
+    await notifier.close();
     await store.close();
     throw err;
   }

@@ -35,6 +35,8 @@ export interface Config {
   readonly authCacheTtlMs: number;
   /** Trust `X-Forwarded-For` from a reverse proxy when computing the client address. */
   readonly trustProxy: boolean;
+  /** How long the change log keeps history for realtime clients resuming with `since`. */
+  readonly realtimeRetentionSeconds: number;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -66,6 +68,7 @@ export const CONFIG_VARIABLES = [
   'AUTH_RATE_LIMIT_PER_USERNAME',
   'TRUST_PROXY',
   'AUTH_CACHE_TTL',
+  'REALTIME_RETENTION',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -114,6 +117,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const authCacheTtlMs = authCacheTtl === '0' ? 0 : duration('AUTH_CACHE_TTL', authCacheTtl) * 1000;
   if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
   const trustProxy = parseBoolean('TRUST_PROXY', get('TRUST_PROXY') ?? 'false');
+  const realtimeRetentionSeconds = duration('REALTIME_RETENTION', get('REALTIME_RETENTION') ?? '24h');
 
   return deepFreeze({
     nodeEnv,
@@ -132,6 +136,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     authRateLimitPerUsername,
     authCacheTtlMs,
     trustProxy,
+    realtimeRetentionSeconds,
   });
 }
 

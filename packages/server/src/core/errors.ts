@@ -1,4 +1,4 @@
-import { ERROR_STATUS, type ErrorCode, type ErrorDetail } from '@sigil/protocol';
+import { ERROR_STATUS, type ErrorCode, type ErrorDetail, type SchemaCheckReport } from '@sigil/protocol';
 
 const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   bad_request: 'The request is malformed.',
@@ -24,6 +24,8 @@ export interface AppErrorOptions {
   readonly cause?: unknown;
   /** Seconds after which a `rate_limited` or `unavailable` request may be retried. */
   readonly retryAfter?: number;
+  /** `schema_conflict` only: which records fail the proposed schema (sent as `error.report`). */
+  readonly report?: SchemaCheckReport;
 }
 
 /**
@@ -34,6 +36,7 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly details: readonly ErrorDetail[] | undefined;
   readonly retryAfter: number | undefined;
+  readonly report: SchemaCheckReport | undefined;
 
   constructor(code: ErrorCode, message?: string, options: AppErrorOptions = {}) {
     super(message ?? DEFAULT_MESSAGES[code], options.cause === undefined ? undefined : { cause: options.cause });
@@ -41,6 +44,7 @@ export class AppError extends Error {
     this.code = code;
     this.details = options.details;
     this.retryAfter = options.retryAfter;
+    this.report = options.report;
   }
 
   get status(): number {

@@ -1,11 +1,17 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AuthService } from '../core/auth/auth-service.js';
+import type { CollectionService } from '../core/collections/collection-service.js';
+import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
 import { installErrorHandler } from './error-handler.js';
 import { createAuthHooks } from './plugins/authenticate.js';
+import { openApiRoutes } from './openapi.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { collectionRoutes } from './routes/collection-routes.js';
+import { recordRoutes } from './routes/record-routes.js';
+import { realtimeRoutes, type RealtimeTransportOptions } from '../ws/realtime-route.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 
@@ -16,6 +22,9 @@ export interface HttpDeps {
   readonly store: Store;
   readonly auth: AuthService;
   readonly users: UserService;
+  readonly collections: CollectionService;
+  readonly records: RecordService;
+  readonly realtime: Omit<RealtimeTransportOptions, 'corsOrigins'>;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: boolean;
   /** Development only: put internal error messages in 500 responses. */
@@ -55,5 +64,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   healthRoutes(app, { store: deps.store });
   authRoutes(app, { auth: deps.auth, hooks });
   userRoutes(app, { users: deps.users, hooks });
+  collectionRoutes(app, { collections: deps.collections, hooks });
+  recordRoutes(app, { records: deps.records, hooks });
+  await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
+  openApiRoutes(app, { collections: deps.collections, hooks });
   return app;
 }

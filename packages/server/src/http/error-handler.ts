@@ -20,7 +20,7 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
     }
     const message =
       appError.code === 'internal' && opts.exposeInternalMessages && !isAppError(error) ? `${appError.message} ${error.message}` : appError.message;
-    return sendError(reply, new AppError(appError.code, message, { details: appError.details, retryAfter: appError.retryAfter }));
+    return sendError(reply, new AppError(appError.code, message, { details: appError.details, retryAfter: appError.retryAfter, report: appError.report }));
   });
 
   app.setNotFoundHandler((request, reply) =>
@@ -30,7 +30,12 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
 
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
   const body: ErrorBody = {
-    error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { details: error.details } : {}),
+      ...(error.report ? { report: error.report } : {}),
+    },
   };
   if (error.retryAfter !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))));
   return reply.code(ERROR_STATUS[error.code]).type('application/json; charset=utf-8').send(body);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import { createSigil, type Sigil } from '../../src/app.js';
+import { createSigil, type Sigil, type SigilOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/logger.js';
@@ -15,6 +15,8 @@ export const CHEAP_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 } as
 
 export interface TestSigil {
   readonly sigil: Sigil;
+  /** `http://127.0.0.1:<port>` when started with `listen: true`. */
+  readonly url: string | undefined;
   /** Every log line the server wrote. */
   readonly logs: string[];
   request(opts: {
@@ -32,6 +34,9 @@ export async function startTestSigil(opts: {
   databaseUrl?: string | undefined;
   env?: Record<string, string>;
   clock?: Clock;
+  /** Listen on a free loopback port (for WebSocket tests); otherwise only `inject()`. */
+  listen?: boolean;
+  realtime?: SigilOptions['realtime'];
 } = {}): Promise<TestSigil> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-test-'));
   const config = loadConfig(
@@ -55,10 +60,18 @@ export async function startTestSigil(opts: {
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const sigil = await createSigil({ config, logger, argon2: CHEAP_ARGON2, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const sigil = await createSigil({
+    config,
+    logger,
+    argon2: CHEAP_ARGON2,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.realtime ? { realtime: opts.realtime } : {}),
+  });
   await sigil.http.ready();
+  const url = opts.listen ? await sigil.http.listen({ host: '127.0.0.1', port: 0 }) : undefined;
   return {
     sigil,
+    url,
     logs,
     request({ method, url, token, body, headers }) {
       return sigil.http.inject({

@@ -38,7 +38,16 @@ function isConnectionLoss(error: unknown): boolean {
 export function translatePostgresError(error: unknown): unknown {
   if (error instanceof AppError) return error;
   const code = errorCode(error);
-  if (code === '23505') return new AppError('conflict', undefined, { cause: error });
+  // 42P07 duplicate_table: a collection's records table created concurrently.
+  if (code === '23505' || code === '42P07') return new AppError('conflict', undefined, { cause: error });
+  // 42P01 undefined_table on a collection's records table: the collection was deleted meanwhile.
+  if (code === '42P01' && error instanceof Error && /relation "c_[a-z0-9_]+" does not exist/.test(error.message)) {
+    return new AppError('not_found', 'No such collection.', { cause: error });
+  }
+  // jsonb cannot hold U+0000 (22P05 untranslatable_character): the caller's data, not the server, is at fault.
+  if (code === '22P05') {
+    return new AppError('validation_failed', 'Text must not contain the character U+0000.', { cause: error });
+  }
   // A row that references one deleted concurrently: same outcome as SQLite's FK failure.
   if (code === '23503') return new AppError('conflict', 'A referenced row no longer exists.', { cause: error });
   if (

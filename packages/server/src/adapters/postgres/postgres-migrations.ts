@@ -50,6 +50,45 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
     `,
   },
+  {
+    version: 2,
+    name: 'collections_change_log',
+    // Each collection's records live in their own table "c_<name>", created
+    // with the collection (postgres-collections.ts). `change_counter` holds
+    // the last seq handed out: see postgres-changes.ts for why seqs come from
+    // a counter row locked until commit and not from a SEQUENCE.
+    //
+    // `schema` is json, not jsonb: it keeps the admin's key order (property
+    // order shows in the API, OpenAPI and generated types); nothing queries it.
+    sql: `
+      CREATE TABLE collections (
+        name           text COLLATE "C" PRIMARY KEY,
+        schema         json NOT NULL,
+        rules          jsonb NOT NULL,
+        indexes        jsonb NOT NULL,
+        schema_version integer NOT NULL,
+        created_at     timestamptz NOT NULL,
+        updated_at     timestamptz NOT NULL
+      );
+
+      CREATE TABLE changes (
+        seq        bigint PRIMARY KEY,
+        collection text NOT NULL,
+        record_id  text NOT NULL,
+        op         text NOT NULL CHECK (op IN ('create', 'update', 'delete')),
+        record     jsonb NOT NULL, -- the whole RecordRow after the change
+        previous   jsonb,          -- the RecordRow before an update
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX changes_created_at_idx ON changes (created_at);
+
+      CREATE TABLE change_counter (
+        id   smallint PRIMARY KEY CHECK (id = 1),
+        last bigint NOT NULL
+      );
+      INSERT INTO change_counter (id, last) VALUES (1, 0);
+    `,
+  },
 ];
 
 /**

@@ -2,9 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Role } from '@sigil/protocol';
 import { AppError } from '../../core/errors.js';
-import type { SessionRow, Store, StoreTransaction, UserRow } from '../../core/storage/store.js';
+import type { SessionRow, Store, StoreTransaction, TransactionOptions, UserRow } from '../../core/storage/store.js';
+import { makePostgresChangeRepository } from './postgres-changes.js';
+import { makePostgresCollectionRepository } from './postgres-collections.js';
 import { isRetryableTransactionError, translatePostgresError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
+import { makePostgresRecordRepository } from './postgres-records.js';
 
 interface UserRecord {
   id: string; username: string; email: string | null; password_hash: string;
@@ -14,7 +17,22 @@ interface SessionRecord { id: string; user_id: string; created_at: Date; expires
 interface IdentityRecord extends UserRecord { s_id: string; s_created_at: Date; s_expires_at: Date; s_revoked_at: Date | null }
 interface TokenRecord { token_hash: string; session_id: string; created_at: Date; used_at: Date | null }
 
-type Run = <R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
+/**
+ * Runs one query on the pool or on a transaction's client. A `name` makes pg
+ * prepare it once per connection (for fixed statements); `undefined` runs it
+ * unnamed (for SQL that varies, such as compiled list queries, which would
+ * otherwise pile up prepared statements on every connection).
+ */
+export type Run = <R extends pg.QueryResultRow>(name: string | undefined, text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
+
+/**
+ * Runs `fn` atomically: in the caller's transaction when there is one, else
+ * in a transaction of its own (for multi-statement operations such as
+ * creating a collection's row, table and indexes).
+ */
+export type Atomic = <T>(fn: (run: Run) => Promise<T>) => Promise<T>;
+
+type Isolation = NonNullable<TransactionOptions['isolation']>;
 
 const USER = 'id, username, email, password_hash, role, disabled, created_at, updated_at';
 const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
@@ -38,11 +56,16 @@ const first = <R extends pg.QueryResultRow>(result: pg.QueryResult<R>): R | unde
 
 /**
  * The repositories over one way of running a query (the pool, or a
- * transaction's client). Every query is named, so pg prepares it once per
- * connection and later runs skip parsing and planning.
+ * transaction's client). Fixed queries are named, so pg prepares them once
+ * per connection and later runs skip parsing and planning. `atomic` is how
+ * the pool side runs a multi-statement operation in a transaction of its
+ * own; null inside a transaction, which already is one.
  */
-function makeRepositories(run: Run): StoreTransaction {
+function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
   return {
+    collections: makePostgresCollectionRepository(run, atomic),
+    records: makePostgresRecordRepository(run),
+    changes: makePostgresChangeRepository(run),
     users: {
       async insertUser(u) {
         const result = await run<UserRecord>('sigil_insert_user',
@@ -151,6 +174,17 @@ function makeRepositories(run: Run): StoreTransaction {
 const ignore = (): void => undefined;
 
 /**
+ * Whether a failed transaction is worth re-running. SERIALIZABLE: on a
+ * serialization failure or a deadlock. READ COMMITTED never fails to
+ * serialize (a concurrent update waits for the row lock, then re-checks its
+ * WHERE on the new row version), but can still deadlock.
+ */
+function shouldRetry(error: unknown, isolation: Isolation): boolean {
+  if (isolation === 'serializable') return isRetryableTransactionError(error);
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '40P01';
+}
+
+/**
  * Opens a pool on `url` and migrates the database.
  *
  * Transactions run at SERIALIZABLE isolation: the Store promises that
@@ -160,6 +194,12 @@ const ignore = (): void => undefined;
  * one side of a conflict (40001); the transaction is then re-run from the
  * start, up to MAX_TRANSACTION_ATTEMPTS times, so `fn` must not have effects
  * outside the database.
+ *
+ * `{ isolation: 'read committed' }` is for record writes: their safety comes
+ * from compare-and-set updates, unique keys and row locks (the change-log
+ * counter, see postgres-changes.ts), and under SERIALIZABLE every pair of
+ * concurrent writers would collide on that counter row and be re-run. Only
+ * deadlocks (40P01) are re-run there.
  */
 export async function openPostgresStore(opts: { readonly url: string; readonly max?: number }): Promise<Store> {
   const pool = new pg.Pool({
@@ -202,7 +242,7 @@ function createStore(pool: pg.Pool): Store {
     }
   };
 
-  async function attempt<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<{ done: true; value: T } | { done: false; error: unknown }> {
+  async function attempt<T>(fn: (run: Run) => Promise<T>, isolation: Isolation): Promise<{ done: true; value: T } | { done: false; error: unknown }> {
     const client = await pool.connect().catch((error: unknown) => {
       throw translatePostgresError(error);
     });
@@ -217,20 +257,20 @@ function createStore(pool: pg.Pool): Store {
       try {
         return await client.query({ name, text, values });
       } catch (error) {
-        if (isRetryableTransactionError(error)) conflicted = true;
+        if (shouldRetry(error, isolation)) conflicted = true;
         throw translatePostgresError(error);
       }
     };
     try {
-      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-      const value = await fn(makeRepositories(run));
+      await client.query(isolation === 'read committed' ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+      const value = await fn(run);
       await client.query('COMMIT');
       return { done: true, value };
     } catch (error) {
       // After a failed COMMIT PostgreSQL has already rolled back; ROLLBACK then only warns.
       await client.query('ROLLBACK').catch(() => { broken = true; });
       // `fn` may have caught the 40001 and thrown something else: the flag still says "re-run".
-      if (conflicted || isRetryableTransactionError(error)) return { done: false, error };
+      if (conflicted || shouldRetry(error, isolation)) return { done: false, error };
       throw translatePostgresError(error);
     } finally {
       active = false;
@@ -239,18 +279,22 @@ function createStore(pool: pg.Pool): Store {
     }
   }
 
+  async function inTransaction<T>(fn: (run: Run) => Promise<T>, isolation: Isolation): Promise<T> {
+    assertOpen();
+    for (let attemptNo = 1; ; attemptNo++) {
+      const outcome = await attempt(fn, isolation);
+      if (outcome.done) return outcome.value;
+      if (attemptNo >= MAX_TRANSACTION_ATTEMPTS || closing !== undefined) throw translatePostgresError(outcome.error);
+      // Exponential backoff with full jitter, so transactions that collided spread out.
+      await sleep(Math.random() * Math.min(200, 2 ** (attemptNo + 1)));
+    }
+  }
+
   return {
     dialect: 'postgres',
-    ...makeRepositories(poolRun),
-    async transaction(fn) {
-      assertOpen();
-      for (let attemptNo = 1; ; attemptNo++) {
-        const outcome = await attempt(fn);
-        if (outcome.done) return outcome.value;
-        if (attemptNo >= MAX_TRANSACTION_ATTEMPTS || closing !== undefined) throw translatePostgresError(outcome.error);
-        // Exponential backoff with full jitter, so transactions that collided spread out.
-        await sleep(Math.random() * Math.min(200, 2 ** (attemptNo + 1)));
-      }
+    ...makeRepositories(poolRun, (fn) => inTransaction(fn, 'serializable')),
+    async transaction(fn, options) {
+      return inTransaction((run) => fn(makeRepositories(run, null)), options?.isolation ?? 'serializable');
     },
     async ping() {
       await poolRun('sigil_ping', 'SELECT 1', []);

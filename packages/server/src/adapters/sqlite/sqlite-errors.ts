@@ -29,6 +29,15 @@ export function translateSqliteError(error: unknown): unknown {
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
     return new AppError('conflict', 'A referenced row no longer exists.', { cause: error });
   }
+  // A collection's records table dropped meanwhile (the collection was deleted):
+  // the record the caller asked about is gone with it.
+  if (code === 'SQLITE_ERROR' && error instanceof Error && /^no such table: c_[a-z0-9_]+$/.test(error.message)) {
+    return new AppError('not_found', 'No such collection.', { cause: error });
+  }
+  // A collection's records table or index that already exists: created concurrently.
+  if (code === 'SQLITE_ERROR' && error instanceof Error && /^(table|index) "?(c|ix)_[a-z0-9_]+"? already exists$/.test(error.message)) {
+    return new AppError('conflict', undefined, { cause: error });
+  }
   if (UNAVAILABLE_PREFIXES.some((prefix) => code.startsWith(prefix))) {
     return new AppError('unavailable', 'The database is busy; retry later.', { cause: error, retryAfter: 1 });
   }

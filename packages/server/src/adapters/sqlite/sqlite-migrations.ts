@@ -50,6 +50,42 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
     `,
   },
+  {
+    version: 2,
+    name: 'collections_change_log',
+    // Each collection's records live in their own table "c_<name>", created
+    // with the collection (sqlite-collections.ts). `change_counter` holds the
+    // last seq handed out: see sqlite-changes.ts for why seqs come from a
+    // counter row rather than from the changes table itself.
+    sql: `
+      CREATE TABLE collections (
+        name           TEXT PRIMARY KEY,
+        schema         TEXT NOT NULL, -- JSON, as the admin wrote it
+        rules          TEXT NOT NULL, -- JSON
+        indexes        TEXT NOT NULL, -- JSON: list of lists of dotted paths
+        schema_version INTEGER NOT NULL,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE changes (
+        seq        INTEGER PRIMARY KEY,
+        collection TEXT NOT NULL,
+        record_id  TEXT NOT NULL,
+        op         TEXT NOT NULL CHECK (op IN ('create', 'update', 'delete')),
+        record     TEXT NOT NULL, -- JSON: the whole RecordRow after the change
+        previous   TEXT,          -- JSON: the RecordRow before an update
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX changes_created_at_idx ON changes (created_at);
+
+      CREATE TABLE change_counter (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        last INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO change_counter (id, last) VALUES (1, 0);
+    `,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */

@@ -4,8 +4,13 @@ import Database from 'better-sqlite3';
 import type { Role } from '@sigil/protocol';
 import { AppError } from '../../core/errors.js';
 import type { SessionRow, Store, StoreTransaction, UserRow } from '../../core/storage/store.js';
+import { makeSqliteChangeRepository, prepareChangeReads, prepareChangeWrites, type ChangeReads, type ChangeWrites } from './sqlite-changes.js';
+import {
+  makeSqliteCollectionRepository, prepareCollectionReads, prepareCollectionWrites, type CollectionReads, type CollectionWrites,
+} from './sqlite-collections.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
+import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-records.js';
 
 type Db = Database.Database;
 
@@ -78,7 +83,32 @@ function prepareWrites(db: Db) {
 type Reads = ReturnType<typeof prepareReads>;
 type Writes = ReturnType<typeof prepareWrites>;
 /** Runs a synchronous statement on the right connection: immediately when it can, else after the lock. */
-type Exec<S> = <T>(op: (s: S) => T) => T | Promise<T>;
+export type Exec<S> = <T>(op: (s: S) => T) => T | Promise<T>;
+
+/** Everything prepared on one connection for reading. */
+interface ReadSide {
+  readonly base: Reads;
+  readonly collections: CollectionReads;
+  readonly records: SqliteRecordStatements;
+  readonly changes: ChangeReads;
+}
+/** Everything prepared on the writer for writing. */
+interface WriteSide {
+  readonly base: Writes;
+  readonly collections: CollectionWrites;
+  readonly records: SqliteRecordStatements;
+  readonly changes: ChangeWrites;
+}
+
+function prepareReadSide(db: Db): ReadSide {
+  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db), changes: prepareChangeReads(db) };
+}
+function prepareWriteSide(db: Db, records: SqliteRecordStatements): WriteSide {
+  return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db) };
+}
+
+/** The same runner, handed one part of the statements. */
+const narrow = <A, B>(exec: Exec<A>, pick: (a: A) => B): Exec<B> => (op) => exec((a) => op(pick(a)));
 
 function toUser(r: UserRecord): UserRow {
   return {
@@ -102,8 +132,13 @@ function then<T, R>(value: T | Promise<T>, map: (v: T) => R): R | Promise<R> {
  */
 const iso = (time: string): string => new Date(time).toISOString();
 
-function makeRepositories(read: Exec<Reads>, write: Exec<Writes>): StoreTransaction {
+function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, forget: (collection: string) => void): StoreTransaction {
+  const read = narrow(readSide, (s) => s.base);
+  const write = narrow(writeSide, (s) => s.base);
   return {
+    collections: makeSqliteCollectionRepository(narrow(readSide, (s) => s.collections), narrow(writeSide, (s) => s.collections), forget),
+    records: makeSqliteRecordRepository(narrow(readSide, (s) => s.records), narrow(writeSide, (s) => s.records)),
+    changes: makeSqliteChangeRepository(narrow(readSide, (s) => s.changes), narrow(writeSide, (s) => s.changes)),
     users: {
       async insertUser(u) {
         const params = { id: u.id, username: u.username.toLowerCase(), email: u.email, passwordHash: u.passwordHash, role: u.role, createdAt: iso(u.createdAt) };
@@ -234,9 +269,14 @@ export async function openSqliteStore(opts: { readonly filename: string }): Prom
 function createStore(writer: Db, reader: Db): Store {
   const mutex = new Mutex();
   const separateReader = reader !== writer;
-  const readerReads = prepareReads(reader);
-  const writerReads = separateReader ? prepareReads(writer) : readerReads;
-  const writes = prepareWrites(writer);
+  const readerReads = prepareReadSide(reader);
+  const writerReads = separateReader ? prepareReadSide(writer) : readerReads;
+  const writes = prepareWriteSide(writer, writerReads.records);
+  // A collection's table changed: its cached record statements go, on both connections.
+  const forget = (collection: string): void => {
+    readerReads.records.forget(collection);
+    writerReads.records.forget(collection);
+  };
   const begin = writer.prepare('BEGIN IMMEDIATE');
   const commit = writer.prepare('COMMIT');
   const rollback = writer.prepare('ROLLBACK');
@@ -246,12 +286,12 @@ function createStore(writer: Db, reader: Db): Store {
   const assertOpen = (): void => {
     if (closed) throw new AppError('unavailable', 'The store is closed.');
   };
-  const read: Exec<Reads> = (op) => {
+  const read: Exec<ReadSide> = (op) => {
     assertOpen();
     if (separateReader || !mutex.locked) return guarded(readerReads, op);
     return mutex.run(() => (assertOpen(), guarded(readerReads, op)));
   };
-  const write: Exec<Writes> = (op) => {
+  const write: Exec<WriteSide> = (op) => {
     assertOpen();
     // One statement is atomic on its own; it only has to keep out of an open transaction.
     if (!mutex.locked) return guarded(writes, op);
@@ -259,6 +299,7 @@ function createStore(writer: Db, reader: Db): Store {
     return mutex.run(() => (assertOpen(), guarded(writes, op)));
   };
 
+  // SQLite transactions are serial whatever the isolation asked for: `options` does not apply.
   async function runTransaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     guarded(begin, (s) => s.run());
     let active = true;
@@ -268,7 +309,7 @@ function createStore(writer: Db, reader: Db): Store {
       return guarded(stmts, op);
     };
     try {
-      const result = await fn(makeRepositories(inTx(writerReads), inTx(writes)));
+      const result = await fn(makeRepositories(inTx(writerReads), inTx(writes), forget));
       guarded(commit, (s) => s.run());
       return result;
     } catch (error) {
@@ -281,7 +322,7 @@ function createStore(writer: Db, reader: Db): Store {
 
   return {
     dialect: 'sqlite',
-    ...makeRepositories(read, write),
+    ...makeRepositories(read, write, forget),
     // Note: inside `fn`, use `tx`; calling the store itself would wait for this very transaction.
     async transaction(fn) {
       assertOpen();

@@ -23,6 +23,8 @@ export interface AuthServiceOptions {
   /** Login and register attempts per username. */
   readonly usernameLimiter: RateLimiter;
   readonly identities: IdentityCache;
+  /** Told after a session of this user was revoked (logout, refresh-token reuse), so live connections can be re-checked. */
+  readonly onUserChanged?: (userId: string) => void;
 }
 
 export interface RegisterInput {
@@ -84,6 +86,14 @@ export function createAuthService(opts: AuthServiceOptions) {
     return { accessToken, refreshToken };
   }
 
+  /** After a revocation: forget cached identities and let live connections of the user be re-checked. */
+  async function sessionEnded(sessionId: string): Promise<void> {
+    identities.invalidate();
+    if (!opts.onUserChanged) return;
+    const session = await store.sessions.findSession(sessionId);
+    if (session) opts.onUserChanged(session.userId);
+  }
+
   return {
     async register(input: RegisterInput, origin: RequestOrigin): Promise<AuthResponse> {
       const username = normalizeUsername(input.username);
@@ -124,12 +134,14 @@ export function createAuthService(opts: AuthServiceOptions) {
         throw new AppError('unauthorized', 'Invalid refresh token.');
       }
       const tokenHash = hashRefreshToken(refreshToken);
+      let revokedSession: string | undefined;
       const outcome = await store.transaction(async (tx): Promise<TokenPair | 'invalid' | 'reused'> => {
         const row = await tx.sessions.findRefreshToken(tokenHash);
         if (!row) return 'invalid';
         if (!(await tx.sessions.markRefreshTokenUsed(tokenHash, iso()))) {
           // A rotated token came back: whoever holds the family may be a thief.
           await tx.sessions.revokeSession(row.sessionId, iso());
+          revokedSession = row.sessionId;
           return 'reused';
         }
         const identity = await tx.sessions.findSessionIdentity(row.sessionId);
@@ -137,7 +149,7 @@ export function createAuthService(opts: AuthServiceOptions) {
         return issuePair(tx.sessions, identity.user, row.sessionId);
       });
       // Thrown after the transaction so that a reuse's revocation commits.
-      if (outcome === 'reused') identities.invalidate();
+      if (outcome === 'reused' && revokedSession !== undefined) await sessionEnded(revokedSession);
       if (outcome === 'invalid') throw new AppError('unauthorized', 'Invalid or expired refresh token.');
       if (outcome === 'reused') throw new AppError('unauthorized', 'This refresh token was already used; the session is revoked.');
       return outcome;
@@ -151,7 +163,7 @@ export function createAuthService(opts: AuthServiceOptions) {
       const row = await store.sessions.findRefreshToken(hashRefreshToken(refreshToken));
       if (row) {
         await store.sessions.revokeSession(row.sessionId, iso());
-        identities.invalidate();
+        await sessionEnded(row.sessionId);
       }
     },
 
@@ -171,7 +183,7 @@ export function createAuthService(opts: AuthServiceOptions) {
         throw new AppError('unauthorized', 'The session of this token has ended.');
       }
       const user = toUserDto(identity.user);
-      return { userId: user.id, username: user.username, role: user.role, sessionId: claims.sid, user };
+      return { userId: user.id, username: user.username, role: user.role, sessionId: claims.sid, user, expiresAt: claims.exp * 1000 };
     },
 
     /** Removes sessions that expired or were revoked more than a day ago. */

@@ -12,6 +12,8 @@ export interface Principal {
   readonly sessionId: string;
   /** The user as read with the session, for answers like `/api/auth/me` that need no second query. */
   readonly user: UserDto;
+  /** When the access token stops being valid (ms since the epoch). */
+  readonly expiresAt: number;
 }
 
 export const isAdmin = (principal: Principal | null): boolean => principal?.role === 'admin';

@@ -1,4 +1,7 @@
 import type { Role } from '@sigil/protocol';
+import type { Collection } from '../collections/collection.js';
+import type { RecordQuery } from '../records/query/query-types.js';
+import type { ChangeRow, NewChange, RecordRow } from '../records/record.js';
 
 /** A user row as stored. `passwordHash` never leaves the core. */
 export interface UserRow {
@@ -105,17 +108,99 @@ export interface SessionRepository {
   deleteStaleSessions(before: string): Promise<number>;
 }
 
+export interface CollectionRepository {
+  /** Ordered by name. */
+  listCollections(): Promise<Collection[]>;
+  findCollection(name: string): Promise<Collection | null>;
+  /** Just the schema version, for the in-transaction check of a record write. null when the collection is gone. */
+  findSchemaVersion(name: string): Promise<number | null>;
+  /** Creates the row, the collection's records table and its indexes. `conflict` if the name exists. */
+  insertCollection(collection: Collection): Promise<void>;
+  /**
+   * Replaces schema, rules, indexes, schemaVersion and updatedAt (by name),
+   * creating and dropping database indexes so they match `indexes`. False
+   * when no such collection.
+   */
+  updateCollection(collection: Collection): Promise<boolean>;
+  /** Drops the records table and the row. False when no such collection. */
+  deleteCollection(name: string): Promise<boolean>;
+  /**
+   * Inside a transaction: blocks record writes to the collection from other
+   * transactions until this one ends, so a schema check sees every record
+   * (PostgreSQL: a table lock; SQLite: nothing to do, the writer is exclusive).
+   */
+  lockCollection(name: string): Promise<void>;
+}
+
+export interface RecordRepository {
+  /** `conflict` when the id exists. */
+  insertRecord(collection: string, record: RecordRow): Promise<void>;
+  findRecord(collection: string, id: string): Promise<RecordRow | null>;
+  /**
+   * Stores `record` (its data, updatedAt and version) if the stored version is
+   * still `expectedVersion` (compare-and-set). False when the record is gone
+   * or was changed meanwhile.
+   */
+  updateRecord(collection: string, record: RecordRow, expectedVersion: number): Promise<boolean>;
+  /** Deletes if the stored version is `expectedVersion`. False otherwise. */
+  deleteRecord(collection: string, id: string, expectedVersion: number): Promise<boolean>;
+  /** Records in id order after `afterId`, for batch checks over a whole collection. */
+  scanRecords(collection: string, afterId: string | undefined, limit: number): Promise<RecordRow[]>;
+  /**
+   * Runs a list query. `seq` is the change-log position the rows reflect: in
+   * the same snapshot, every change with seq <= it is visible and none above.
+   */
+  queryRecords(collection: string, query: RecordQuery): Promise<{ rows: RecordRow[]; seq: number }>;
+}
+
+export interface ChangeRepository {
+  /**
+   * Appends a change in the current transaction and returns its seq. Seqs are
+   * assigned so that seq order is commit order (no later-committed change gets
+   * a lower seq), which makes `seq > last` tailing lossless.
+   */
+  appendChange(change: NewChange): Promise<number>;
+  /** Changes with seq > `afterSeq`, ascending, at most `limit`. */
+  readChanges(afterSeq: number, limit: number): Promise<ChangeRow[]>;
+  /** The highest committed seq; 0 before the first change. Pruning never lowers it. */
+  latestSeq(): Promise<number>;
+  /** The lowest seq still in the log, or null when empty (older ones were pruned). */
+  oldestSeq(): Promise<number | null>;
+  /**
+   * Deletes changes created before `before` (ISO). Returns how many. Only a
+   * prefix of the log goes (up to the first change created at or after
+   * `before`), so the log stays one gap-free range from `oldestSeq` on even
+   * when writers' clocks disagree.
+   */
+  pruneChanges(before: string): Promise<number>;
+}
+
 /** The operations available inside a transaction. */
 export interface StoreTransaction {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
+  readonly collections: CollectionRepository;
+  readonly records: RecordRepository;
+  readonly changes: ChangeRepository;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
 
+export interface TransactionOptions {
+  /**
+   * PostgreSQL only (SQLite transactions are always serial). `serializable`
+   * (the default) suits read-check-write logic such as "not the last admin".
+   * `read committed` suits record writes, whose safety comes from row locks
+   * and compare-and-set updates; it avoids serialization retries under
+   * concurrent writers.
+   */
+  readonly isolation?: 'serializable' | 'read committed';
+}
+
 /**
- * Everything Sigil keeps. Operations on `users`/`sessions` outside
- * `transaction` commit on their own. Implementations: `openSqliteStore`,
+ * Everything Sigil keeps. Operations outside `transaction` commit on their
+ * own (one that takes several statements, such as `insertCollection`, in a
+ * transaction of its own). Implementations: `openSqliteStore`,
  * `openPostgresStore`; both pass `test/contract`.
  */
 export interface Store extends StoreTransaction {
@@ -128,7 +213,7 @@ export interface Store extends StoreTransaction {
    * times, then `unavailable`), so `fn` must do nothing outside the database
    * but through `tx`, and must not call the store itself.
    */
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
   /** Closes connections; later calls fail. */

@@ -16,8 +16,8 @@ export interface UserServiceOptions {
   readonly clock: Clock;
   /** Cleared after every change to a user or their sessions. */
   readonly identities: IdentityCache;
-  /** Told when a user's sessions were revoked (disable, delete, password change), so live connections can be closed. */
-  readonly onSessionsRevoked?: (event: { readonly userId: string; readonly sessionIds: readonly string[] }) => void;
+  /** Told after a user's role, status, sessions or existence changed, so live connections can be re-checked. */
+  readonly onUserChanged?: (userId: string) => void;
 }
 
 export interface UserPatch {
@@ -47,9 +47,8 @@ export function createUserService(opts: UserServiceOptions) {
   }
 
   async function revokeSessions(userId: string, exceptSessionId?: string): Promise<void> {
-    const sessionIds = await store.sessions.revokeUserSessions(userId, iso(), exceptSessionId);
+    await store.sessions.revokeUserSessions(userId, iso(), exceptSessionId);
     opts.identities.invalidate();
-    if (sessionIds.length > 0) opts.onSessionsRevoked?.({ userId, sessionIds });
   }
 
   /** Creates an admin (CLI and start-up bootstrap). */
@@ -124,22 +123,21 @@ export function createUserService(opts: UserServiceOptions) {
       opts.identities.invalidate();
       if (changes.disabled === true) await revokeSessions(target.id);
       else if (changes.passwordHash !== undefined) await revokeSessions(target.id, self ? principal.sessionId : undefined);
+      opts.onUserChanged?.(target.id);
       return toUserDto(updated);
     },
 
     async remove(principal: Principal, username: string): Promise<void> {
       const target = await loadVisible(principal, username);
       await store.transaction(async (tx) => {
-        const sessionIds = await tx.sessions.revokeUserSessions(target.id, iso());
+        await tx.sessions.revokeUserSessions(target.id, iso());
         if (!(await tx.users.deleteUser(target.id))) throw new AppError('not_found', 'No such user.');
         if (target.role === 'admin' && !target.disabled && (await tx.users.countActiveAdmins()) === 0) {
           throw new AppError('conflict', 'The last admin cannot be deleted.');
         }
-        return sessionIds;
-      }).then((sessionIds) => {
-        opts.identities.invalidate();
-        if (sessionIds.length > 0) opts.onSessionsRevoked?.({ userId: target.id, sessionIds });
       });
+      opts.identities.invalidate();
+      opts.onUserChanged?.(target.id);
     },
 
     createAdmin,

@@ -1,0 +1,86 @@
+import type { ChangeOp, ChangeRow, RecordRow } from '../../core/records/record.js';
+import type { ChangeRepository } from '../../core/storage/store.js';
+import type { Run } from './postgres-store.js';
+
+interface ChangeRecord {
+  seq: string; collection: string; record_id: string; op: string;
+  record: RecordRow; previous: RecordRow | null; created_at: Date;
+}
+
+const COLUMNS = 'seq, collection, record_id, op, record, previous, created_at';
+
+function toChange(r: ChangeRecord): ChangeRow {
+  return {
+    seq: Number(r.seq), collection: r.collection, recordId: r.record_id, op: r.op as ChangeOp,
+    record: r.record, previous: r.previous, createdAt: r.created_at.toISOString(),
+  };
+}
+
+/**
+ * The change log (transactional outbox), written in the same transaction as
+ * the record change it describes.
+ *
+ * Why seqs come from a counter row and not from a SEQUENCE (or bigserial):
+ * a sequence hands out numbers when rows are inserted, but transactions
+ * commit in their own order. Writer A takes seq 7, writer B takes seq 8, B
+ * commits first; a tailer reading `seq > 6` sees 8, moves its position to 8,
+ * and never reads 7 when A commits a moment later: a lost event. Rolled-back
+ * transactions also leave holes, so a reader cannot even tell "not yet
+ * committed" from "never will be".
+ *
+ * Here `appendChange` runs `UPDATE change_counter SET last = last + 1
+ * RETURNING last` and inserts the change with that number. The UPDATE locks
+ * the single counter row until the transaction commits or rolls back, so the
+ * next writer's UPDATE waits (under READ COMMITTED it then re-reads the
+ * committed row and takes the next number; under SERIALIZABLE it fails with
+ * 40001 and the transaction is re-run). Hence:
+ * - seq order is commit order: seq n+1 is handed out only after the
+ *   transaction holding n has committed, and PostgreSQL makes a commit
+ *   visible before it releases its locks, so no snapshot can see n+1
+ *   without n;
+ * - seqs are gap-free: a rollback also undoes the increment.
+ * The price is that appending changes is serial across all collections, for
+ * the short time from the append to the commit: record writes append last,
+ * just before committing. The ordering test in
+ * test/contract/changes-storage.test.ts proves the tailing guarantee.
+ */
+export function makePostgresChangeRepository(run: Run): ChangeRepository {
+  return {
+    async appendChange(c) {
+      // One statement, so also atomic outside a transaction.
+      const result = await run<{ seq: string }>('sigil_append_change',
+        `WITH next AS (UPDATE change_counter SET last = last + 1 WHERE id = 1 RETURNING last)
+         INSERT INTO changes (${COLUMNS})
+         SELECT last, $1, $2, $3, $4::jsonb, $5::jsonb, $6 FROM next
+         RETURNING seq`,
+        [c.collection, c.recordId, c.op, JSON.stringify(c.record), c.previous === null ? null : JSON.stringify(c.previous), c.createdAt]);
+      return Number(result.rows[0]!.seq);
+    },
+    async readChanges(afterSeq, limit) {
+      const result = await run<ChangeRecord>('sigil_read_changes',
+        `SELECT ${COLUMNS} FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+      return result.rows.map(toChange);
+    },
+    async latestSeq() {
+      const result = await run<{ last: string }>('sigil_latest_seq', 'SELECT last FROM change_counter WHERE id = 1', []);
+      return Number(result.rows[0]?.last ?? 0);
+    },
+    async oldestSeq() {
+      const result = await run<{ seq: string | null }>('sigil_oldest_seq', 'SELECT min(seq) AS seq FROM changes', []);
+      const seq = result.rows[0]?.seq ?? null;
+      return seq === null ? null : Number(seq);
+    },
+    async pruneChanges(before) {
+      // A prefix of the log only, so it stays one gap-free range of seqs:
+      // created_at comes from each writer's clock and need not grow with seq,
+      // and a hole in the middle would be a silent loss for a client resuming
+      // with `since` (it trusts that everything above `oldestSeq` is there).
+      const result = await run('sigil_prune_changes',
+        `DELETE FROM changes WHERE seq < coalesce(
+           (SELECT seq FROM changes WHERE created_at >= $1::timestamptz ORDER BY seq LIMIT 1),
+           (SELECT last + 1 FROM change_counter WHERE id = 1))`,
+        [before]);
+      return result.rowCount ?? 0;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { COLLECTION_NAME_RE, type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
+import { AppError } from '../../core/errors.js';
+import type { FieldRef, SystemFieldName } from '../../core/records/query/query-types.js';
+import type { CollectionRepository } from '../../core/storage/store.js';
+import { postgresIndexExpression } from './postgres-query.js';
+import type { Atomic, Run } from './postgres-store.js';
+
+interface CollectionRecord {
+  name: string; schema: JsonObject; rules: CollectionRules; indexes: string[][];
+  schema_version: number; created_at: Date; updated_at: Date;
+}
+
+const COLUMNS = 'name, schema, rules, indexes, schema_version, created_at, updated_at';
+const SYSTEM_NAMES: ReadonlySet<string> = new Set<SystemFieldName>(['id', 'owner', 'version', 'createdAt', 'updatedAt']);
+/** Every records table has these, whatever `Collection.indexes` says: the default sort, and `list: owner`. */
+const ALWAYS_INDEXED: readonly (readonly string[])[] = [['createdAt', 'id'], ['owner']];
+
+/**
+ * The records table of a collection. The name is interpolated into SQL, so
+ * it is checked here again, whatever the caller did.
+ */
+export function recordsTable(name: string): string {
+  if (!COLLECTION_NAME_RE.test(name)) throw new AppError('not_found', 'No such collection.');
+  return `"c_${name}"`;
+}
+
+/** A dotted path of `Collection.indexes` as the query compiler's field reference. */
+function fieldRef(path: string): FieldRef {
+  return SYSTEM_NAMES.has(path) ? { kind: 'system', name: path as SystemFieldName } : { kind: 'data', path: path.split('.') };
+}
+
+/**
+ * The indexes a collection's table should have, by name. A name is derived
+ * from the collection and the indexed expressions, so comparing names with
+ * the existing ones says what to create and what to drop, and the same list
+ * of paths always maps to the same index. Names stay under PostgreSQL's
+ * 63-byte identifier limit (longer ones would be silently truncated).
+ */
+function wantedIndexes(collection: Collection): Map<string, string> {
+  const wanted = new Map<string, string>();
+  for (const paths of [...ALWAYS_INDEXED, ...collection.indexes]) {
+    const expressions = paths.map((path) => postgresIndexExpression(fieldRef(path)));
+    const hash = createHash('sha256').update([collection.name, ...expressions].join('\n')).digest('hex').slice(0, 12);
+    const name = `ix_${collection.name.slice(0, 40)}_${hash}`;
+    // An index element is a column name or a parenthesised expression.
+    const elements = expressions.map((e) => (/^[a-z_][a-z0-9_]*$/.test(e) ? e : `(${e})`));
+    wanted.set(name, `CREATE INDEX "${name}" ON ${recordsTable(collection.name)} (${elements.join(', ')})`);
+  }
+  return wanted;
+}
+
+function toCollection(r: CollectionRecord): Collection {
+  return {
+    name: r.name, schema: r.schema, rules: r.rules, indexes: r.indexes, schemaVersion: r.schema_version,
+    createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+/**
+ * Collections as rows of `collections` plus one table per collection.
+ * `atomic` runs a multi-statement change in a transaction of its own; null
+ * when `run` already is inside one.
+ */
+export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null): CollectionRepository {
+  const atomically: Atomic = atomic ?? ((fn) => fn(run));
+  return {
+    async listCollections() {
+      const result = await run<CollectionRecord>('sigil_collections', `SELECT ${COLUMNS} FROM collections ORDER BY name`, []);
+      return result.rows.map(toCollection);
+    },
+    async findCollection(name) {
+      const result = await run<CollectionRecord>('sigil_collection', `SELECT ${COLUMNS} FROM collections WHERE name = $1`, [name]);
+      const row = result.rows[0];
+      return row === undefined ? null : toCollection(row);
+    },
+    async findSchemaVersion(name) {
+      const result = await run<{ schema_version: number }>('sigil_collection_schema_version',
+        'SELECT schema_version FROM collections WHERE name = $1', [name]);
+      return result.rows[0]?.schema_version ?? null;
+    },
+    async insertCollection(c) {
+      const table = recordsTable(c.name);
+      await atomically(async (tx) => {
+        await tx('sigil_insert_collection',
+          `INSERT INTO collections (${COLUMNS}) VALUES ($1, $2::json, $3::jsonb, $4::jsonb, $5, $6, $7)`,
+          [c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes), c.schemaVersion, c.createdAt, c.updatedAt]);
+        // One round trip for the table and its indexes (simple protocol: several statements, no parameters).
+        // COLLATE "C" on ids: keyset pagination compares bytes, as on SQLite, whatever the database's locale.
+        await tx(undefined, [
+          `CREATE TABLE ${table} (
+             id         text COLLATE "C" PRIMARY KEY,
+             owner      text COLLATE "C",
+             version    integer NOT NULL,
+             created_at timestamptz NOT NULL,
+             updated_at timestamptz NOT NULL,
+             data       jsonb NOT NULL
+           )`,
+          ...wantedIndexes(c).values(),
+        ].join(';\n'), []);
+      });
+    },
+    async updateCollection(c) {
+      const table = recordsTable(c.name);
+      return atomically(async (tx) => {
+        const updated = await tx('sigil_update_collection',
+          `UPDATE collections SET schema = $2::json, rules = $3::jsonb, indexes = $4::jsonb, schema_version = $5, updated_at = $6
+            WHERE name = $1`,
+          [c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes), c.schemaVersion, c.updatedAt]);
+        if (updated.rowCount !== 1) return false;
+        const existing = await tx<{ indexname: string }>('sigil_collection_indexes',
+          `SELECT indexname FROM pg_indexes
+            WHERE schemaname = current_schema() AND tablename = $1 AND indexname LIKE 'ix\\_%'`,
+          [table.slice(1, -1)]);
+        const have = new Set(existing.rows.map((r) => r.indexname));
+        const wanted = wantedIndexes(c);
+        const ddl = [
+          ...[...have].filter((name) => !wanted.has(name)).map((name) => `DROP INDEX "${name}"`),
+          ...[...wanted].filter(([name]) => !have.has(name)).map(([, create]) => create),
+        ];
+        if (ddl.length > 0) await tx(undefined, ddl.join(';\n'), []);
+        return true;
+      });
+    },
+    async deleteCollection(name) {
+      const table = recordsTable(name);
+      return atomically(async (tx) => {
+        const deleted = await tx('sigil_delete_collection', 'DELETE FROM collections WHERE name = $1', [name]);
+        if (deleted.rowCount !== 1) return false;
+        // Waits for transactions still writing to the table, then takes its indexes along.
+        await tx(undefined, `DROP TABLE IF EXISTS ${table}`, []);
+        return true;
+      });
+    },
+    async lockCollection(name) {
+      // Outside a transaction a lock would end with its statement: nothing to hold.
+      if (atomic !== null) return;
+      // SHARE ROW EXCLUSIVE conflicts with the ROW EXCLUSIVE lock every INSERT,
+      // UPDATE and DELETE takes (and with itself), but not with plain reads:
+      // record writes wait until this transaction ends; lists and gets go on.
+      await run(undefined, `LOCK TABLE ${recordsTable(name)} IN SHARE ROW EXCLUSIVE MODE`, []);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { JsonObject } from '../../core/collections/collection.js';
+import type { RecordRow } from '../../core/records/record.js';
+import type { RecordRepository } from '../../core/storage/store.js';
+import { recordsTable } from './postgres-collections.js';
+import { compilePostgresQuery } from './postgres-query.js';
+import type { Run } from './postgres-store.js';
+
+interface RecordRecord { id: string; owner: string | null; version: number; created_at: Date; updated_at: Date; data: JsonObject }
+
+const COLUMNS = 'id, owner, version, created_at, updated_at, data';
+
+function toRecord(r: RecordRecord): RecordRow {
+  return { id: r.id, owner: r.owner, version: r.version, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(), data: r.data };
+}
+
+const hashes = new Map<string, string>();
+/**
+ * Name of a prepared statement on a collection's table. PostgreSQL truncates
+ * statement names at 63 bytes, so two long collection names could collide:
+ * a short hash of the name stands in for it.
+ */
+function statementName(kind: string, collection: string): string {
+  let hash = hashes.get(collection);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(collection).digest('hex').slice(0, 16);
+    if (hashes.size > 10_000) hashes.clear();
+    hashes.set(collection, hash);
+  }
+  return `sigil_r${kind}_${hash}`;
+}
+
+/**
+ * Records of each collection in its own table. Fixed statements are named
+ * per collection (prepared once per connection; PostgreSQL re-plans them
+ * after DDL on the table, and reports 42P01, translated to `not_found`, once
+ * the table is dropped).
+ */
+export function makePostgresRecordRepository(run: Run): RecordRepository {
+  return {
+    async insertRecord(collection, r) {
+      await run(statementName('ins', collection),
+        `INSERT INTO ${recordsTable(collection)} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
+        [r.id, r.owner, r.version, r.createdAt, r.updatedAt, JSON.stringify(r.data)]);
+    },
+    async findRecord(collection, id) {
+      const result = await run<RecordRecord>(statementName('get', collection),
+        `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id = $1`, [id]);
+      const row = result.rows[0];
+      return row === undefined ? null : toRecord(row);
+    },
+    async updateRecord(collection, r, expectedVersion) {
+      // Compare-and-set on version. Under READ COMMITTED a concurrent writer of
+      // the same row waits for our row lock, then re-checks `version` on the
+      // row we committed and matches nothing.
+      const result = await run(statementName('upd', collection),
+        `UPDATE ${recordsTable(collection)} SET data = $2::jsonb, updated_at = $3, version = $4 WHERE id = $1 AND version = $5`,
+        [r.id, JSON.stringify(r.data), r.updatedAt, r.version, expectedVersion]);
+      return result.rowCount === 1;
+    },
+    async deleteRecord(collection, id, expectedVersion) {
+      const result = await run(statementName('del', collection),
+        `DELETE FROM ${recordsTable(collection)} WHERE id = $1 AND version = $2`, [id, expectedVersion]);
+      return result.rowCount === 1;
+    },
+    async scanRecords(collection, afterId, limit) {
+      const from = `SELECT ${COLUMNS} FROM ${recordsTable(collection)}`;
+      const result = afterId === undefined
+        ? await run<RecordRecord>(statementName('scan0', collection), `${from} ORDER BY id LIMIT $1`, [limit])
+        : await run<RecordRecord>(statementName('scan', collection), `${from} WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
+      return result.rows.map(toRecord);
+    },
+    async queryRecords(collection, query) {
+      const table = recordsTable(collection);
+      const { where, orderBy, params } = compilePostgresQuery(query);
+      // One statement, so one snapshot: the counter and the rows agree (every
+      // change up to `seq` is in the rows, none after). The LEFT JOIN keeps the
+      // counter's row when no record matches; the outer ORDER BY repeats the
+      // inner one, which names only the columns the subquery returns.
+      const result = await run<RecordRecord & { seq: string }>(undefined,
+        `WITH s AS (SELECT last FROM change_counter WHERE id = 1)
+         SELECT s.last AS seq, r.* FROM s LEFT JOIN LATERAL (
+           SELECT ${COLUMNS} FROM ${table} WHERE ${where} ORDER BY ${orderBy} LIMIT $${params.length + 1}
+         ) r ON true
+         ORDER BY ${orderBy}`,
+        [...params, query.limit]);
+      const rows = result.rows.filter((r) => r.id !== null).map(toRecord);
+      return { seq: Number(result.rows[0]?.seq ?? 0), rows };
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type Database from 'better-sqlite3';
+import type { ChangeOp, ChangeRow, NewChange, RecordRow } from '../../core/records/record.js';
+import type { ChangeRepository } from '../../core/storage/store.js';
+import type { Exec } from './sqlite-store.js';
+
+type Db = Database.Database;
+
+interface ChangeRecord {
+  seq: number; collection: string; record_id: string; op: string;
+  record: string; previous: string | null; created_at: string;
+}
+
+const COLUMNS = 'seq, collection, record_id, op, record, previous, created_at';
+
+function toChange(r: ChangeRecord): ChangeRow {
+  return {
+    seq: r.seq, collection: r.collection, recordId: r.record_id, op: r.op as ChangeOp,
+    record: JSON.parse(r.record) as RecordRow,
+    previous: r.previous === null ? null : JSON.parse(r.previous) as RecordRow,
+    createdAt: r.created_at,
+  };
+}
+
+export function prepareChangeReads(db: Db) {
+  return {
+    after: db.prepare<[number, number], ChangeRecord>(`SELECT ${COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`),
+    latest: db.prepare<[], number>('SELECT last FROM change_counter WHERE id = 1').pluck(),
+    oldest: db.prepare<[], number | null>('SELECT min(seq) FROM changes').pluck(),
+  };
+}
+
+export function prepareChangeWrites(db: Db) {
+  const next = db.prepare<[], number>('UPDATE change_counter SET last = last + 1 WHERE id = 1 RETURNING last').pluck();
+  const insert = db.prepare<[number, string, string, string, string, string | null, string]>(
+    `INSERT INTO changes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  return {
+    /**
+     * Takes the next seq from the counter row and inserts the change with it,
+     * atomically (its own transaction, or a savepoint inside the caller's, so
+     * a failed insert never leaves the counter advanced). SQLite has one
+     * writer at a time, so seq order is commit order trivially; the counter
+     * (rather than max(seq) + 1) keeps seqs from being reused after pruning,
+     * and mirrors the PostgreSQL adapter (see postgres-changes.ts).
+     */
+    append: db.transaction((c: NewChange): number => {
+      const seq = next.get()!;
+      insert.run(seq, c.collection, c.recordId, c.op, JSON.stringify(c.record),
+        c.previous === null ? null : JSON.stringify(c.previous), new Date(c.createdAt).toISOString());
+      return seq;
+    }),
+    /**
+     * Deletes the oldest changes up to (not including) the first one created
+     * at or after `before`, so the log stays one gap-free range of seqs:
+     * created_at comes from the writing process's clock and need not grow
+     * with seq, and a hole in the middle would be a silent loss for a client
+     * resuming with `since` (it trusts that everything above `oldestSeq` is there).
+     */
+    prune: db.prepare<[string]>(
+      `DELETE FROM changes WHERE seq < coalesce(
+         (SELECT seq FROM changes WHERE created_at >= ? ORDER BY seq LIMIT 1),
+         (SELECT last + 1 FROM change_counter WHERE id = 1))`,
+    ),
+  };
+}
+
+export type ChangeReads = ReturnType<typeof prepareChangeReads>;
+export type ChangeWrites = ReturnType<typeof prepareChangeWrites>;
+
+export function makeSqliteChangeRepository(read: Exec<ChangeReads>, write: Exec<ChangeWrites>): ChangeRepository {
+  return {
+    async appendChange(change) {
+      return write((s) => s.append.immediate(change));
+    },
+    async readChanges(afterSeq, limit) {
+      const rows = await read((s) => s.after.all(afterSeq, limit));
+      return rows.map(toChange);
+    },
+    async latestSeq() {
+      return (await read((s) => s.latest.get())) ?? 0;
+    },
+    async oldestSeq() {
+      return (await read((s) => s.oldest.get())) ?? null;
+    },
+    async pruneChanges(before) {
+      const result = await write((s) => s.prune.run(new Date(before).toISOString()));
+      return result.changes;
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { COLLECTION_NAME_RE, type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
+import { AppError } from '../../core/errors.js';
+import type { FieldRef, SystemFieldName } from '../../core/records/query/query-types.js';
+import type { CollectionRepository } from '../../core/storage/store.js';
+import { sqliteIndexExpression } from './sqlite-query.js';
+import type { Exec } from './sqlite-store.js';
+
+type Db = Database.Database;
+
+interface CollectionRecord {
+  name: string; schema: string; rules: string; indexes: string;
+  schema_version: number; created_at: string; updated_at: string;
+}
+
+const COLUMNS = 'name, schema, rules, indexes, schema_version, created_at, updated_at';
+const SYSTEM_NAMES: ReadonlySet<string> = new Set<SystemFieldName>(['id', 'owner', 'version', 'createdAt', 'updatedAt']);
+/** Every records table has these, whatever `Collection.indexes` says: the default sort, and `list: owner`. */
+const ALWAYS_INDEXED: readonly (readonly string[])[] = [['createdAt', 'id'], ['owner']];
+
+/**
+ * The records table of a collection. The name is interpolated into SQL, so
+ * it is checked here again, whatever the caller did.
+ */
+export function recordsTable(name: string): string {
+  if (!COLLECTION_NAME_RE.test(name)) throw new AppError('not_found', 'No such collection.');
+  return `"c_${name}"`;
+}
+
+/** A dotted path of `Collection.indexes` as the query compiler's field reference. */
+function fieldRef(path: string): FieldRef {
+  return SYSTEM_NAMES.has(path) ? { kind: 'system', name: path as SystemFieldName } : { kind: 'data', path: path.split('.') };
+}
+
+/**
+ * The indexes a collection's table should have, by name. A name is derived
+ * from the collection and the indexed expressions, so comparing names with
+ * the existing ones says what to create and what to drop, and the same list
+ * of paths always maps to the same index. (Bounded length: PostgreSQL, whose
+ * adapter uses the same scheme, truncates identifiers at 63 bytes.)
+ */
+function wantedIndexes(collection: Collection): Map<string, string> {
+  const wanted = new Map<string, string>();
+  for (const paths of [...ALWAYS_INDEXED, ...collection.indexes]) {
+    const expressions = paths.map((path) => sqliteIndexExpression(fieldRef(path)));
+    const hash = createHash('sha256').update([collection.name, ...expressions].join('\n')).digest('hex').slice(0, 12);
+    const name = `ix_${collection.name.slice(0, 40)}_${hash}`;
+    wanted.set(name, `CREATE INDEX "${name}" ON ${recordsTable(collection.name)} (${expressions.join(', ')})`);
+  }
+  return wanted;
+}
+
+function toCollection(r: CollectionRecord): Collection {
+  return {
+    name: r.name,
+    schema: JSON.parse(r.schema) as JsonObject,
+    rules: JSON.parse(r.rules) as CollectionRules,
+    indexes: JSON.parse(r.indexes) as string[][],
+    schemaVersion: r.schema_version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const iso = (time: string): string => new Date(time).toISOString();
+
+export function prepareCollectionReads(db: Db) {
+  return {
+    all: db.prepare<[], CollectionRecord>(`SELECT ${COLUMNS} FROM collections ORDER BY name`),
+    byName: db.prepare<[string], CollectionRecord>(`SELECT ${COLUMNS} FROM collections WHERE name = ?`),
+    schemaVersion: db.prepare<[string], number>('SELECT schema_version FROM collections WHERE name = ?').pluck(),
+  };
+}
+
+export function prepareCollectionWrites(db: Db) {
+  return {
+    db,
+    insert: db.prepare<[string, string, string, string, number, string, string]>(
+      `INSERT INTO collections (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    update: db.prepare<[string, string, string, number, string, string]>(
+      'UPDATE collections SET schema = ?, rules = ?, indexes = ?, schema_version = ?, updated_at = ? WHERE name = ?',
+    ),
+    delete: db.prepare<[string]>('DELETE FROM collections WHERE name = ?'),
+    // Only ours: the primary key's automatic index is named sqlite_autoindex_…
+    indexNames: db.prepare<[string], string>(
+      `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'`,
+    ).pluck(),
+  };
+}
+
+export type CollectionReads = ReturnType<typeof prepareCollectionReads>;
+export type CollectionWrites = ReturnType<typeof prepareCollectionWrites>;
+
+/**
+ * Runs `fn` atomically on the writer: its own transaction when none is open
+ * (BEGIN IMMEDIATE), else a savepoint inside the caller's, so a failure
+ * half-way leaves no table without its row or row without its table.
+ */
+function atomically<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+/**
+ * Collections as rows of `collections` plus one STRICT table per collection.
+ * `forget` is told whenever a collection's table changes, so prepared record
+ * statements for it are dropped (sqlite-records.ts).
+ */
+export function makeSqliteCollectionRepository(
+  read: Exec<CollectionReads>,
+  write: Exec<CollectionWrites>,
+  forget: (name: string) => void,
+): CollectionRepository {
+  const changeTable = <T>(name: string, fn: (s: CollectionWrites) => T) => write((s) => {
+    try {
+      return atomically(s.db, () => fn(s));
+    } finally {
+      forget(name);
+    }
+  });
+
+  return {
+    async listCollections() {
+      const rows = await read((s) => s.all.all());
+      return rows.map(toCollection);
+    },
+    async findCollection(name) {
+      const row = await read((s) => s.byName.get(name));
+      return row === undefined ? null : toCollection(row);
+    },
+    async findSchemaVersion(name) {
+      return (await read((s) => s.schemaVersion.get(name))) ?? null;
+    },
+    async insertCollection(c) {
+      const table = recordsTable(c.name);
+      await changeTable(c.name, (s) => {
+        s.insert.run(c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes),
+          c.schemaVersion, iso(c.createdAt), iso(c.updatedAt));
+        // STRICT: a wrong type is an error. Times are fixed-width ISO text, so text order is time order.
+        s.db.exec(`CREATE TABLE ${table} (
+          id         TEXT PRIMARY KEY,
+          owner      TEXT,
+          version    INTEGER NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          data       TEXT NOT NULL
+        ) STRICT`);
+        for (const ddl of wantedIndexes(c).values()) s.db.exec(ddl);
+      });
+    },
+    async updateCollection(c) {
+      const table = recordsTable(c.name);
+      return changeTable(c.name, (s) => {
+        const updated = s.update.run(JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes),
+          c.schemaVersion, iso(c.updatedAt), c.name).changes;
+        if (updated === 0) return false;
+        const wanted = wantedIndexes(c);
+        const existing = new Set(s.indexNames.all(table.slice(1, -1)));
+        for (const name of existing) if (!wanted.has(name)) s.db.exec(`DROP INDEX "${name}"`);
+        for (const [name, ddl] of wanted) if (!existing.has(name)) s.db.exec(ddl);
+        return true;
+      });
+    },
+    async deleteCollection(name) {
+      const table = recordsTable(name);
+      return changeTable(name, (s) => {
+        if (s.delete.run(name).changes === 0) return false;
+        s.db.exec(`DROP TABLE IF EXISTS ${table}`);
+        return true;
+      });
+    },
+    // The writer connection is exclusive: while a transaction is open, nobody else writes at all.
+    async lockCollection() {},
+  };
+}

@@ -1,0 +1,315 @@
+import type { ErrorDetail, SchemaCheckReport } from '@sigil/protocol';
+import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import { AppError, isAppError } from '../errors.js';
+import { allows } from '../records/access.js';
+import type { StoreTransaction, Store } from '../storage/store.js';
+import type { CollectionCatalog } from './collection-catalog.js';
+import {
+  COLLECTION_NAME_RE,
+  DEFAULT_RULES,
+  RULE_NAMES,
+  RULE_VALUES,
+  SYSTEM_FIELDS,
+  type Collection,
+  type CollectionRules,
+  type JsonObject,
+  type RuleName,
+  type RuleValue,
+} from './collection.js';
+import { escapePointer, type CompiledSchema, type SchemaCompiler } from './schema-compiler.js';
+
+export const MAX_INDEXES = 16;
+export const MAX_INDEX_FIELDS = 4;
+/** Field paths as the filter language writes them: identifier segments joined by dots. */
+export const INDEX_PATH_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** Records are checked this many at a time: a schema change never loads a whole collection. */
+export const SCAN_BATCH = 500;
+/** SPEC §4.2: the 409 lists the first 100 failing records, plus a total. */
+export const MAX_REPORTED_FAILURES = 100;
+
+export interface CollectionServiceOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly catalog: CollectionCatalog;
+  readonly compiler: SchemaCompiler;
+}
+
+/** The body of a create, or one file of `sigil apply`. Unknown until checked. */
+export interface CollectionInput {
+  readonly name?: unknown;
+  readonly schema?: unknown;
+  readonly rules?: unknown;
+  readonly indexes?: unknown;
+}
+
+export type CollectionChange = Omit<CollectionInput, 'name'>;
+
+export interface UpdateResult {
+  /** The collection as it is now, or as it would be (dry run). */
+  readonly collection: Collection;
+  readonly outcome: 'updated' | 'unchanged';
+  /** Empty (`total: 0`) unless the check failed, in which case `schema_conflict` is thrown instead. */
+  readonly report: SchemaCheckReport;
+}
+
+export interface ApplyResult {
+  readonly collection: Collection;
+  readonly outcome: 'created' | 'updated' | 'unchanged';
+}
+
+export type CollectionService = ReturnType<typeof createCollectionService>;
+
+const EMPTY_REPORT: SchemaCheckReport = Object.freeze({ total: 0, failures: [] });
+
+/**
+ * Collections: who may see and change them, input rules, and the schema-change
+ * check (every record against the new schema, in the transaction that applies
+ * it). The HTTP routes and `sigil apply` both go through here.
+ */
+export function createCollectionService(opts: CollectionServiceOptions) {
+  const { store, clock, catalog, compiler } = opts;
+  const iso = (): string => new Date(clock.now()).toISOString();
+
+  async function find(name: string): Promise<Collection> {
+    const collection = COLLECTION_NAME_RE.test(name) ? await store.collections.findCollection(name) : null;
+    if (!collection) throw new AppError('not_found', `No collection "${name}".`);
+    return collection;
+  }
+
+  async function create(input: CollectionInput, dryRun: boolean): Promise<Collection> {
+    const problems: ErrorDetail[] = [];
+    const name = parseName(input.name, problems);
+    const rules = parseRules(input.rules, problems);
+    const indexes = parseIndexes(input.indexes, problems);
+    checkSchema(input.schema, problems)?.release();
+    if (problems.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: problems });
+    if (await store.collections.findCollection(name)) throw new AppError('conflict', `Collection "${name}" already exists.`);
+    const now = iso();
+    const collection: Collection = { name, schema: input.schema as JsonObject, rules, indexes, schemaVersion: 1, createdAt: now, updatedAt: now };
+    if (dryRun) return collection;
+    await store.collections.insertCollection(collection);
+    catalog.invalidate(name);
+    return collection;
+  }
+
+  async function update(name: string, change: CollectionChange, dryRun: boolean): Promise<UpdateResult> {
+    const current = await find(name);
+    const problems: ErrorDetail[] = [];
+    const rules = change.rules === undefined ? undefined : parseRules(change.rules, problems);
+    const indexes = change.indexes === undefined ? undefined : parseIndexes(change.indexes, problems);
+    const compiled = change.schema === undefined ? undefined : checkSchema(change.schema, problems);
+    try {
+      if (problems.length > 0) throw new AppError('validation_failed', 'The change is invalid.', { details: problems });
+      const schema = change.schema as JsonObject | undefined;
+      /** The collection after the change, or null when it would change nothing. */
+      const next = (base: Collection): Collection | null => {
+        const schemaChanged = schema !== undefined && canonical(schema) !== canonical(base.schema);
+        const merged = { schema: schemaChanged ? schema : base.schema, rules: rules ?? base.rules, indexes: indexes ?? base.indexes };
+        if (!schemaChanged && canonical(merged.rules) === canonical(base.rules) && canonical(merged.indexes) === canonical(base.indexes)) return null;
+        return { ...base, ...merged, schemaVersion: base.schemaVersion + (schemaChanged ? 1 : 0), updatedAt: iso() };
+      };
+      const schemaChanges = (base: Collection, after: Collection): boolean => after.schemaVersion !== base.schemaVersion;
+
+      const proposed = next(current);
+      if (!proposed) return { collection: current, outcome: 'unchanged', report: EMPTY_REPORT };
+      if (dryRun) {
+        // No lock: a dry run must not stall writers. It is a forecast; the real change checks again under the lock.
+        if (compiled && schemaChanges(current, proposed)) assertFits(name, await scan(store, name, compiled), true);
+        return { collection: proposed, outcome: 'updated', report: EMPTY_REPORT };
+      }
+      const saved = await store.transaction(async (tx) => {
+        // Lock first, then re-read: the check must see every record and the latest definition.
+        await tx.collections.lockCollection(name);
+        const fresh = await tx.collections.findCollection(name);
+        if (!fresh) throw new AppError('not_found', `No collection "${name}".`);
+        const after = next(fresh);
+        if (!after) return { collection: fresh, changed: false };
+        if (compiled && schemaChanges(fresh, after)) assertFits(name, await scan(tx, name, compiled), false);
+        if (!(await tx.collections.updateCollection(after))) throw new AppError('not_found', `No collection "${name}".`);
+        return { collection: after, changed: true };
+      });
+      catalog.invalidate(name);
+      return { collection: saved.collection, outcome: saved.changed ? 'updated' : 'unchanged', report: EMPTY_REPORT };
+    } finally {
+      compiled?.release();
+    }
+  }
+
+  function checkSchema(schema: unknown, problems: ErrorDetail[]): CompiledSchema | undefined {
+    if (schema === undefined) {
+      problems.push({ path: '/schema', message: 'is required' });
+      return undefined;
+    }
+    try {
+      return compiler.check(schema);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'validation_failed') problems.push(...(err.details ?? []));
+      else throw err;
+      return undefined;
+    }
+  }
+
+  return {
+    /** Admins see every collection; others those whose `list` or `view` rule they satisfy. */
+    async list(principal: Principal | null): Promise<Collection[]> {
+      const all = await store.collections.listCollections();
+      return all.filter((c) => canSee(c, principal));
+    },
+
+    /** A collection the caller cannot see is 404, like one that does not exist: names are not revealed. */
+    async get(principal: Principal | null, name: string): Promise<Collection> {
+      const collection = await find(name);
+      if (!canSee(collection, principal)) throw new AppError('not_found', `No collection "${name}".`);
+      return collection;
+    },
+
+    async create(principal: Principal | null, input: CollectionInput): Promise<Collection> {
+      requireAdmin(principal);
+      return create(input, false);
+    },
+
+    async update(principal: Principal | null, name: string, change: CollectionChange, options: { readonly dryRun?: boolean } = {}): Promise<UpdateResult> {
+      requireAdmin(principal);
+      return update(name, change, options.dryRun === true);
+    },
+
+    async remove(principal: Principal | null, name: string): Promise<void> {
+      requireAdmin(principal);
+      await find(name);
+      if (!(await store.collections.deleteCollection(name))) throw new AppError('not_found', `No collection "${name}".`);
+      catalog.invalidate(name);
+      compiler.forget(name);
+    },
+
+    /**
+     * Creates or updates from a declaration (`sigil apply`): the file is the
+     * whole truth, so omitted `rules` mean the defaults and omitted `indexes`
+     * none. Trusted callers only: there is no principal.
+     */
+    async apply(input: unknown, options: { readonly dryRun?: boolean } = {}): Promise<ApplyResult> {
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        throw new AppError('validation_failed', 'A collection file must hold a JSON object {name, schema, rules?, indexes?}.');
+      }
+      const unknown = Object.keys(input).filter((k) => !['name', 'schema', 'rules', 'indexes'].includes(k));
+      if (unknown.length > 0) {
+        throw new AppError('validation_failed', `Unknown field "${unknown[0]!}".`, { details: unknown.map((k) => ({ path: `/${escapePointer(k)}`, message: 'is not allowed' })) });
+      }
+      const definition = input as CollectionInput;
+      const dryRun = options.dryRun === true;
+      const exists = typeof definition.name === 'string' && COLLECTION_NAME_RE.test(definition.name) && (await store.collections.findCollection(definition.name)) !== null;
+      if (!exists) return { collection: await create(definition, dryRun), outcome: 'created' };
+      const change = { schema: definition.schema ?? null, rules: definition.rules ?? {}, indexes: definition.indexes ?? [] };
+      const result = await update(definition.name, change, dryRun);
+      return { collection: result.collection, outcome: result.outcome };
+    },
+  };
+}
+
+function requireAdmin(principal: Principal | null): void {
+  if (principal === null) throw new AppError('unauthorized', 'Sign in as an admin to change collections.');
+  if (principal.role !== 'admin') throw new AppError('forbidden', 'Only admins may change collections.');
+}
+
+/** Anyone who could list or view a collection's records may see its definition. */
+function canSee(collection: Collection, principal: Principal | null): boolean {
+  return allows(collection.rules.list, principal) || allows(collection.rules.view, principal);
+}
+
+/** Validates every record against `compiled`, a batch at a time; keeps the first failures and counts all. */
+async function scan(reader: Pick<StoreTransaction, 'records'>, name: string, compiled: CompiledSchema): Promise<SchemaCheckReport> {
+  let total = 0;
+  const failures: { id: string; errors: ErrorDetail[] }[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const rows = await reader.records.scanRecords(name, after, SCAN_BATCH);
+    for (const row of rows) {
+      const errors = compiled.validate(row.data);
+      if (errors.length === 0) continue;
+      total += 1;
+      if (failures.length < MAX_REPORTED_FAILURES) failures.push({ id: row.id, errors });
+    }
+    if (rows.length < SCAN_BATCH) return { total, failures };
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** Throws `schema_conflict` carrying the report when any record fails. */
+function assertFits(name: string, report: SchemaCheckReport, dryRun: boolean): void {
+  if (report.total === 0) return;
+  const what = report.total === 1 ? '1 existing record does' : `${report.total} existing records do`;
+  const shown = report.total > report.failures.length ? ` (the first ${report.failures.length} are listed)` : '';
+  // `details` repeats the report as JSON Pointers for clients that only know the generic error shape.
+  const details = report.failures.flatMap((f) => f.errors.map((e) => ({ path: `/records/${escapePointer(f.id)}${e.path}`, message: e.message })));
+  throw new AppError('schema_conflict', `${what} not match the new schema of "${name}"${shown}; ${dryRun ? 'dry run, ' : ''}nothing was changed.`, { details, report });
+}
+
+function parseName(value: unknown, problems: ErrorDetail[]): string {
+  if (typeof value !== 'string' || !COLLECTION_NAME_RE.test(value)) {
+    problems.push({ path: '/name', message: 'must be 1–63 characters of a-z, 0-9 and _, starting with a letter' });
+    return '';
+  }
+  return value;
+}
+
+function parseRules(value: unknown, problems: ErrorDetail[]): CollectionRules {
+  if (value === undefined) return DEFAULT_RULES;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push({ path: '/rules', message: 'must be an object of rules' });
+    return DEFAULT_RULES;
+  }
+  const given = value as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(RULE_NAMES as readonly string[]).includes(key)) problems.push({ path: `/rules/${escapePointer(key)}`, message: `is not a rule; rules are ${RULE_NAMES.join(', ')}` });
+  }
+  const rules: Partial<Record<RuleName, RuleValue>> = {};
+  for (const name of RULE_NAMES) {
+    const rule = Object.hasOwn(given, name) ? given[name] : DEFAULT_RULES[name];
+    if (typeof rule === 'string' && (RULE_VALUES as readonly string[]).includes(rule)) rules[name] = rule as RuleValue;
+    else problems.push({ path: `/rules/${name}`, message: `must be one of ${RULE_VALUES.map((v) => `"${v}"`).join(', ')}` });
+  }
+  return rules as CollectionRules;
+}
+
+function parseIndexes(value: unknown, problems: ErrorDetail[]): string[][] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_INDEXES) {
+    problems.push({ path: '/indexes', message: `must be an array of at most ${MAX_INDEXES} indexes` });
+    return [];
+  }
+  const seen = new Set<string>();
+  const indexes: string[][] = [];
+  value.forEach((index: unknown, i) => {
+    const at = `/indexes/${i}`;
+    if (!Array.isArray(index) || index.length === 0 || index.length > MAX_INDEX_FIELDS) {
+      problems.push({ path: at, message: `must be an array of 1–${MAX_INDEX_FIELDS} field paths` });
+      return;
+    }
+    const fields: string[] = [];
+    index.forEach((field: unknown, j) => {
+      const problem = indexFieldProblem(field, fields);
+      if (problem) problems.push({ path: `${at}/${j}`, message: problem });
+      else fields.push(field as string);
+    });
+    const key = JSON.stringify(fields);
+    if (fields.length === index.length && seen.has(key)) problems.push({ path: at, message: 'repeats an earlier index' });
+    seen.add(key);
+    indexes.push(fields);
+  });
+  return indexes;
+}
+
+function indexFieldProblem(field: unknown, earlier: readonly string[]): string | null {
+  if (typeof field !== 'string' || field.length > 256 || !INDEX_PATH_RE.test(field)) return 'must be a field path like "title" or "address.city"';
+  const head = field.split('.')[0]!;
+  if (field !== head && (SYSTEM_FIELDS as readonly string[]).includes(head)) return `"${head}" is a system field and has no nested fields`;
+  if (earlier.includes(field)) return 'repeats a field of this index';
+  return null;
+}
+
+/** JSON with sorted keys: two schemas that differ only in key order are the same schema. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}

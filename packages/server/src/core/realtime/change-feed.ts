@@ -1,0 +1,83 @@
+import type { ChangeRow } from '../records/record.js';
+import type { ChangeRepository } from '../storage/store.js';
+
+export interface ChangeFeedOptions {
+  readonly changes: ChangeRepository;
+  /** Receives every committed change once, in seq order. */
+  readonly onChange: (change: ChangeRow) => Promise<void> | void;
+  readonly onError: (err: unknown) => void;
+  /** A safety net for missed notifications (another process's commits on SQLite, a dropped LISTEN connection). */
+  readonly pollIntervalMs: number;
+  readonly batchSize?: number;
+}
+
+export interface ChangeFeed {
+  /** Starts tailing after the current end of the log. */
+  start(): Promise<void>;
+  /** Something was committed: read the log now (coalesced). */
+  poke(): void;
+  /** The seq of the last change emitted. */
+  readonly position: number;
+  stop(): void;
+}
+
+/**
+ * Tails the change log and emits each change once, in order. Tailing
+ * `seq > position` is lossless because the storage assigns seqs in commit
+ * order without gaps (see ChangeRepository.appendChange), so a change with a
+ * higher seq can never become visible before a lower one.
+ */
+export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
+  const batchSize = opts.batchSize ?? 500;
+  let position = 0;
+  let reading = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  async function drain(): Promise<void> {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        again = false;
+        for (;;) {
+          const batch = await opts.changes.readChanges(position, batchSize);
+          for (const change of batch) {
+            if (stopped) return;
+            // Defensive: never emit out of order or twice.
+            if (change.seq <= position) continue;
+            position = change.seq;
+            await opts.onChange(change);
+          }
+          if (batch.length < batchSize) break;
+        }
+      } while (again && !stopped);
+    } catch (err) {
+      opts.onError(err);
+    } finally {
+      reading = false;
+    }
+  }
+
+  return {
+    async start() {
+      position = await opts.changes.latestSeq();
+      timer = setInterval(() => void drain(), opts.pollIntervalMs);
+      timer.unref();
+    },
+    poke() {
+      if (!stopped) void drain();
+    },
+    get position() {
+      return position;
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+    },
+  };
+}

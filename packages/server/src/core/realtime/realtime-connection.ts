@@ -1,0 +1,41 @@
+import type { ServerMessage } from '@sigil/protocol';
+import type { Principal } from '../auth/principal.js';
+import type { FilterNode } from '../records/query/query-types.js';
+
+/** What the hub needs from a transport (the WebSocket route implements it). */
+export interface ClientSink {
+  send(message: ServerMessage): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued for the client and not yet written to the network. */
+  bufferedBytes(): number;
+}
+
+export type SubscriptionState = 'replaying' | 'live' | 'paused';
+
+export interface Subscription {
+  readonly id: string;
+  readonly collection: string;
+  readonly filter: FilterNode | null;
+  state: SubscriptionState;
+  /** The last seq this subscription has considered (delivered or found not to concern it). */
+  lastSeq: number;
+}
+
+/** One client connection's realtime state. Mutated only by the hub. */
+export interface RealtimeConnection {
+  readonly sink: ClientSink;
+  principal: Principal | null;
+  token: string | null;
+  /** The access token expired and no new one came yet: non-public subscriptions pause. */
+  expired: boolean;
+  expiryTimer: NodeJS.Timeout | undefined;
+  readonly subscriptions: Map<string, Subscription>;
+  closed: boolean;
+  /** Messages are handled one at a time, in order: `auth` then `subscribe` must not race. */
+  pending: Promise<void>;
+  queued: number;
+}
+
+export function newConnection(sink: ClientSink): RealtimeConnection {
+  return { sink, principal: null, token: null, expired: false, expiryTimer: undefined, subscriptions: new Map(), closed: false, pending: Promise.resolve(), queued: 0 };
+}

@@ -1,0 +1,209 @@
+import { CLOSE_CODES, type ServerMessage } from '@sigil/protocol';
+import type { AuthService } from '../auth/auth-service.js';
+import type { Clock } from '../clock.js';
+import type { CollectionCatalog } from '../collections/collection-catalog.js';
+import type { Collection } from '../collections/collection.js';
+import { AppError, isAppError } from '../errors.js';
+import { allows } from '../records/access.js';
+import { matchesFilter } from '../records/query/evaluate.js';
+import type { ChangeRow } from '../records/record.js';
+import { toRecordDto } from '../records/record-dto.js';
+import type { ChangeRepository } from '../storage/store.js';
+import { handleClientMessage } from './client-messages.js';
+import { newConnection, type ClientSink, type RealtimeConnection, type Subscription } from './realtime-connection.js';
+
+export interface RealtimeLimits {
+  readonly maxSubscriptions: number;
+  /** Above this many queued bytes a client is closed with 4008 (it resumes with `since`). */
+  readonly maxBufferedBytes: number;
+  readonly replayBatchSize: number;
+}
+
+export interface RealtimeHubOptions {
+  readonly changes: ChangeRepository;
+  readonly catalog: CollectionCatalog;
+  readonly auth: AuthService;
+  readonly clock: Clock;
+  readonly limits: RealtimeLimits;
+  readonly onError: (err: unknown) => void;
+}
+
+export type RealtimeHub = ReturnType<typeof createRealtimeHub>;
+
+/** Messages a client may have waiting before it is cut off (each is small, but the queue must be bounded). */
+const MAX_QUEUED_MESSAGES = 256;
+
+/**
+ * The registry of realtime clients and the delivery of changes to their
+ * subscriptions. Knows no transport: the WebSocket route feeds it parsed
+ * messages and a sink. Every event is authorized for its subscriber at
+ * delivery time with the collection's current `view` rule.
+ */
+export function createRealtimeHub(opts: RealtimeHubOptions) {
+  const { changes, catalog, limits } = opts;
+  const connections = new Set<RealtimeConnection>();
+  /** The seq of the last change the hub has dispatched to live subscriptions. */
+  let processedSeq = 0;
+
+  function send(conn: RealtimeConnection, message: ServerMessage): void {
+    if (conn.closed) return;
+    conn.sink.send(message);
+    if (conn.sink.bufferedBytes() > limits.maxBufferedBytes) close(conn, CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
+  }
+
+  function close(conn: RealtimeConnection, code: number, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    clearTimeout(conn.expiryTimer);
+    connections.delete(conn);
+    conn.sink.close(code, reason);
+  }
+
+  /** Sends `change` to `sub` if it concerns it and the subscriber may see it; advances the subscription. */
+  function deliver(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, collection: Collection | null): void {
+    if (change.seq <= sub.lastSeq || change.collection !== sub.collection) return;
+    if (collection === null) {
+      sub.lastSeq = change.seq;
+      return;
+    }
+    const rule = collection.rules.view;
+    if (conn.expired && rule !== 'public') {
+      // Hold the position: after a fresh `auth` the subscription replays from here.
+      sub.state = 'paused';
+      return;
+    }
+    sub.lastSeq = change.seq;
+    if (!allows(rule, conn.expired ? null : conn.principal, change.record.owner)) return;
+    const op = operationFor(sub, change);
+    if (op === null) return;
+    send(conn, { type: 'change', sub: sub.id, seq: change.seq, op, collection: change.collection, record: toRecordDto(change.record) });
+  }
+
+  async function collectionOrNull(name: string): Promise<Collection | null> {
+    try {
+      return await catalog.get(name);
+    } catch (err) {
+      if (isAppError(err) && err.code === 'not_found') return null;
+      throw err;
+    }
+  }
+
+  async function handle(conn: RealtimeConnection, message: unknown): Promise<void> {
+    if (conn.closed) return;
+    try {
+      await handleClientMessage(hubInternals, conn, message);
+    } catch (err) {
+      const appError = isAppError(err) ? err : new AppError('internal');
+      if (!isAppError(err)) opts.onError(err);
+      const id = typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'string' ? (message as { id: string }).id : undefined;
+      send(conn, { type: 'error', ...(id === undefined ? {} : { id }), code: appError.code, message: appError.message });
+    }
+  }
+
+  /** Replays the log from `sub.lastSeq` until it reaches what live delivery has dispatched, then goes live. */
+  async function replay(conn: RealtimeConnection, sub: Subscription): Promise<void> {
+    sub.state = 'replaying';
+    try {
+      while (!conn.closed && conn.subscriptions.get(sub.id) === sub && sub.state === 'replaying') {
+        // Checked right after an await returns, before anything else runs: no live change can slip between.
+        if (sub.lastSeq >= processedSeq) {
+          sub.state = 'live';
+          return;
+        }
+        const batch = await changes.readChanges(sub.lastSeq, limits.replayBatchSize);
+        const collection = await collectionOrNull(sub.collection);
+        for (const change of batch) deliver(conn, sub, change, collection);
+        if (batch.length === 0 && sub.lastSeq < processedSeq) sub.lastSeq = processedSeq;
+      }
+    } catch (err) {
+      opts.onError(err);
+      close(conn, 1011, 'replay failed: resume with since');
+    }
+  }
+
+  const hub = {
+    connect(sink: ClientSink): RealtimeConnection {
+      const conn = newConnection(sink);
+      connections.add(conn);
+      return conn;
+    },
+
+    disconnect(conn: RealtimeConnection): void {
+      conn.closed = true;
+      clearTimeout(conn.expiryTimer);
+      connections.delete(conn);
+    },
+
+    /**
+     * Queues one parsed client message; messages of a connection are handled
+     * in order. Failures are answered with `error`, never thrown.
+     */
+    receive(conn: RealtimeConnection, message: unknown): Promise<void> {
+      if (conn.queued >= MAX_QUEUED_MESSAGES) {
+        close(conn, CLOSE_CODES.slowConsumer, 'too many messages in flight');
+        return Promise.resolve();
+      }
+      conn.queued += 1;
+      conn.pending = conn.pending.then(() => handle(conn, message)).finally(() => {
+        conn.queued -= 1;
+      });
+      return conn.pending;
+    },
+
+    /** Called by the change feed for every committed change, in seq order. */
+    async dispatch(change: ChangeRow): Promise<void> {
+      const collection = await collectionOrNull(change.collection);
+      processedSeq = change.seq;
+      for (const conn of connections) {
+        for (const sub of conn.subscriptions.values()) if (sub.state === 'live') deliver(conn, sub, change, collection);
+      }
+    },
+
+    /** Starts live delivery after this seq (the feed's starting position). */
+    startAt(seq: number): void {
+      processedSeq = seq;
+    },
+
+    /** Re-checks every connection of `userId` (disabled, deleted, revoked, role changed): closes or refreshes it. */
+    async revalidateUser(userId: string): Promise<void> {
+      for (const conn of connections) {
+        if (conn.principal?.userId !== userId || conn.token === null) continue;
+        try {
+          conn.principal = await opts.auth.authenticate(conn.token);
+        } catch (err) {
+          if (isAppError(err) && err.code === 'token_expired') continue;
+          close(conn, CLOSE_CODES.userDisabled, 'user disabled, deleted or signed out');
+        }
+      }
+    },
+
+    /** Server shutdown: every client is told to reconnect later (1001). */
+    closeAll(): void {
+      for (const conn of [...connections]) close(conn, CLOSE_CODES.goingAway, 'server shutting down');
+    },
+
+    get size(): number {
+      return connections.size;
+    },
+  };
+
+  const hubInternals = { opts, send, close, replay, collectionOrNull, get processedSeq() { return processedSeq; } };
+  return hub;
+}
+
+export type HubInternals = {
+  readonly opts: RealtimeHubOptions;
+  send(conn: RealtimeConnection, message: ServerMessage): void;
+  close(conn: RealtimeConnection, code: number, reason: string): void;
+  replay(conn: RealtimeConnection, sub: Subscription): Promise<void>;
+  collectionOrNull(name: string): Promise<Collection | null>;
+  readonly processedSeq: number;
+};
+
+/** create/delete concern a subscription when the record matches; an update may also be a `leave`. */
+function operationFor(sub: Subscription, change: ChangeRow): 'create' | 'update' | 'delete' | 'leave' | null {
+  const matches = matchesFilter(sub.filter, change.record);
+  if (change.op !== 'update') return matches ? change.op : null;
+  if (matches) return 'update';
+  return change.previous !== null && matchesFilter(sub.filter, change.previous) ? 'leave' : null;
+}

@@ -1,0 +1,83 @@
+import type { AuthService } from '../auth/auth-service.js';
+import type { Clock } from '../clock.js';
+import type { CollectionCatalog } from '../collections/collection-catalog.js';
+import { CHANNELS, type Notifier } from '../storage/notifier.js';
+import type { ChangeRepository } from '../storage/store.js';
+import { createChangeFeed } from './change-feed.js';
+import { createRealtimeHub, type RealtimeLimits } from './realtime-hub.js';
+
+export interface RealtimeOptions {
+  readonly changes: ChangeRepository;
+  readonly catalog: CollectionCatalog;
+  readonly auth: AuthService;
+  readonly clock: Clock;
+  readonly notifier: Notifier;
+  readonly limits: RealtimeLimits;
+  /** How often the change log is polled in case a notification was missed. */
+  readonly pollIntervalMs: number;
+  /** Identity changed elsewhere: drop cached sessions before re-checking sockets. */
+  readonly onRemoteIdentityChange: () => void;
+  readonly onError: (err: unknown) => void;
+}
+
+export type Realtime = Awaited<ReturnType<typeof startRealtime>>;
+
+/**
+ * Wires the change feed to the hub and both to the notifier: a commit here
+ * pokes the local feed at once and signals other instances; a signal from
+ * another instance (or the periodic poll) makes the feed read the log.
+ */
+export async function startRealtime(opts: RealtimeOptions) {
+  const hub = createRealtimeHub({ changes: opts.changes, catalog: opts.catalog, auth: opts.auth, clock: opts.clock, limits: opts.limits, onError: opts.onError });
+  const feed = createChangeFeed({ changes: opts.changes, onChange: (change) => hub.dispatch(change), onError: opts.onError, pollIntervalMs: opts.pollIntervalMs });
+  await feed.start();
+  hub.startAt(feed.position);
+
+  await opts.notifier.listen(CHANNELS.changes, () => feed.poke(), () => feed.poke());
+  await opts.notifier.listen(CHANNELS.identity, (userId) => {
+    opts.onRemoteIdentityChange();
+    void hub.revalidateUser(userId);
+  });
+
+  // One NOTIFY in flight at a time; commits meanwhile are covered by one more.
+  let signalling = false;
+  let signalAgain = false;
+  function signalCommit(): void {
+    if (signalling) {
+      signalAgain = true;
+      return;
+    }
+    signalling = true;
+    opts.notifier.notify(CHANNELS.changes, '').then(
+      () => {
+        signalling = false;
+        if (signalAgain) {
+          signalAgain = false;
+          signalCommit();
+        }
+      },
+      (err: unknown) => {
+        signalling = false;
+        opts.onError(err);
+      },
+    );
+  }
+
+  return {
+    hub,
+    /** A record write committed in this process. */
+    committed(): void {
+      feed.poke();
+      signalCommit();
+    },
+    /** A user's sessions, role or status changed in this process. */
+    identityChanged(userId: string): void {
+      void hub.revalidateUser(userId);
+      opts.notifier.notify(CHANNELS.identity, userId).catch(opts.onError);
+    },
+    stop(): void {
+      feed.stop();
+      hub.closeAll();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The one definition of value semantics for the records query language.
+ * The JavaScript evaluator, the comparator and the cursor use these
+ * functions; the SQLite and PostgreSQL compilers encode the same rules (and
+ * `test/contract/query-agreement.test.ts` proves all three agree).
+ *
+ * - Equality is type-strict: `1` ≠ `"1"`, `true` ≠ `1`; numbers by value.
+ *   A null operand matches null or missing.
+ * - Ranges (`$gt` …) only match values of the operand's type: numbers with
+ *   numbers, strings with strings by Unicode code point (= UTF-8 byte order =
+ *   SQLite BINARY = PostgreSQL `COLLATE "C"`), never UTF-16 `<`.
+ * - Sorting uses one total order across types, by rank (`SORT_RANK`):
+ *   missing = null < false < true < numbers < strings < arrays < objects.
+ *   Within numbers by value, within strings by code point; arrays are all
+ *   equal to each other, and so are objects (their contents do not take
+ *   part: no dialect orders containers the same way), so ties fall through
+ *   to the next sort key and finally to `id`.
+ */
+import type { JsonValue } from '../../collections/collection.js';
+import type { FieldRef } from './query-types.js';
+import type { RecordRow } from '../record.js';
+
+/** A field's value in a record; `undefined` when the path does not exist. */
+export type FieldValue = JsonValue | undefined;
+
+/**
+ * A value as a sort key and a cursor hold it: missing becomes null, and a
+ * container becomes an empty one of its kind (only its rank matters).
+ */
+export type SortValue = string | number | boolean | null | readonly [] | Readonly<Record<string, never>>;
+
+export const SORT_RANK = {
+  null: 0,
+  false: 1,
+  true: 2,
+  number: 3,
+  string: 4,
+  array: 5,
+  object: 6,
+} as const;
+
+export type SortRank = (typeof SORT_RANK)[keyof typeof SORT_RANK];
+
+/** The value at `field` in `record`, without allocating. Only own properties count. */
+export function fieldValue(record: RecordRow, field: FieldRef): FieldValue {
+  if (field.kind === 'system') return record[field.name];
+  let current: JsonValue | undefined = record.data;
+  for (const segment of field.path) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, segment)) return undefined;
+    current = current[segment];
+  }
+  return current;
+}
+
+/**
+ * Compares two strings by Unicode code point. UTF-16 `<` disagrees with
+ * code point order when a surrogate pair (U+10000 and up) meets a unit in
+ * U+E000–U+FFFF; the fix-up moves surrogates above that block.
+ */
+export function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  return a.length < b.length ? -1 : 1;
+}
+
+/** Type-strict equality of a field value and a scalar operand; null matches null and missing. */
+export function valueEquals(value: FieldValue, operand: string | number | boolean | null): boolean {
+  // `===` is already type-strict for scalars, and containers never equal a scalar.
+  return operand === null ? value === null || value === undefined : value === operand;
+}
+
+/**
+ * Orders a value against a range operand: a negative, zero or positive
+ * number, or NaN when the types differ (so every range test is false).
+ */
+export function compareForRange(value: FieldValue, operand: string | number): number {
+  if (typeof operand === 'number') return typeof value === 'number' ? value - operand : NaN;
+  return typeof value === 'string' ? compareStrings(value, operand) : NaN;
+}
+
+/** `$contains`: substring of a string, or a type-strict element of an array. */
+export function valueContains(value: FieldValue, operand: string | number | boolean | null): boolean {
+  if (typeof value === 'string') return typeof operand === 'string' && value.includes(operand);
+  if (Array.isArray(value)) {
+    for (const element of value) if (element === operand) return true;
+  }
+  return false;
+}
+
+export function sortRank(value: FieldValue | SortValue): SortRank {
+  if (value === undefined || value === null) return SORT_RANK.null;
+  if (typeof value === 'boolean') return value ? SORT_RANK.true : SORT_RANK.false;
+  if (typeof value === 'number') return SORT_RANK.number;
+  if (typeof value === 'string') return SORT_RANK.string;
+  return Array.isArray(value) ? SORT_RANK.array : SORT_RANK.object;
+}
+
+/** The total sort order (ascending) described above. */
+export function compareSortValues(a: FieldValue | SortValue, b: FieldValue | SortValue): number {
+  const ra = sortRank(a);
+  const rb = sortRank(b);
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
+  return 0;
+}
+
+const EMPTY_ARRAY: readonly [] = Object.freeze<[]>([]);
+const EMPTY_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
+
+/** A field value reduced to what sorting looks at (the cursor stores this). */
+export function toSortValue(value: FieldValue): SortValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object') return value;
+  return Array.isArray(value) ? EMPTY_ARRAY : EMPTY_OBJECT;
+}
+
+const LONE_SURROGATE_RE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Whether a string can be a query operand or cursor value: PostgreSQL
+ * text/jsonb cannot hold NUL, and a lone surrogate does not survive the
+ * trip to UTF-8 (it would silently become U+FFFD and compare wrongly).
+ */
+export function isStorableString(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE_RE.test(text);
+}
+
+const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Whether `text` is a timestamp exactly as Sigil stores `createdAt` and
+ * `updatedAt` (ISO 8601 UTC with milliseconds). For such strings, text
+ * order and time order agree, so PostgreSQL may compare its timestamptz
+ * columns directly (and use their indexes).
+ */
+export function isCanonicalTimestamp(text: string): boolean {
+  if (!TIMESTAMP_RE.test(text)) return false;
+  const time = Date.parse(text);
+  return Number.isFinite(time) && new Date(time).toISOString() === text;
+}

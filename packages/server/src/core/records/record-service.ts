@@ -1,0 +1,229 @@
+import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import type { CollectionCatalog } from '../collections/collection-catalog.js';
+import type { Collection, JsonObject, JsonValue, RuleName } from '../collections/collection.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Store, StoreTransaction } from '../storage/store.js';
+import { allows, refusal } from './access.js';
+import { applyMergePatch, assertDepth } from './merge-patch.js';
+import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
+import { parseFilter } from './query/filter.js';
+import type { FilterNode } from './query/query-types.js';
+import { parseSort } from './query/sort.js';
+import type { ChangeOp, RecordRow } from './record.js';
+import { ifMatchAllows, toRecordDto, userFieldsOf, type RecordDto } from './record-dto.js';
+
+export interface RecordServiceOptions {
+  readonly store: Store;
+  readonly catalog: CollectionCatalog;
+  readonly clock: Clock;
+  /** Called after each write commits (realtime reads the log then). */
+  readonly onCommitted?: () => void;
+}
+
+export interface ListInput {
+  readonly filter?: string | undefined;
+  readonly sort?: string | undefined;
+  readonly limit?: string | undefined;
+  readonly after?: string | undefined;
+}
+
+export interface ListResult {
+  readonly items: RecordDto[];
+  readonly nextCursor: string | null;
+  readonly seq: number;
+}
+
+const CLIENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_BODY_DEPTH = 64;
+/** A write retried after a concurrent schema change or a lost compare-and-set. */
+const MAX_ATTEMPTS = 5;
+
+interface WriteOutcome {
+  readonly row: RecordRow;
+  readonly op: ChangeOp;
+  readonly previous?: RecordRow;
+}
+
+/** Thrown inside a write transaction to roll it back and try again with fresh state. */
+class Retry extends Error {}
+
+export type RecordService = ReturnType<typeof createRecordService>;
+
+/**
+ * The records API's rules: access per operation, schema validation of every
+ * write, versions and If-Match, and the change log written in the same
+ * transaction as the record (the outbox realtime streams from).
+ */
+export function createRecordService(opts: RecordServiceOptions) {
+  const { store, catalog, clock } = opts;
+  const iso = (): string => new Date(clock.now()).toISOString();
+
+  async function collectionFor(name: string, principal: Principal | null, rule: RuleName): Promise<Collection> {
+    const collection = await catalog.get(name);
+    // `owner` needs a record to decide; the per-record check comes later.
+    if (!allows(collection.rules[rule], principal, collection.rules[rule] === 'owner' ? undefined : null)) {
+      throw refusal(principal, `${rule === 'list' || rule === 'view' ? 'read' : rule} records of "${name}"`);
+    }
+    return collection;
+  }
+
+  function validate(collection: Collection, data: JsonObject): void {
+    const details = catalog.validate(collection, data);
+    if (details.length > 0) throw new AppError('validation_failed', `The record does not match the schema of "${collection.name}".`, { details });
+  }
+
+  /**
+   * Runs one write with its change-log entry in one transaction, checking
+   * inside it that the schema used for validation is still current (another
+   * instance may have changed it); on a stale schema, reloads and redoes.
+   */
+  async function write(
+    name: string,
+    attempt: (collection: Collection, tx: StoreTransaction) => Promise<WriteOutcome | Retry>,
+  ): Promise<RecordRow> {
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const collection = i === 0 ? await catalog.get(name) : await catalog.refresh(name);
+      const result = await store
+        .transaction(
+          async (tx) => {
+            const outcome = await attempt(collection, tx);
+            if (outcome instanceof Retry) return outcome;
+            if ((await tx.collections.findSchemaVersion(name)) !== collection.schemaVersion) throw new Retry();
+            await tx.changes.appendChange({ collection: name, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso() });
+            return outcome.row;
+          },
+          { isolation: 'read committed' },
+        )
+        .catch((err: unknown) => {
+          if (err instanceof Retry) return err;
+          throw err;
+        });
+      if (!(result instanceof Retry)) {
+        opts.onCommitted?.();
+        return result;
+      }
+    }
+    throw new AppError('unavailable', 'The record kept changing concurrently; retry.', { retryAfter: 1 });
+  }
+
+  /** Loads a record the caller may view, else 404 (existence is not revealed). */
+  async function loadVisible(collection: Collection, principal: Principal | null, id: string, reader: Pick<StoreTransaction, 'records'> = store): Promise<RecordRow> {
+    const row = CLIENT_ID_RE.test(id) ? await reader.records.findRecord(collection.name, id) : null;
+    if (!row || !allows(collection.rules.view, principal, row.owner)) throw new AppError('not_found', 'No such record.');
+    return row;
+  }
+
+  /** The shared path of PATCH, PUT and DELETE: visibility, rule, If-Match, compare-and-set. */
+  async function modify(
+    name: string,
+    principal: Principal | null,
+    id: string,
+    ifMatch: string | undefined,
+    rule: 'update' | 'delete',
+    change: (collection: Collection, current: RecordRow, tx: StoreTransaction) => Promise<WriteOutcome | Retry>,
+  ): Promise<RecordRow> {
+    // A record you cannot view is one you cannot change: 401/403 for the collection, 404 for the record.
+    await collectionFor(name, principal, 'view');
+    return write(name, async (collection, tx) => {
+      const current = await loadVisible(collection, principal, id, tx);
+      if (!allows(collection.rules[rule], principal, current.owner)) throw refusal(principal, `${rule} this record`);
+      if (ifMatch !== undefined && !ifMatchAllows(ifMatch, current.version)) {
+        throw new AppError('precondition_failed', `The record is at version ${current.version}.`);
+      }
+      return change(collection, current, tx);
+    });
+  }
+
+  function nextVersion(current: RecordRow, data: JsonObject): RecordRow {
+    return { ...current, data, version: current.version + 1, updatedAt: iso() };
+  }
+
+  return {
+    async list(principal: Principal | null, name: string, input: ListInput): Promise<ListResult> {
+      const collection = await collectionFor(name, principal, 'list');
+      let filter: FilterNode | null = parseFilter(input.filter);
+      // `list: owner` narrows to the caller's own records (admins see all).
+      if (collection.rules.list === 'owner' && principal && principal.role !== 'admin') {
+        const mine: FilterNode = { op: 'eq', field: { kind: 'system', name: 'owner' }, value: principal.userId };
+        filter = filter ? { op: 'and', children: [mine, filter] } : mine;
+      }
+      const sort = parseSort(input.sort);
+      const limit = parseLimit(input.limit);
+      const after = input.after === undefined || input.after === '' ? null : decodeRecordCursor(input.after, sort);
+      const { rows, seq } = await store.records.queryRecords(name, { filter, sort, after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(toRecordDto),
+        nextCursor: rows.length > limit && last ? encodeRecordCursor(cursorPositionOf(last, sort), sort) : null,
+        seq,
+      };
+    },
+
+    async get(principal: Principal | null, name: string, id: string): Promise<RecordDto> {
+      const collection = await collectionFor(name, principal, 'view');
+      return toRecordDto(await loadVisible(collection, principal, id));
+    },
+
+    async create(principal: Principal | null, name: string, body: JsonObject): Promise<RecordDto> {
+      await collectionFor(name, principal, 'create');
+      assertDepth(body, MAX_BODY_DEPTH);
+      const rawId = body['id'];
+      if (rawId !== undefined && (typeof rawId !== 'string' || !CLIENT_ID_RE.test(rawId))) {
+        throw new AppError('validation_failed', 'Invalid id.', { details: [{ path: '/id', message: 'must match ^[A-Za-z0-9_-]{1,64}$' }] });
+      }
+      const data = userFieldsOf(body);
+      const row = await write(name, async (collection, tx) => {
+        validate(collection, data);
+        const now = iso();
+        const record: RecordRow = { id: rawId ?? newId(clock.now()), owner: principal?.userId ?? null, version: 1, createdAt: now, updatedAt: now, data };
+        await tx.records.insertRecord(name, record);
+        return { row: record, op: 'create' };
+      });
+      return toRecordDto(row);
+    },
+
+    async patch(principal: Principal | null, name: string, id: string, patch: JsonValue, ifMatch?: string): Promise<RecordDto> {
+      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+        throw new AppError('validation_failed', 'A merge patch for a record must be an object.', { details: [{ path: '', message: 'must be object' }] });
+      }
+      assertDepth(patch, MAX_BODY_DEPTH);
+      const changes = userFieldsOf(patch);
+      const row = await modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
+        const merged = applyMergePatch(current.data, changes) as JsonObject;
+        validate(collection, merged);
+        const next = nextVersion(current, merged);
+        return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
+      });
+      return toRecordDto(row);
+    },
+
+    async replace(principal: Principal | null, name: string, id: string, body: JsonObject, ifMatch?: string): Promise<RecordDto> {
+      assertDepth(body, MAX_BODY_DEPTH);
+      const data = userFieldsOf(body);
+      const row = await modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
+        validate(collection, data);
+        const next = nextVersion(current, data);
+        return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
+      });
+      return toRecordDto(row);
+    },
+
+    async remove(principal: Principal | null, name: string, id: string, ifMatch?: string): Promise<void> {
+      await modify(name, principal, id, ifMatch, 'delete', async (_collection, current, tx) =>
+        (await tx.records.deleteRecord(name, id, current.version)) ? { row: current, op: 'delete' } : new Retry(),
+      );
+    },
+  };
+}
+
+function parseLimit(value: string | undefined): number {
+  if (value === undefined || value === '') return 50;
+  const n = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 200) {
+    throw new AppError('bad_request', 'limit must be an integer from 1 to 200.', { details: [{ path: '/limit', message: 'must be 1–200' }] });
+  }
+  return n;
+}

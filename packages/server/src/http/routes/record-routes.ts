@@ -1,0 +1,87 @@
+import type { FastifyInstance } from 'fastify';
+import type { JsonObject, JsonValue } from '../../core/collections/collection.js';
+import type { ListInput, RecordService } from '../../core/records/record-service.js';
+import { etagOf } from '../../core/records/record-dto.js';
+import type { AuthHooks } from '../plugins/authenticate.js';
+
+interface Deps {
+  readonly records: RecordService;
+  readonly hooks: AuthHooks;
+}
+
+const nameParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', maxLength: 64 } },
+} as const;
+
+const recordParams = {
+  type: 'object',
+  required: ['name', 'id'],
+  properties: { name: { type: 'string', maxLength: 64 }, id: { type: 'string', maxLength: 128 } },
+} as const;
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    filter: { type: 'string', maxLength: 16_384 },
+    sort: { type: 'string', maxLength: 512 },
+    limit: { type: 'string', maxLength: 8 },
+    after: { type: 'string', maxLength: 2048 },
+  },
+} as const;
+
+const objectBody = { type: 'object' } as const;
+
+type RecordRoute = { Params: { name: string; id: string }; Headers: { 'if-match'?: string } };
+
+/** `/api/collections/:name/records…`: translation between HTTP and the record service only. */
+export function recordRoutes(app: FastifyInstance, { records, hooks }: Deps): void {
+  const base = '/api/collections/:name/records';
+
+  app.get<{ Params: { name: string }; Querystring: ListInput }>(
+    base,
+    { preHandler: hooks.optionalUser, schema: { params: nameParams, querystring: listQuery } },
+    async (request) => records.list(request.principal, request.params.name, request.query),
+  );
+
+  app.post<{ Params: { name: string }; Body: JsonObject }>(
+    base,
+    { preHandler: hooks.optionalUser, schema: { params: nameParams, body: objectBody } },
+    async (request, reply) => {
+      const record = await records.create(request.principal, request.params.name, request.body);
+      return reply.code(201).header('etag', etagOf(record.version)).send(record);
+    },
+  );
+
+  app.get<RecordRoute>(`${base}/:id`, { preHandler: hooks.optionalUser, schema: { params: recordParams } }, async (request, reply) => {
+    const record = await records.get(request.principal, request.params.name, request.params.id);
+    const etag = etagOf(record.version);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).send();
+    return reply.header('etag', etag).send(record);
+  });
+
+  app.patch<RecordRoute & { Body: JsonValue }>(
+    `${base}/:id`,
+    { preHandler: hooks.optionalUser, schema: { params: recordParams, body: objectBody } },
+    async (request, reply) => {
+      const record = await records.patch(request.principal, request.params.name, request.params.id, request.body, request.headers['if-match']);
+      return reply.header('etag', etagOf(record.version)).send(record);
+    },
+  );
+
+  app.put<RecordRoute & { Body: JsonObject }>(
+    `${base}/:id`,
+    { preHandler: hooks.optionalUser, schema: { params: recordParams, body: objectBody } },
+    async (request, reply) => {
+      const record = await records.replace(request.principal, request.params.name, request.params.id, request.body, request.headers['if-match']);
+      return reply.header('etag', etagOf(record.version)).send(record);
+    },
+  );
+
+  app.delete<RecordRoute>(`${base}/:id`, { preHandler: hooks.optionalUser, schema: { params: recordParams } }, async (request, reply) => {
+    await records.remove(request.principal, request.params.name, request.params.id, request.headers['if-match']);
+    return reply.code(204).send();
+  });
+}

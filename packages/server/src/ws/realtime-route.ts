@@ -1,0 +1,86 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES } from '@sigil/protocol';
+import type { RealtimeHub } from '../core/realtime/realtime-hub.js';
+import { AppError } from '../core/errors.js';
+import { sendError } from '../http/error-handler.js';
+
+export interface RealtimeTransportOptions {
+  readonly hub: RealtimeHub;
+  /** Allowed browser origins (`*` = any); an upgrade without an Origin header (not a browser) is allowed. */
+  readonly corsOrigins: readonly string[];
+  readonly maxMessageBytes: number;
+  readonly pingIntervalMs: number;
+  /** A connection that neither authenticates nor subscribes within this time is closed (4009). */
+  readonly idleTimeoutMs: number;
+}
+
+/**
+ * `GET /api/realtime`: the WebSocket transport. Translates frames to hub
+ * messages and back; all protocol rules live in the hub.
+ */
+export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTransportOptions): Promise<void> {
+  await app.register(websocket, { options: { maxPayload: opts.maxMessageBytes } });
+  const alive = new WeakMap<WebSocket, boolean>();
+  const sockets = new Set<WebSocket>();
+
+  const pinger = setInterval(() => {
+    for (const socket of sockets) {
+      // No pong since the last ping: the peer is gone without a close.
+      if (alive.get(socket) === false) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, opts.pingIntervalMs);
+  pinger.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(pinger);
+  });
+
+  const checkOrigin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const origin = request.headers.origin;
+    if (origin === undefined || opts.corsOrigins.includes('*') || opts.corsOrigins.includes(origin)) return;
+    await sendError(reply, new AppError('forbidden', `Origin ${origin} is not allowed (CORS_ORIGINS).`));
+  };
+
+  app.get('/api/realtime', { websocket: true, preValidation: checkOrigin }, (socket) => {
+    sockets.add(socket);
+    alive.set(socket, true);
+    const conn = opts.hub.connect({
+      send: (message) => socket.send(JSON.stringify(message)),
+      close: (code, reason) => socket.close(code, reason),
+      bufferedBytes: () => socket.bufferedAmount,
+    });
+    const idle = setTimeout(() => {
+      if (conn.principal === null && conn.subscriptions.size === 0) socket.close(CLOSE_CODES.idleTimeout, 'no auth or subscribe in time');
+    }, opts.idleTimeoutMs);
+    idle.unref();
+
+    socket.on('pong', () => alive.set(socket, true));
+    socket.on('message', (data, isBinary) => {
+      alive.set(socket, true);
+      if (isBinary) {
+        void opts.hub.receive(conn, undefined);
+        return;
+      }
+      let message: unknown;
+      try {
+        message = JSON.parse(data.toString());
+      } catch {
+        socket.send(JSON.stringify({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' }));
+        return;
+      }
+      void opts.hub.receive(conn, message);
+    });
+    socket.on('close', () => {
+      clearTimeout(idle);
+      sockets.delete(socket);
+      opts.hub.disconnect(conn);
+    });
+    socket.on('error', () => socket.terminate());
+  });
+}

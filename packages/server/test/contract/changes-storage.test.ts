@@ -1,0 +1,198 @@
+/**
+ * The ChangeRepository contract (core/storage/store.ts) on every backend: the
+ * change log is written in the record's transaction (transactional outbox),
+ * seqs are gap-free in commit order, and tailing `seq > last` never skips a
+ * change even when many writers commit concurrently (SPEC §5, last paragraph).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_RULES, type Collection } from '../../src/core/collections/collection.js';
+import type { ChangeRow, NewChange, RecordRow } from '../../src/core/records/record.js';
+import type { Store, StoreTransaction } from '../../src/core/storage/store.js';
+import { STORES, type OpenedStore } from '../helpers/stores.js';
+
+const T0 = Date.parse('2025-01-01T00:00:00.000Z');
+const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
+
+const TASKS: Collection = {
+  name: 'tasks', schema: { type: 'object' }, rules: DEFAULT_RULES, indexes: [], schemaVersion: 1, createdAt: at(0), updatedAt: at(0),
+};
+
+function row(id: string, overrides: Partial<RecordRow> = {}): RecordRow {
+  return { id, owner: 'u_1', version: 1, createdAt: at(0), updatedAt: at(0), data: { title: id }, ...overrides };
+}
+
+function change(record: RecordRow, overrides: Partial<NewChange> = {}): NewChange {
+  return { collection: 'tasks', recordId: record.id, op: 'create', record, previous: null, createdAt: at(0), ...overrides };
+}
+
+/** Inserts a record and appends its change in the given transaction, as the record service does. */
+async function create(tx: StoreTransaction, record: RecordRow, createdAt = at(0)): Promise<number> {
+  await tx.records.insertRecord('tasks', record);
+  return tx.changes.appendChange(change(record, { createdAt }));
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe.each(STORES)('change log storage: $name', (factory) => {
+  const skip = factory.skipReason !== null;
+  let opened: OpenedStore;
+  let store: Store;
+
+  beforeEach(async () => {
+    if (skip) return;
+    opened = await factory.open();
+    store = opened.store;
+    await store.collections.insertCollection(TASKS);
+  });
+  afterEach(async () => {
+    if (!skip) await opened.dispose();
+  });
+
+  describe.skipIf(skip)(skip ? `SKIPPED: ${factory.skipReason}` : 'appending and reading', () => {
+    it('starts empty', async () => {
+      expect(await store.changes.latestSeq()).toBe(0);
+      expect(await store.changes.oldestSeq()).toBeNull();
+      expect(await store.changes.readChanges(0, 10)).toEqual([]);
+    });
+
+    it('appends changes with seqs 1, 2, 3… and reads them back whole', async () => {
+      const v1 = row('r1');
+      const v2 = { ...v1, version: 2, updatedAt: at(5), data: { title: 'new', nested: { list: [1, 'two', null] } } };
+      const seqs = [
+        await store.transaction((tx) => tx.changes.appendChange(change(v1, { createdAt: at(1) }))),
+        await store.transaction((tx) => tx.changes.appendChange(change(v2, { op: 'update', previous: v1, createdAt: at(5) }))),
+        // Outside a transaction the append is its own.
+        await store.changes.appendChange(change(v2, { op: 'delete', createdAt: at(9) })),
+      ];
+      expect(seqs).toEqual([1, 2, 3]);
+      const expected: ChangeRow[] = [
+        { seq: 1, collection: 'tasks', recordId: 'r1', op: 'create', record: v1, previous: null, createdAt: at(1) },
+        { seq: 2, collection: 'tasks', recordId: 'r1', op: 'update', record: v2, previous: v1, createdAt: at(5) },
+        { seq: 3, collection: 'tasks', recordId: 'r1', op: 'delete', record: v2, previous: null, createdAt: at(9) },
+      ];
+      expect(await store.changes.readChanges(0, 10)).toEqual(expected);
+      expect(await store.changes.readChanges(1, 1)).toEqual([expected[1]]);
+      expect(await store.changes.readChanges(3, 10)).toEqual([]);
+      expect(await store.changes.latestSeq()).toBe(3);
+      expect(await store.changes.oldestSeq()).toBe(1);
+    });
+
+    it('keeps neither the record nor its change when the transaction throws, and the counter does not move', async () => {
+      await store.transaction((tx) => create(tx, row('r0')));
+      const boom = new Error('boom');
+      await expect(store.transaction(async (tx) => {
+        expect(await create(tx, row('r1'))).toBe(2);
+        throw boom;
+      }, { isolation: 'read committed' })).rejects.toBe(boom);
+      expect(await store.records.findRecord('tasks', 'r1')).toBeNull();
+      expect(await store.changes.readChanges(0, 10)).toHaveLength(1);
+      expect(await store.changes.latestSeq()).toBe(1);
+      // The rolled-back seq is handed out again: no gap.
+      expect(await store.transaction((tx) => create(tx, row('r2')))).toBe(2);
+    });
+
+    it('hides a change until its transaction commits', async () => {
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let appended = (): void => undefined;
+      const appendedP = new Promise<void>((resolve) => (appended = resolve));
+      const tx = store.transaction(async (t) => {
+        await create(t, row('r1'));
+        appended();
+        await released;
+      }, { isolation: 'read committed' });
+      await appendedP;
+      expect(await store.changes.readChanges(0, 10)).toEqual([]);
+      expect(await store.changes.latestSeq()).toBe(0);
+      release();
+      await tx;
+      expect((await store.changes.readChanges(0, 10)).map((c) => c.seq)).toEqual([1]);
+    });
+
+    it('prunes old changes as a prefix of the log, keeping the counter', async () => {
+      // created_at comes from each writer's clock: seq 3 claims to be older than seq 2.
+      const times = [at(10), at(30), at(20), at(40), at(50)];
+      for (const [i, time] of times.entries()) await store.transaction((tx) => create(tx, row(`r${i}`), time));
+      expect(await store.changes.pruneChanges(at(5))).toBe(0);
+      // Before 25 s: seqs 1 and 3, but deleting 3 would leave a hole at 2 (newer): only 1 goes.
+      expect(await store.changes.pruneChanges(at(25))).toBe(1);
+      expect(await store.changes.oldestSeq()).toBe(2);
+      expect(await store.changes.pruneChanges(at(35))).toBe(2);
+      expect((await store.changes.readChanges(0, 10)).map((c) => c.seq)).toEqual([4, 5]);
+      expect(await store.changes.pruneChanges(at(3600))).toBe(2);
+      expect(await store.changes.oldestSeq()).toBeNull();
+      // The log is empty, but seqs never go back.
+      expect(await store.changes.latestSeq()).toBe(5);
+      expect(await store.transaction((tx) => create(tx, row('r9')))).toBe(6);
+      expect(await store.changes.oldestSeq()).toBe(6);
+    });
+
+    it('gives concurrent SERIALIZABLE (default) writers gap-free seqs too', async () => {
+      const seqs = await Promise.all(range(1, 6).map((i) => store.transaction((tx) => create(tx, row(`s${i}`)))));
+      expect([...seqs].sort((a, b) => a - b)).toEqual(range(1, 6));
+    });
+  });
+
+  describe.skipIf(skip)('ordering under concurrent writers', () => {
+    it('8 writers × 200 READ COMMITTED transactions: seqs 1..N, and a tailer sees each once, in order', { timeout: 120_000 }, async () => {
+      const WRITERS = 8;
+      const PER_WRITER = 200;
+      const N = WRITERS * PER_WRITER;
+      let writing = true;
+
+      // Each writer is its own loop of transactions, each on its own pool client
+      // (PostgreSQL). Random pauses before and after the append make commits
+      // interleave in every order a scheduler could produce.
+      const writers = range(1, WRITERS).map(async (w) => {
+        for (let i = 0; i < PER_WRITER; i++) {
+          await store.transaction(async (tx) => {
+            await tx.records.insertRecord('tasks', row(`w${w}_${i}`));
+            if (Math.random() < 0.3) await sleep(Math.random() * 2);
+            await tx.changes.appendChange(change(row(`w${w}_${i}`)));
+            if (Math.random() < 0.1) await sleep(Math.random() * 2);
+          }, { isolation: 'read committed' });
+        }
+      });
+
+      // The tailer: exactly what the realtime change feed does.
+      const tailed: number[] = [];
+      let polls = 0;
+      let pollsWhileWriting = 0;
+      const tailer = (async () => {
+        let last = 0;
+        for (;;) {
+          const stillWriting = writing;
+          const batch = await store.changes.readChanges(last, 100);
+          polls += 1;
+          if (stillWriting && batch.length > 0) pollsWhileWriting += 1;
+          for (const c of batch) {
+            tailed.push(c.seq);
+            last = Math.max(last, c.seq);
+          }
+          // Stop only after a read that began once every writer had finished found nothing new.
+          if (!stillWriting && batch.length === 0) return;
+          if (batch.length < 100) await sleep(Math.random() * 2);
+        }
+      })();
+
+      await Promise.all(writers);
+      writing = false;
+      await tailer;
+
+      expect(tailed).toEqual(range(1, N)); // every seq, once, in order: nothing skipped
+      const all = await store.changes.readChanges(0, N + 10);
+      expect(all.map((c) => c.seq)).toEqual(range(1, N));
+      expect(await store.changes.latestSeq()).toBe(N);
+      expect(new Set(all.map((c) => c.recordId)).size).toBe(N);
+      expect(pollsWhileWriting).toBeGreaterThan(5); // it really did tail while writes were committing
+      expect(polls).toBeGreaterThan(pollsWhileWriting);
+      const { rows, seq } = await store.records.queryRecords('tasks', {
+        filter: null, after: null, limit: 200,
+        sort: [{ field: { kind: 'system', name: 'createdAt' }, direction: 'asc' }, { field: { kind: 'system', name: 'id' }, direction: 'asc' }],
+      });
+      expect(rows).toHaveLength(200);
+      expect(seq).toBe(N);
+    });
+  });
+});
