@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { openSocket, wsUrl, type TestSocket } from '../helpers/ws-client.js';
+
+/** Transport limits, on SQLite with short timeouts. */
+describe('realtime limits and hostile clients', () => {
+  let t: TestSigil;
+  let admin: Account;
+  let user: Account;
+  const sockets: TestSocket[] = [];
+  const open = async (headers?: Record<string, string>): Promise<TestSocket> => {
+    const s = await openSocket(wsUrl(t.url!), headers ? { headers } : {});
+    sockets.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    t = await startTestSigil({
+      listen: true,
+      env: { CORS_ORIGINS: 'https://app.example.com', ACCESS_TOKEN_TTL: '2s' },
+      realtime: { idleTimeoutMs: 300, pingIntervalMs: 200, maxBufferedBytes: 256 * 1024 },
+    });
+    admin = await createAdmin(t);
+    user = await register(t);
+    const schema = { type: 'object', properties: { title: { type: 'string' }, blob: { type: 'string' } } };
+    for (const [name, rules] of [
+      ['open', { list: 'public', view: 'public', create: 'public' }],
+      ['private', {}],
+    ] as const) {
+      const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name, schema, rules } });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await t.close();
+  });
+
+  it('refuses browser upgrades from origins not in CORS_ORIGINS', async () => {
+    await expect(open({ origin: 'https://evil.example.com' })).rejects.toThrow(/403/);
+    const ok = await open({ origin: 'https://app.example.com' });
+    ok.send({ type: 'subscribe', id: 'a', collection: 'open' });
+    expect(await ok.next((m) => m.type === 'subscribed')).toMatchObject({ id: 'a' });
+  });
+
+  it('drops a connection that neither authenticates nor subscribes in time (4009)', async () => {
+    const s = await open();
+    expect((await s.closed).code).toBe(4009);
+  });
+
+  it('pings, and drops a peer that stops answering', async () => {
+    const s = await open();
+    s.send({ type: 'subscribe', id: 'p', collection: 'open' });
+    await s.next((m) => m.type === 'subscribed');
+    let pings = 0;
+    s.ws.on('ping', () => (pings += 1));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(pings).toBeGreaterThan(0);
+    // A dead peer: stop answering pings (ws answers automatically, so pause the socket entirely).
+    const raw = (s.ws as unknown as { _socket: { pause(): void } })._socket;
+    raw.pause();
+    const before = (t.sigil.realtime.hub as { size: number }).size;
+    await expect.poll(() => t.sigil.realtime.hub.size, { timeout: 3000 }).toBeLessThan(before);
+  });
+
+  it('closes a slow consumer with 4008 before its buffer grows without bound', async () => {
+    // Its own server without frequent pings: a paused client would otherwise be dropped as dead first.
+    const slow = await startTestSigil({ listen: true, realtime: { maxBufferedBytes: 256 * 1024 } });
+    const slowAdmin = await createAdmin(slow);
+    const schema = { type: 'object', properties: { title: { type: 'string' }, blob: { type: 'string' } } };
+    await slow.request({ method: 'POST', url: '/api/collections', token: slowAdmin.accessToken, body: { name: 'open', schema, rules: { list: 'public', view: 'public', create: 'public' } } });
+    const s = await openSocket(wsUrl(slow.url!));
+    sockets.push(s);
+    s.send({ type: 'subscribe', id: 'slow', collection: 'open' });
+    await s.next((m) => m.type === 'subscribed');
+    (s.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const blob = 'x'.repeat(32 * 1024);
+    let writes = 0;
+    while (writes < 200 && slow.sigil.realtime.hub.size > 0) {
+      await slow.request({ method: 'POST', url: '/api/collections/open/records', body: { title: `big ${writes}`, blob } });
+      writes += 1;
+    }
+    // Cut off after a bounded amount: far fewer than 200 × 32 KiB were queued.
+    expect(slow.sigil.realtime.hub.size).toBe(0);
+    expect(writes).toBeLessThan(200);
+    (s.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect((await s.closed).code).toBe(4008);
+    await slow.close();
+  });
+
+  it('sends auth_expired when the token expires, holds non-public events, and catches up after a fresh auth', async () => {
+    const fresh = await t.request({ method: 'POST', url: '/api/auth/login', body: { username: user.username, password: user.password } });
+    const s = await open();
+    s.send({ type: 'auth', token: fresh.json<{ accessToken: string }>().accessToken });
+    await s.next((m) => m.type === 'authed');
+    s.send({ type: 'subscribe', id: 'priv', collection: 'private' });
+    await s.next((m) => m.type === 'subscribed');
+    await s.next((m) => m.type === 'auth_expired', 4000);
+    const adminLogin = await t.request({ method: 'POST', url: '/api/auth/login', body: { username: admin.username, password: admin.password } });
+    const adminToken = adminLogin.json<{ accessToken: string }>().accessToken;
+    const during = await t.request({ method: 'POST', url: '/api/collections/private/records', token: adminToken, body: { title: 'while expired' } });
+    expect(during.statusCode).toBe(201);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.messages.filter((m) => m.type === 'change')).toHaveLength(0);
+    const login = await t.request({ method: 'POST', url: '/api/auth/login', body: { username: user.username, password: user.password } });
+    s.send({ type: 'auth', token: login.json<{ accessToken: string }>().accessToken });
+    const event = await s.next((m) => m.type === 'change');
+    expect(event['record']).toMatchObject({ title: 'while expired' });
+  });
+});
