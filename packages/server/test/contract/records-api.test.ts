@@ -131,6 +131,26 @@ describe.each(STORES)('records API on $name', (backend) => {
       expectError(await t.request({ method: 'GET', url, token: alice.accessToken }), 404, 'not_found');
     });
 
+    it('hostile bodies: prototype keys, over 1 MiB, wrong content type, deep nesting, SQL in values', async () => {
+      const url = '/api/collections/tasks/records';
+      const proto = await t.request({ method: 'POST', url, token: alice.accessToken, body: '{"title":"x","__proto__":{"admin":true}}', headers: { 'content-type': 'application/json' } });
+      expectError(proto, 400, 'bad_request');
+      const ctor = await t.request({ method: 'POST', url, token: alice.accessToken, body: '{"title":"x","constructor":{"prototype":{"admin":true}}}', headers: { 'content-type': 'application/json' } });
+      expectError(ctor, 400, 'bad_request');
+      const huge = JSON.stringify({ title: 'x'.repeat(1024 * 1024) });
+      expectError(await t.request({ method: 'POST', url, token: alice.accessToken, body: huge, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
+      expectError(await t.request({ method: 'POST', url, token: alice.accessToken, body: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+      const deep = `{"title":"x","meta":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+      expectError(await t.request({ method: 'POST', url, token: alice.accessToken, body: deep, headers: { 'content-type': 'application/json' } }), 400, 'validation_failed');
+      const sql = "'; DROP TABLE users; --";
+      const stored = await create('tasks', { title: sql }, alice.accessToken);
+      expect(stored['title']).toBe(sql);
+      const found = await t.request({ method: 'GET', url: `${url}?filter=${encodeURIComponent(JSON.stringify({ title: sql }))}`, token: alice.accessToken });
+      expect(found.json<{ items: { id: string }[] }>().items.map((r) => r.id)).toEqual([stored['id']]);
+      expect(await t.sigil.store.users.countUsers()).toBeGreaterThan(0);
+      expect((await t.request({ method: 'GET', url: '/api/health' })).statusCode).toBe(200);
+    });
+
     it('unknown collections and records are 404', async () => {
       expectError(await t.request({ method: 'GET', url: '/api/collections/nope/records', token: alice.accessToken }), 404, 'not_found');
       expectError(await t.request({ method: 'GET', url: '/api/collections/tasks/records/does-not-exist', token: alice.accessToken }), 404, 'not_found');
