@@ -18,16 +18,21 @@
 //   BENCH_SIGIL_CMD     command that starts the server under test instead of the built
 //                       Sigil CLI, whitespace-separated, `{port}` replaced by the port
 //   BENCH_RESULTS_DIR   where the results file goes (default bench/results)
+//   BENCH_RT_SUBSCRIBERS  WebSocket subscribers of the realtime fan-out workloads (default 1000)
+//   BENCH_RT_RATE       writes per second of the realtime fan-out workloads (default 200)
 //
 // Adding a workload: append an entry to `workloads` below. Adding a ratio
-// target: append an entry to `ratios`.
+// target: append an entry to `ratios`; a realtime latency target: to
+// `realtimeTargets`. A lost realtime event fails the run.
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -47,7 +52,11 @@ const settings = {
   databaseAdminUrl: process.env.BENCH_DATABASE_URL?.trim() || undefined,
   sigilCommand: process.env.BENCH_SIGIL_CMD?.trim() || undefined,
   resultsDir: resolve(ROOT, process.env.BENCH_RESULTS_DIR?.trim() || 'bench/results'),
+  rtSubscribers: numberFromEnv('BENCH_RT_SUBSCRIBERS', 1000, { min: 1, integer: true }),
+  rtRate: numberFromEnv('BENCH_RT_RATE', 200, { min: 1 }),
 };
+/** The database Sigil runs on in this run: realtime targets are per database. */
+const DIALECT = settings.databaseAdminUrl ? 'postgres' : 'sqlite';
 
 /** The user every Sigil workload acts as. */
 const BENCH_USER = { username: 'bench_user', password: 'bench-password-1' };
@@ -152,6 +161,20 @@ const workloads = [
       return { method: 'POST', path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body };
     },
   },
+  {
+    id: 'realtime-fanout',
+    name: 'Sigil realtime fan-out',
+    target: 'sigil',
+    measure: (ctx) => measureFanout(ctx, { writeTo: ctx.sigil, subscribeTo: ctx.sigil, collection: 'rt_fanout' }),
+  },
+  {
+    id: 'realtime-fanout-cross',
+    name: 'Sigil realtime fan-out, subscribers on a 2nd instance',
+    target: 'sigil2',
+    // Instances share a database only on PostgreSQL: skipped on SQLite.
+    requires: 'postgres',
+    measure: (ctx) => measureFanout(ctx, { writeTo: ctx.sigil, subscribeTo: ctx.sigil2, collection: 'rt_fanout_cross' }),
+  },
 ];
 
 /** Targets as ratios of one workload's mean req/s to another's, measured in the same run. */
@@ -161,6 +184,12 @@ const ratios = [
   { numerator: 'records-list', denominator: 'bare', target: 0.25 },
   { numerator: 'records-create', denominator: 'bare', target: 0.2 },
 ];
+
+/**
+ * Realtime targets (SPEC §7): delivery latency p99 below `p99Ms` on
+ * `dialect`; lost events must be 0 everywhere (a loss fails the run).
+ */
+const realtimeTargets = [{ workload: 'realtime-fanout', dialect: 'sqlite', p99Ms: 50 }];
 
 const BENCH_COLLECTION = 'bench_items';
 const SEED_RECORDS = 10_000;
@@ -172,15 +201,13 @@ let seeded;
  */
 async function ensureRecords(ctx) {
   seeded ??= (async () => {
-    const login = await ctx.request(ctx.sigil, 'POST', '/api/auth/login', { body: { username: ctx.sigil.admin.username, password: ctx.sigil.admin.password } });
-    expectAnswer(login, 200, (j) => typeof j?.accessToken === 'string', 'admin login');
-    const adminToken = login.json.accessToken;
+    const token0 = await adminToken(ctx);
     const schema = {
       type: 'object',
       required: ['title'],
       properties: { title: { type: 'string' }, priority: { type: 'integer' }, done: { type: 'boolean' }, tags: { type: 'array', items: { type: 'string' } } },
     };
-    const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: adminToken, body: { name: BENCH_COLLECTION, schema, indexes: [['priority']] } });
+    const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: token0, body: { name: BENCH_COLLECTION, schema, indexes: [['priority']] } });
     expectAnswer(created, 201, (j) => j?.collection?.name === BENCH_COLLECTION, 'create collection');
     const token = ctx.sigil.user.accessToken;
     const ids = [];
@@ -200,6 +227,256 @@ async function ensureRecords(ctx) {
     return { ids };
   })();
   return seeded;
+}
+
+let adminTokenPromise;
+/** The bench admin's access token (logged in once per run). */
+function adminToken(ctx) {
+  adminTokenPromise ??= (async () => {
+    const login = await ctx.request(ctx.sigil, 'POST', '/api/auth/login', { body: { username: ctx.sigil.admin.username, password: ctx.sigil.admin.password } });
+    expectAnswer(login, 200, (j) => typeof j?.accessToken === 'string', 'admin login');
+    return login.json.accessToken;
+  })();
+  return adminTokenPromise;
+}
+
+// ---------------------------------------------------------------------------
+// Realtime fan-out: N WebSocket subscribers in this process, M writes/s over
+// HTTP, delivery latency per (subscriber, event) and lost events.
+// ---------------------------------------------------------------------------
+
+/** After the last write, how long deliveries may take before the missing ones count as lost. */
+const RT_DRAIN_TIMEOUT_MS = 10_000;
+/** WebSocket connections opened at a time while connecting the subscribers. */
+const RT_CONNECT_PARALLELISM = 50;
+
+let WebSocketClass;
+/** `ws` is a dependency of the server workspace: import it from there if it is not hoisted to the root. */
+async function loadWebSocket() {
+  if (WebSocketClass) return WebSocketClass;
+  try {
+    WebSocketClass = (await import('ws')).default;
+  } catch {
+    WebSocketClass = createRequire(join(ROOT, 'packages/server/package.json'))('ws');
+  }
+  return WebSocketClass;
+}
+
+/**
+ * One fan-out measurement. `subscribeTo` gets `settings.rtSubscribers`
+ * WebSocket clients, each authenticated as bench_user and subscribed to a
+ * fresh collection; then records are POSTed to `writeTo` at
+ * `settings.rtRate` per second (open loop: each write starts on schedule,
+ * whether or not the previous one has been answered), first for the warm-up
+ * (discarded), then for the measured duration. Each record carries the
+ * `performance.now()` of its write's start; a subscriber's delivery latency
+ * is its receipt time minus that. Everything runs in this process, so both
+ * times come from one clock.
+ */
+async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
+  const WebSocket = await loadWebSocket();
+  const count = settings.rtSubscribers;
+  const token = ctx.sigil.user.accessToken;
+  const schema = {
+    type: 'object',
+    required: ['p', 'i', 't'],
+    properties: { p: { type: 'integer' }, i: { type: 'integer' }, t: { type: 'number' } },
+  };
+  const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: await adminToken(ctx), body: { name: collection, schema } });
+  expectAnswer(created, 201, (j) => j?.collection?.name === collection, `create collection ${collection}`);
+
+  /** Phases by number (0 warm-up, 1 measured); filled in by the writer, read by the subscribers. */
+  const phases = [];
+  const lastSeq = new Float64Array(count);
+  let outOfOrder = 0;
+  const problems = [];
+
+  function onChange(index, message, receivedAt) {
+    const { p, i, t } = message.record;
+    const phase = phases[p];
+    if (phase === undefined || !(i >= 0 && i < phase.n)) return;
+    if (message.seq <= lastSeq[index]) outOfOrder += 1;
+    lastSeq[index] = message.seq;
+    const k = index * phase.n + i;
+    if (phase.counts[k] === 0) phase.unique += 1;
+    else phase.duplicates += 1;
+    if (phase.counts[k] < 255) phase.counts[k] += 1;
+    phase.latency[k] = receivedAt - t;
+  }
+
+  process.stdout.write(`bench:   connecting ${count.toLocaleString('en-US')} subscribers to ${subscribeTo.url}…\n`);
+  const connectStart = performance.now();
+  const subscribers = await openSubscribers(WebSocket, subscribeTo.url, token, collection, count, onChange, problems);
+  process.stdout.write(`bench:   ${count.toLocaleString('en-US')} subscribed in ${((performance.now() - connectStart) / 1000).toFixed(1)} s\n`);
+  try {
+    if (settings.warmup > 0) {
+      process.stdout.write(`bench:   warm-up: ${settings.rtRate} writes/s for ${settings.warmup} s…\n`);
+      const warm = await runFanoutPhase(0, settings.warmup);
+      if (warm.lost > 0) problems.push(`warm-up: ${warm.lost} events lost`);
+    }
+    process.stdout.write(`bench:   measuring: ${settings.rtRate} writes/s for ${settings.duration} s…\n`);
+    const r = await runFanoutPhase(1, settings.duration);
+    if (r.lost > 0) problems.push(`${r.lost.toLocaleString('en-US')} events lost (of ${r.expected.toLocaleString('en-US')} expected)`);
+    if (r.duplicates > 0) problems.push(`${r.duplicates} events delivered more than once`);
+    if (outOfOrder > 0) problems.push(`${outOfOrder} events out of seq order`);
+    return {
+      kind: 'realtime',
+      rps: r.writeRate,
+      p50: r.p50,
+      p99: r.p99,
+      max: r.max,
+      ok: r.delivered,
+      delivered: r.delivered,
+      lost: r.lost,
+      subscribers: count,
+      writes: r.acked,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: 0,
+      statusCodes: r.statusCodes,
+      problems,
+    };
+  } finally {
+    subscribers.close();
+  }
+
+  async function runFanoutPhase(p, seconds) {
+    const n = Math.max(1, Math.round(settings.rtRate * seconds));
+    const phase = {
+      n,
+      counts: new Uint8Array(n * count),
+      latency: new Float32Array(n * count),
+      acked: new Uint8Array(n),
+      unique: 0,
+      duplicates: 0,
+    };
+    phases[p] = phase;
+    let ackedCount = 0;
+    let non2xx = 0;
+    let errors = 0;
+    const statusCodes = {};
+    const url = new URL(`/api/collections/${collection}/records`, writeTo.url);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const write = async (i) => {
+      const t = performance.now();
+      try {
+        const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ p, i, t }), signal: timeoutSignal(10_000) });
+        await res.arrayBuffer();
+        if (res.status === 201) {
+          phase.acked[i] = 1;
+          ackedCount += 1;
+        } else {
+          non2xx += 1;
+          statusCodes[res.status] = (statusCodes[res.status] ?? 0) + 1;
+        }
+      } catch {
+        errors += 1;
+      }
+    };
+    const interval = 1000 / settings.rtRate;
+    const start = performance.now();
+    const inFlight = [];
+    for (let i = 0; i < n; i++) {
+      const wait = start + i * interval - performance.now();
+      if (wait >= 1) await sleep(wait);
+      inFlight.push(write(i));
+    }
+    const writeRate = n / ((performance.now() - start + interval) / 1000);
+    await Promise.all(inFlight);
+    const expected = ackedCount * count;
+    const deadline = performance.now() + RT_DRAIN_TIMEOUT_MS;
+    while (phase.unique < expected && performance.now() < deadline && problems.length === 0) await sleep(20);
+
+    // Only acknowledged writes count: a failed write's event, if any, is neither expected nor measured.
+    const latencies = new Float64Array(expected);
+    let delivered = 0;
+    for (let s = 0; s < count; s++) {
+      for (let i = 0; i < n; i++) {
+        const k = s * n + i;
+        if (phase.acked[i] === 1 && phase.counts[k] > 0) latencies[delivered++] = phase.latency[k];
+      }
+    }
+    const sorted = latencies.subarray(0, delivered).sort();
+    const pick = (q) => (delivered === 0 ? 0 : sorted[Math.min(delivered - 1, Math.ceil(q * delivered) - 1)]);
+    phases[p] = undefined;
+    return {
+      acked: ackedCount,
+      expected,
+      delivered,
+      lost: expected - delivered,
+      duplicates: phase.duplicates,
+      writeRate,
+      p50: pick(0.5),
+      p99: pick(0.99),
+      max: delivered === 0 ? 0 : sorted[delivered - 1],
+      non2xx,
+      errors,
+      statusCodes,
+    };
+  }
+}
+
+/**
+ * Opens `count` WebSockets to `baseUrl`, each authenticated with `token` and
+ * subscribed to `collection`; resolves once all are subscribed. Changes go to
+ * `onChange(index, message, receivedAt)`; anything unexpected afterwards (an
+ * error or resync message, a close) is pushed to `problems`.
+ */
+async function openSubscribers(WebSocket, baseUrl, token, collection, count, onChange, problems) {
+  const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/api/realtime`;
+  const sockets = [];
+  let closing = false;
+  const auth = JSON.stringify({ type: 'auth', token });
+  const subscribe = JSON.stringify({ type: 'subscribe', id: 's', collection });
+  const openOne = (index) =>
+    new Promise((resolveOpen, rejectOpen) => {
+      const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+      sockets.push(ws);
+      let subscribed = false;
+      const fail = (why) => {
+        if (!subscribed) {
+          clearTimeout(timer);
+          rejectOpen(new Error(`subscriber ${index}: ${why}`));
+        } else if (!closing && problems.length < 20) {
+          problems.push(`subscriber ${index}: ${why}`);
+        }
+      };
+      const timer = setTimeout(() => {
+        fail('not subscribed within 30 s');
+        ws.terminate();
+      }, 30_000);
+      ws.on('open', () => {
+        ws.send(auth);
+        ws.send(subscribe);
+      });
+      ws.on('message', (data) => {
+        const receivedAt = performance.now();
+        const message = JSON.parse(data.toString());
+        if (message.type === 'change') onChange(index, message, receivedAt);
+        else if (message.type === 'subscribed') {
+          subscribed = true;
+          clearTimeout(timer);
+          resolveOpen();
+        } else if (message.type !== 'authed') fail(`unexpected message ${JSON.stringify(message).slice(0, 200)}`);
+      });
+      ws.on('error', (err) => fail(errorMessage(err)));
+      ws.on('close', (code, reason) => fail(`closed (${code} ${reason.toString()})`));
+    });
+  const close = () => {
+    closing = true;
+    for (const ws of sockets) ws.terminate();
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await openOne(next++);
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(RT_CONNECT_PARALLELISM, count) }, worker));
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { close };
 }
 
 // ---------------------------------------------------------------------------
@@ -310,56 +587,80 @@ const targetStarters = {
   },
 
   async sigil() {
-    const port = await freePort();
-    const dataDir = mkdtempSync(join(os.tmpdir(), 'sigil-bench-'));
-    tempDirs.add(dataDir);
-    const env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: 'production',
-      JWT_SECRET: randomBytes(48).toString('base64'),
-      SIGIL_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      // So the login workload measures hashing, not the limiter.
-      AUTH_RATE_LIMIT_PER_ADDRESS: '1000000/1m',
-      AUTH_RATE_LIMIT_PER_USERNAME: '1000000/1m',
-      // Longer than any run, so the token the workloads share stays valid.
-      ACCESS_TOKEN_TTL: '2h',
-      SIGIL_ADMIN_USERNAME: BENCH_ADMIN.username,
-      SIGIL_ADMIN_PASSWORD: BENCH_ADMIN.password,
-    };
+    let databaseUrl;
     let databaseLabel = 'SQLite (fresh data dir in the OS temp dir)';
     if (settings.databaseAdminUrl) {
-      env.DATABASE_URL = await createBenchDatabase(settings.databaseAdminUrl);
+      databaseUrl = await createBenchDatabase(settings.databaseAdminUrl);
       databaseLabel = `PostgreSQL (fresh database on ${redactUrl(settings.databaseAdminUrl)})`;
     }
+    return startSigil({ name: 'sigil', databaseUrl, databaseLabel, register: true });
+  },
 
-    let command;
-    let args;
-    if (settings.sigilCommand) {
-      [command, ...args] = settings.sigilCommand.split(/\s+/).map((part) => part.replaceAll('{port}', String(port)));
-      if (command === 'node') command = process.execPath;
-      databaseLabel += ` — server started by BENCH_SIGIL_CMD="${settings.sigilCommand}"`;
-    } else {
-      if (!existsSync(SIGIL_CLI)) {
-        throw new Error(`${relative(ROOT, SIGIL_CLI)} is missing: build the server first ("npm run bench" builds before running)`);
-      }
-      command = process.execPath;
-      args = [SIGIL_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port)];
+  /** A second Sigil instance on the first one's PostgreSQL database (same JWT secret: tokens work on both). */
+  async sigil2(ctx) {
+    if (!settings.databaseAdminUrl) throw new Error('a second Sigil instance needs BENCH_DATABASE_URL (instances share a PostgreSQL database)');
+    const first = await ctx.start('sigil');
+    const second = await startSigil({ name: 'sigil2', databaseUrl: first.databaseUrl, databaseLabel: first.databaseLabel, register: false });
+    return { ...second, user: first.user };
+  },
+};
+
+/** Shared by every Sigil instance of the run, so an access token from one is valid on all. */
+const BENCH_JWT_SECRET = randomBytes(48).toString('base64');
+
+/**
+ * Starts Sigil as a child process on a free port and waits for it to be
+ * healthy; `register` signs up (or logs in) bench_user on it.
+ */
+async function startSigil({ name, databaseUrl, databaseLabel, register }) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'sigil-bench-'));
+  tempDirs.add(dataDir);
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    JWT_SECRET: BENCH_JWT_SECRET,
+    SIGIL_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    // So the login workload measures hashing, not the limiter.
+    AUTH_RATE_LIMIT_PER_ADDRESS: '1000000/1m',
+    AUTH_RATE_LIMIT_PER_USERNAME: '1000000/1m',
+    // Longer than any run, so the token the workloads share stays valid.
+    ACCESS_TOKEN_TTL: '2h',
+    SIGIL_ADMIN_USERNAME: BENCH_ADMIN.username,
+    SIGIL_ADMIN_PASSWORD: BENCH_ADMIN.password,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  };
+
+  let command;
+  let args;
+  let label = databaseLabel;
+  if (settings.sigilCommand) {
+    [command, ...args] = settings.sigilCommand.split(/\s+/).map((part) => part.replaceAll('{port}', String(port)));
+    if (command === 'node') command = process.execPath;
+    label += ` — server started by BENCH_SIGIL_CMD="${settings.sigilCommand}"`;
+  } else {
+    if (!existsSync(SIGIL_CLI)) {
+      throw new Error(`${relative(ROOT, SIGIL_CLI)} is missing: build the server first ("npm run bench" builds before running)`);
     }
-    // The data dir as working directory: a developer's ./.env must not leak in.
-    const child = startChild('sigil', command, args, { env, cwd: dataDir });
-    const url = `http://127.0.0.1:${port}`;
-    await waitForHealthy(child, `${url}/api/health`, 30_000);
+    command = process.execPath;
+    args = [SIGIL_CLI, 'serve', '--host', '127.0.0.1', '--port', String(port)];
+  }
+  // The data dir as working directory: a developer's ./.env must not leak in.
+  const child = startChild(name, command, args, { env, cwd: dataDir });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealthy(child, `${url}/api/health`, 30_000);
 
-    const target = { url, child, databaseLabel, admin: BENCH_ADMIN };
+  const target = { url, child, databaseUrl, databaseLabel: label, admin: BENCH_ADMIN };
+  if (register) {
     let res = await request(target, 'POST', '/api/auth/register', { body: BENCH_USER });
     if (res.status === 409) res = await request(target, 'POST', '/api/auth/login', { body: BENCH_USER });
     expectAnswer(res, res.status === 200 ? 200 : 201, (j) => typeof j?.accessToken === 'string' && j?.user?.username === BENCH_USER.username, 'registering bench_user');
     target.user = res.json;
-    return target;
-  },
-};
+  }
+  return target;
+}
 
 async function createBenchDatabase(adminUrl) {
   let pg;
@@ -523,6 +824,8 @@ const fmt = {
   rps: (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1)),
   // autocannon's latency histogram has 1 ms resolution (values are truncated): 0 means under 1 ms.
   ms: (n) => (n < 1 ? '<1' : String(Math.round(n))),
+  // Realtime latencies are measured with performance.now(): sub-millisecond resolution.
+  msFine: (n) => n.toFixed(1),
   int: (n) => Math.round(n).toLocaleString('en-US'),
 };
 
@@ -547,11 +850,12 @@ async function runWorkload(workload, ctx, index, total) {
   if (row.ok === 0) problems.push('no successful request');
   if (row.problems) problems.push(...row.problems);
   row.problems = problems;
-  process.stdout.write(
-    `bench: ${label}: ${fmt.rps(row.rps)} req/s, p50 ${fmt.ms(row.p50)} ms, p99 ${fmt.ms(row.p99)} ms` +
-      (problems.length ? ` — ${problems.join('; ')}` : '') +
-      '\n',
-  );
+  const summary =
+    row.kind === 'realtime'
+      ? `${fmt.int(row.subscribers)} subscribers, ${fmt.rps(row.rps)} writes/s, ${fmt.int(row.delivered)} events delivered, ${fmt.int(row.lost)} lost, ` +
+        `p50 ${fmt.msFine(row.p50)} ms, p99 ${fmt.msFine(row.p99)} ms, max ${fmt.msFine(row.max)} ms`
+      : `${fmt.rps(row.rps)} req/s, p50 ${fmt.ms(row.p50)} ms, p99 ${fmt.ms(row.p99)} ms`;
+  process.stdout.write(`bench: ${label}: ${summary}${problems.length ? ` — ${problems.join('; ')}` : ''}\n`);
   return row;
 }
 
@@ -559,7 +863,10 @@ async function runWorkload(workload, ctx, index, total) {
  * A workload that is not plain HTTP load (realtime fan-out, …) provides
  * `measure(ctx, settings)` instead of returning autocannon options from
  * `setup`; it resolves with { rps, p50, p99, ok, non2xx, errors, timeouts,
- * problems? } in the same units (per second, milliseconds, counts).
+ * problems? } in the same units (per second, milliseconds, counts). A row
+ * with `kind: 'realtime'` goes to the realtime table instead and also has
+ * { subscribers, writes, delivered, lost, max } (`rps` is then the achieved
+ * write rate, `ok` the events delivered).
  */
 async function customMeasure(workload, ctx, label) {
   await ctx.start(workload.target);
@@ -604,10 +911,42 @@ function renderTable(rows) {
     '| workload | req/s (mean) | latency p50 (ms) | latency p99 (ms) | 2xx | non-2xx | errors (timeouts) |',
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of rows) {
+  for (const r of rows.filter((row) => row.kind !== 'realtime')) {
     lines.push(`| ${r.name} | ${fmt.rps(r.rps)} | ${fmt.ms(r.p50)} | ${fmt.ms(r.p99)} | ${fmt.int(r.ok)} | ${fmt.int(r.non2xx)} | ${fmt.int(r.errors)} (${fmt.int(r.timeouts)}) |`);
   }
   return lines.join('\n');
+}
+
+/** Realtime rows: one line per workload; latency is per (subscriber, event) pair. */
+function renderRealtimeTable(rows) {
+  const realtimeRows = rows.filter((row) => row.kind === 'realtime');
+  if (realtimeRows.length === 0) return '';
+  const lines = [
+    '| realtime workload | subscribers | writes/s | acked writes | delivery p50 (ms) | delivery p99 (ms) | max (ms) | events delivered | lost |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of realtimeRows) {
+    lines.push(
+      `| ${r.name} | ${fmt.int(r.subscribers)} | ${fmt.rps(r.rps)} | ${fmt.int(r.writes)} | ${fmt.msFine(r.p50)} | ${fmt.msFine(r.p99)} | ` +
+        `${fmt.msFine(r.max)} | ${fmt.int(r.delivered)} | ${fmt.int(r.lost)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function evaluateRealtimeTargets(rows) {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const lines = [];
+  for (const target of realtimeTargets) {
+    const row = byId.get(target.workload);
+    if (!row || target.dialect !== DIALECT) continue;
+    const pass = row.p99 < target.p99Ms && row.lost === 0;
+    lines.push(
+      `- ${row.name}: delivery p99 **${fmt.msFine(row.p99)} ms** (target < ${target.p99Ms} ms on ${target.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'}), ` +
+        `lost **${fmt.int(row.lost)}** (target 0): **${pass ? 'PASS' : 'FAIL'}**`,
+    );
+  }
+  return lines;
 }
 
 function evaluateRatios(rows) {
@@ -632,11 +971,16 @@ function evaluateRatios(rows) {
 // ---------------------------------------------------------------------------
 
 async function main() {
-  const selected = settings.only.length ? workloads.filter((w) => settings.only.includes(w.id)) : workloads;
+  const runnable = (w) => w.requires === undefined || w.requires === DIALECT;
+  const selected = settings.only.length ? workloads.filter((w) => settings.only.includes(w.id)) : workloads.filter(runnable);
   const unknown = settings.only.filter((id) => !workloads.some((w) => w.id === id));
   if (unknown.length) throw new Error(`BENCH_ONLY names unknown workloads: ${unknown.join(', ')} (known: ${workloads.map((w) => w.id).join(', ')})`);
+  const notHere = selected.filter((w) => !runnable(w));
+  if (notHere.length) throw new Error(`BENCH_ONLY: ${notHere.map((w) => w.id).join(', ')} needs ${notHere[0].requires} (set BENCH_DATABASE_URL)`);
+  const skipped = workloads.filter((w) => !runnable(w) && !settings.only.length);
+  if (skipped.length) process.stdout.write(`bench: skipping ${skipped.map((w) => w.id).join(', ')} (needs BENCH_DATABASE_URL)\n`);
 
-  if (selected.some((w) => w.target === 'sigil') && !settings.sigilCommand && !existsSync(SIGIL_CLI)) {
+  if (selected.some((w) => w.target.startsWith('sigil')) && !settings.sigilCommand && !existsSync(SIGIL_CLI)) {
     throw new Error(`${relative(ROOT, SIGIL_CLI)} is missing: build the server first ("npm run bench" builds before running)`);
   }
 
@@ -658,7 +1002,7 @@ async function main() {
       if (!starter) throw new Error(`unknown target "${name}"`);
       if (!startedTargets.has(name)) {
         process.stdout.write(`bench: starting ${name}…\n`);
-        const promise = starter().then((t) => {
+        const promise = starter(ctx).then((t) => {
           ctx[name] = t;
           process.stdout.write(`bench: ${name} ready at ${t.url}\n`);
           return t;
@@ -678,8 +1022,10 @@ async function main() {
     if (crashes.length) break;
   }
 
-  const table = renderTable(rows);
+  const httpRows = rows.filter((r) => r.kind !== 'realtime');
+  const table = [httpRows.length ? renderTable(rows) : '', renderRealtimeTable(rows)].filter((t) => t !== '').join('\n\n');
   const ratioLines = evaluateRatios(rows);
+  const realtimeLines = evaluateRealtimeTargets(rows);
   const failures = [...crashes, ...rows.flatMap((r) => r.problems.map((p) => `${r.name}: ${p}`))];
   const status = failures.length ? `**FAILED**:\n${failures.map((f) => `- ${f}`).join('\n')}` : 'all workloads ran clean (no errors, no non-2xx answers)';
 
@@ -695,15 +1041,25 @@ async function main() {
     `- Sigil database: ${databaseLabel}`,
     `- load: autocannon ${autocannonVersion()} in the runner process; each server is its own child process; ` +
       `${settings.connections} connections, pipelining ${settings.pipelining}, ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured, one workload at a time, 127.0.0.1`,
+    ...(rows.some((r) => r.kind === 'realtime')
+      ? [
+          `- realtime: ${fmt.int(settings.rtSubscribers)} WebSocket subscribers in the runner process (each authenticated, one subscription to the workload's collection); ` +
+            `records POSTed at ${settings.rtRate}/s (open loop), ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured; ` +
+            'delivery latency = receipt time − the write\'s start time (embedded in the record), over every (subscriber, acknowledged write) pair; ' +
+            `lost = acknowledged writes × subscribers − delivered, ${RT_DRAIN_TIMEOUT_MS / 1000} s after the last write`,
+        ]
+      : []),
     '',
     table,
     '',
     ...(ratioLines.length ? ['Targets (ratio of mean req/s, same run):', '', ...ratioLines, ''] : []),
+    ...(realtimeLines.length ? ['Realtime targets:', '', ...realtimeLines, ''] : []),
     `Status: ${status}`,
     '',
   ].join('\n');
 
-  process.stdout.write(`\n${table}\n\n${ratioLines.join('\n')}${ratioLines.length ? '\n' : ''}\nStatus: ${status}\n`);
+  const targetLines = [...ratioLines, ...realtimeLines];
+  process.stdout.write(`\n${table}\n\n${targetLines.join('\n')}${targetLines.length ? '\n' : ''}\nStatus: ${status}\n`);
 
   mkdirSync(settings.resultsDir, { recursive: true });
   const suffix = settings.databaseAdminUrl ? '-postgres' : '';

@@ -10,6 +10,7 @@ import { createAuthHooks } from './plugins/authenticate.js';
 import { openApiRoutes } from './openapi.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
+import { demoRoutes } from './routes/demo-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { realtimeRoutes, type RealtimeTransportOptions } from '../ws/realtime-route.js';
 import { healthRoutes } from './routes/health-routes.js';
@@ -68,5 +69,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   recordRoutes(app, { records: deps.records, hooks });
   await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
   openApiRoutes(app, { collections: deps.collections, hooks });
+  demoRoutes(app);
   return app;
 }

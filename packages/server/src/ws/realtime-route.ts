@@ -1,6 +1,6 @@
-import websocket from '@fastify/websocket';
+import websocket, { type WebSocket } from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData } from 'ws';
 import { CLOSE_CODES } from '@sigil/protocol';
 import type { RealtimeHub } from '../core/realtime/realtime-hub.js';
 import { AppError } from '../core/errors.js';
@@ -61,7 +61,7 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     idle.unref();
 
     socket.on('pong', () => alive.set(socket, true));
-    socket.on('message', (data, isBinary) => {
+    socket.on('message', (data: RawData, isBinary: boolean) => {
       alive.set(socket, true);
       if (isBinary) {
         void opts.hub.receive(conn, undefined);
@@ -69,7 +69,7 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
       }
       let message: unknown;
       try {
-        message = JSON.parse(data.toString());
+        message = JSON.parse(textOf(data));
       } catch {
         socket.send(JSON.stringify({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' }));
         return;
@@ -83,4 +83,11 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     });
     socket.on('error', () => socket.terminate());
   });
+}
+
+/** A text frame's payload as a string (ws hands over a Buffer, or fragments). */
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }

@@ -103,7 +103,8 @@ async function icuDatabase(adminUrl: string): Promise<TestDatabase | null> {
 
 const STRINGS = ['', 'a', 'A', 'b', 'B', 'ab', 'abc', 'a b', 'a-b', 'a.b', ' ', '-', '_', '%', '\\', 'é', 'e\u0301', 'ß', 'Ω',
   '\ue000', '\uffff', '😀', '😀a', 'a😀', '\u{10ffff}', "'; DROP TABLE c_qa; --", '" OR 1=1 --', '1', '1.5', 'true', 'null', '[1]', '{"a":1}'];
-const NUMBERS = [0, 1, -1, 2, 3, 1.5, -2.25, 0.1, 0.30000000000000004, 1e21, -1e-7, 123456789012345680000, Number.MAX_SAFE_INTEGER, -Number.MAX_VALUE, 5e-324];
+const NUMBERS = [0, 1, -1, 2, 3, 1.5, -2.25, 0.1, 0.30000000000000004, 1e21, -1e-7, 123456789012345680000, Number.MAX_SAFE_INTEGER,
+  -Number.MAX_VALUE, 5e-324, -40114907867919930, 2 ** 53 + 2, 2 ** 60, 1e19, 2 ** 63, -(2 ** 63)];
 const OWNERS = [null, 'u1', 'u2', 'U1', 'u_1', 'ü', '😀'];
 const TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.001Z', '2026-06-30T12:00:00.000Z', '1999-12-31T23:59:59.999Z'];
 

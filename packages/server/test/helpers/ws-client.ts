@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import WebSocket, { type RawData } from 'ws';
 
 export type Message = Record<string, unknown> & { type: string };
 
@@ -24,8 +24,8 @@ export async function openSocket(url: string, opts: { headers?: Record<string, s
   const messages: Message[] = [];
   const taken = new Set<Message>();
   const waiters = new Set<() => void>();
-  ws.on('message', (data) => {
-    messages.push(JSON.parse(data.toString()) as Message);
+  ws.on('message', (data: RawData) => {
+    messages.push(JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8')) as Message);
     for (const wake of [...waiters]) wake();
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {

@@ -70,7 +70,8 @@ describe.each(STORES)('realtime on $name', (backend) => {
     it('streams create, update, leave and delete in seq order, filtered', async () => {
       const s = await socket(alice.accessToken);
       const ack = await subscribe(s, 'open', 'tasks', { filter: { done: false } });
-      expect(ack).toMatchObject({ type: 'subscribed', id: 'open', seq: expect.any(Number) });
+      expect(ack).toMatchObject({ type: 'subscribed', id: 'open' });
+      expect(typeof ack['seq']).toBe('number');
       const record = await create('tasks', { title: 'a', done: false }, alice.accessToken);
       const path = `/api/collections/tasks/records/${record['id'] as string}`;
       await t.request({ method: 'PATCH', url: path, token: alice.accessToken, body: { title: 'b' } });

@@ -50,7 +50,26 @@ export function compileSqliteQuery(query: RecordQuery): CompiledSqliteQuery {
   if (query.after !== null) conditions.push(compileKeyset(query.sort, query.after, params));
   const where = conditions.length === 0 ? '1' : conditions.map((c) => `(${c})`).join(' AND ');
   const orderBy = query.sort.flatMap((key) => sortExpressions(key.field).map((e) => `${e} ${key.direction === 'desc' ? 'DESC' : 'ASC'}`)).join(', ');
-  return { where, orderBy, params };
+  return { where, orderBy, params: params.map(toSqliteParam) };
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * SQLite's JSON parser reads an integer literal that fits in 64 bits as an
+ * exact INTEGER, but JavaScript stores data as doubles, whose shortest
+ * decimal (what JSON.stringify writes) is not the double's exact value beyond
+ * 2^53: `40114907867919930` is stored, the double is …928. Binding the
+ * operand the way SQLite parsed the stored text (as that same integer) makes
+ * equality exact and keeps ranges in double order; beyond int64 SQLite reads
+ * a REAL, which a double binding matches.
+ */
+function toSqliteParam(value: unknown): unknown {
+  if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) < 2 ** 53 || Math.abs(value) > 2 ** 63) return value;
+  // Below 1e21, String() writes plain digits: exactly the literal SQLite parsed.
+  const integer = BigInt(String(value));
+  return integer >= INT64_MIN && integer <= INT64_MAX ? integer : value;
 }
 
 function jsonPath(path: readonly string[]): string {

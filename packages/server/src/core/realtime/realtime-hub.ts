@@ -61,7 +61,12 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
 
   /** Sends `change` to `sub` if it concerns it and the subscriber may see it; advances the subscription. */
   function deliver(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, collection: Collection | null): void {
-    if (change.seq <= sub.lastSeq || change.collection !== sub.collection) return;
+    if (change.seq <= sub.lastSeq) return;
+    // Another collection's change is considered too: a replay whose batch holds only such changes must still move on.
+    if (change.collection !== sub.collection) {
+      sub.lastSeq = change.seq;
+      return;
+    }
     if (collection === null) {
       sub.lastSeq = change.seq;
       return;

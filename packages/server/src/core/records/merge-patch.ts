@@ -15,6 +15,7 @@ export function applyMergePatch(target: JsonValue | undefined, patch: JsonValue)
   for (const key of Object.keys(patch)) {
     if (FORBIDDEN_KEYS.has(key)) throw new AppError('bad_request', `The key "${key}" is not allowed.`);
     const value = patch[key]!;
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- RFC 7396: null removes the member; keys were checked above
     if (value === null) delete result[key];
     else result[key] = applyMergePatch(result[key], value);
   }
