@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { candidateBinDirs, launchAnyPostgres, type ThrowawayPostgres } from '../helpers/postgres-launcher.js';
 import {
   api,
@@ -27,6 +27,7 @@ import {
   serverEnv,
   startWriter,
   waitUntil,
+  type Writer,
 } from '../helpers/realtime-e2e.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
@@ -37,6 +38,33 @@ function tempDir(): string {
   dirs.push(dir);
   return dir;
 }
+
+// Whatever a test started is stopped here too: a test that times out never reaches its `finally`.
+const servers = new Set<ServerProcess>();
+const postgresServers = new Set<ThrowawayPostgres>();
+const subscribers = new Set<ResumingSubscriber>();
+const writers = new Set<Writer>();
+async function startServer(env: Record<string, string>, cwd: string): Promise<ServerProcess> {
+  const server = await startServerProcess({ env, cwd });
+  servers.add(server);
+  return server;
+}
+function track<T extends ResumingSubscriber | Writer>(thing: T): T {
+  if (thing instanceof ResumingSubscriber) subscribers.add(thing);
+  else writers.add(thing);
+  return thing;
+}
+async function stopEverything(): Promise<void> {
+  await Promise.all([...writers].map((w) => w.stop()));
+  for (const s of subscribers) s.close();
+  await Promise.all([...servers].map((s) => s.stop('SIGKILL')));
+  await Promise.all([...postgresServers].map((p) => p.destroy()));
+  writers.clear();
+  subscribers.clear();
+  servers.clear();
+  postgresServers.clear();
+}
+afterEach(stopEverything);
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -50,8 +78,7 @@ describe.each(STORES)('SIGKILL under write load on $name', (backend) => {
     const cwd = tempDir();
     const db = await createTestDatabaseUrl(backend.name);
     const env = serverEnv({ dataDir: join(cwd, 'data'), databaseUrl: db.url, jwtSecret: newJwtSecret(), admin: true });
-    let server = await startServerProcess({ env, cwd });
-    const subscribers: ResumingSubscriber[] = [];
+    let server = await startServer(env, cwd);
     try {
       const adminToken = await loginAdmin(server.url);
       await createCollection(server.url, adminToken, 'open_feed', { list: 'public', view: 'public', create: 'authenticated' });
@@ -59,21 +86,20 @@ describe.each(STORES)('SIGKILL under write load on $name', (backend) => {
       const user = await registerUser(server.url, 'fault_user');
 
       // An anonymous subscriber on the public collection; an authenticated one on both.
-      const anonymous = new ResumingSubscriber({ url: () => server.url, subscriptions: [{ id: 'open', collection: 'open_feed' }] });
-      const member = new ResumingSubscriber({
+      const anonymous = track(new ResumingSubscriber({ url: () => server.url, subscriptions: [{ id: 'open', collection: 'open_feed' }] }));
+      const member = track(new ResumingSubscriber({
         url: () => server.url,
         token: user.accessToken,
         subscriptions: [{ id: 'members', collection: 'member_feed' }, { id: 'open', collection: 'open_feed' }],
-      });
-      subscribers.push(anonymous, member);
+      }));
       await Promise.all([anonymous.connect(), member.connect()]);
 
-      const writer = startWriter({ url: () => server.url, token: user.accessToken, collections: ['open_feed', 'member_feed'], concurrency: 4 });
+      const writer = track(startWriter({ url: () => server.url, token: user.accessToken, collections: ['open_feed', 'member_feed'], concurrency: 4 }));
       await waitUntil(() => writer.ackedCount >= 150 && anonymous.count('open') >= 20 && member.count('members') >= 20, 'write load with events flowing', 30_000);
 
       const killedAt = writer.ackedCount;
       await server.stop('SIGKILL');
-      server = await startServerProcess({ env, cwd });
+      server = await startServer(env, cwd);
       await waitUntil(() => writer.ackedCount >= killedAt + 150, '150 more writes after the restart', 30_000, () => `${writer.ackedCount - killedAt} so far, ${writer.failed} failed (last: ${writer.lastFailure}); server: ${server.stderr().slice(-2000)}`);
       await waitUntil(() => anonymous.reconnects >= 1 && member.reconnects >= 1 && anonymous.connected && member.connected, 'both subscribers to resume', 15_000);
       await writer.stop();
@@ -99,8 +125,7 @@ describe.each(STORES)('SIGKILL under write load on $name', (backend) => {
       expect([...anonymous.problems, ...member.problems]).toEqual([]);
       expect(alive(server)).toBe(true);
     } finally {
-      for (const s of subscribers) s.close();
-      await server.stop('SIGKILL');
+      await stopEverything();
       await db.dispose();
     }
   }, 60_000);
@@ -120,62 +145,51 @@ describe.skipIf(!hasPostgresBinaries)('PostgreSQL restarting under a running Sig
     const launched = await launchAnyPostgres();
     if (launched.server === null) throw new Error(`could not start a throwaway PostgreSQL:\n${launched.failures.join('\n')}`);
     const postgres: ThrowawayPostgres = launched.server;
+    postgresServers.add(postgres);
     const cwd = tempDir();
-    let server: ServerProcess | undefined;
-    const subscribers: ResumingSubscriber[] = [];
-    try {
-      server = await startServerProcess({ env: serverEnv({ dataDir: join(cwd, 'data'), databaseUrl: postgres.url, jwtSecret: newJwtSecret(), admin: true }), cwd });
-      const url = server.url;
-      const adminToken = await loginAdmin(url);
-      await createCollection(url, adminToken, 'notes');
-      const user = await registerUser(url, 'restart_user');
-      const subscriber = new ResumingSubscriber({ url: () => url, token: user.accessToken, subscriptions: [{ id: 'n', collection: 'notes' }] });
-      subscribers.push(subscriber);
-      await subscriber.connect();
-      const before = await createRecord(url, 'notes', { title: 'before' }, user.accessToken);
-      await waitUntil(() => subscriber.has('n', before), 'the first change');
+    const server = await startServer(serverEnv({ dataDir: join(cwd, 'data'), databaseUrl: postgres.url, jwtSecret: newJwtSecret(), admin: true }), cwd);
+    const url = server.url;
+    const adminToken = await loginAdmin(url);
+    await createCollection(url, adminToken, 'notes');
+    const user = await registerUser(url, 'restart_user');
+    const subscriber = track(new ResumingSubscriber({ url: () => url, token: user.accessToken, subscriptions: [{ id: 'n', collection: 'notes' }] }));
+    await subscriber.connect();
+    const before = await createRecord(url, 'notes', { title: 'before' }, user.accessToken);
+    await waitUntil(() => subscriber.has('n', before), 'the first change');
 
-      expect(await countListeningBackends(postgres.url)).toBe(1);
-      await postgres.stop();
-      for (const [method, path, body] of [
-        ['GET', '/api/health', undefined],
-        ['POST', '/api/collections/notes/records', { title: 'while down' }],
-        ['GET', '/api/collections/notes/records', undefined],
-      ] as const) {
-        const res = await api(url, method, path, { token: user.accessToken, ...(body ? { body } : {}) });
-        expect({ method, path, status: res.status, code: (res.body['error'] as { code?: string } | undefined)?.code }).toEqual({ method, path, status: 503, code: 'unavailable' });
-      }
-      expect(alive(server)).toBe(true);
-
-      await postgres.start();
-      const restartedAt = Date.now();
-      let health = 0;
-      await waitUntil(
-        async () => {
-          health = await api(url, 'GET', '/api/health', { timeoutMs: 2_000 }).then((r) => r.status, () => 0);
-          return health === 200;
-        },
-        'GET /api/health to answer 200 after PostgreSQL is back',
-        10_000,
-        () => `last status ${health}`,
-      );
-      // Reported for the curious: how long recovery took.
-      process.stdout.write(`PostgreSQL restart: health 200 again ${Date.now() - restartedAt} ms after it accepted connections\n`);
-      // The notifier's LISTEN connection came back by itself (the feed's poll alone would also deliver, only later).
-      await waitUntil(async () => (await countListeningBackends(postgres.url)) > 0, 'Sigil to LISTEN again', 10_000);
-      const after: string[] = [];
-      for (let i = 0; i < 5; i++) after.push(await createRecord(url, 'notes', { title: `after ${i}`, n: i }, user.accessToken));
-      await waitUntil(() => after.every((id) => subscriber.has('n', id)), 'the post-recovery changes on the subscriber', 10_000);
-      expect(deliveryProblems(subscriber.received.get('n')!, [before, ...after])).toEqual([]);
-      expect(subscriber.received.get('n')!.map((c) => c.id)).toEqual([before, ...after]);
-      expect(subscriber.reconnects).toBe(0);
-      expect(subscriber.problems).toEqual([]);
-      expect(alive(server)).toBe(true);
-    } finally {
-      for (const s of subscribers) s.close();
-      await server?.stop('SIGKILL');
-      await postgres.destroy();
+    expect(await countListeningBackends(postgres.url)).toBe(1);
+    await postgres.stop();
+    for (const [method, path, body] of [
+      ['GET', '/api/health', undefined],
+      ['POST', '/api/collections/notes/records', { title: 'while down' }],
+      ['GET', '/api/collections/notes/records', undefined],
+    ] as const) {
+      const res = await api(url, method, path, { token: user.accessToken, ...(body ? { body } : {}) });
+      expect({ method, path, status: res.status, code: (res.body['error'] as { code?: string } | undefined)?.code }).toEqual({ method, path, status: 503, code: 'unavailable' });
     }
+    expect(alive(server)).toBe(true);
+
+    await postgres.start();
+    let health = 0;
+    await waitUntil(
+      async () => {
+        health = await api(url, 'GET', '/api/health', { timeoutMs: 2_000 }).then((r) => r.status, () => 0);
+        return health === 200;
+      },
+      'GET /api/health to answer 200 after PostgreSQL is back',
+      10_000,
+      () => `last status ${health}`,
+    );
+    // The notifier's LISTEN connection came back by itself (the feed's poll alone would also deliver, only later).
+    await waitUntil(async () => (await countListeningBackends(postgres.url)) > 0, 'Sigil to LISTEN again', 10_000);
+    const after: string[] = [];
+    for (let i = 0; i < 5; i++) after.push(await createRecord(url, 'notes', { title: `after ${i}`, n: i }, user.accessToken));
+    await waitUntil(() => after.every((id) => subscriber.has('n', id)), 'the post-recovery changes on the subscriber', 10_000);
+    expect(deliveryProblems(subscriber.received.get('n')!, [before, ...after])).toEqual([]);
+    expect(subscriber.received.get('n')!.map((c) => c.id)).toEqual([before, ...after]);
+    expect(subscriber.reconnects).toBe(0);
+    expect(subscriber.problems).toEqual([]);
+    expect(alive(server)).toBe(true);
   }, 60_000);
 });
 

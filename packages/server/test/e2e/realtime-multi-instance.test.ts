@@ -19,6 +19,7 @@ import {
   serverEnv,
   startWriter,
   waitUntil,
+  type Writer,
 } from '../helpers/realtime-e2e.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { createTestDatabaseUrl, STORES, type TestDatabase } from '../helpers/stores.js';
@@ -33,6 +34,7 @@ if (skipReason !== null) {
 describe.skipIf(skipReason !== null)('realtime across three Sigil instances on one PostgreSQL', () => {
   const servers: ServerProcess[] = [];
   const subscribers: ResumingSubscriber[] = [];
+  const writers: Writer[] = [];
   let db: TestDatabase | undefined;
   let root: string;
   let userToken: string;
@@ -53,6 +55,7 @@ describe.skipIf(skipReason !== null)('realtime across three Sigil instances on o
   });
 
   afterAll(async () => {
+    await Promise.all(writers.map((w) => w.stop()));
     for (const s of subscribers) s.close();
     await Promise.all(servers.map((s) => s.stop('SIGKILL')));
     await db?.dispose();
@@ -73,6 +76,7 @@ describe.skipIf(skipReason !== null)('realtime across three Sigil instances on o
     // Concurrent writers on two instances: their commits interleave on the shared change log.
     const viaSecond = startWriter({ url: () => second.url, token: userToken, collections: [COLLECTION], concurrency: 3 });
     const viaThird = startWriter({ url: () => third.url, token: userToken, collections: [COLLECTION], concurrency: 3 });
+    writers.push(viaSecond, viaThird);
     await waitUntil(() => viaSecond.ackedCount >= 100 && viaThird.ackedCount >= 100, '100 writes through each of two instances', 30_000);
     await Promise.all([viaSecond.stop(), viaThird.stop()]);
     expect([...viaSecond.problems, ...viaThird.problems]).toEqual([]);

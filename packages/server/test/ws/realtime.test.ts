@@ -179,6 +179,13 @@ describe.each(STORES)('realtime on $name', (backend) => {
       expect(s.messages.filter(changesOf(s, 'v')).map((m) => (m['record'] as { title: string }).title)).toEqual(['before']);
     });
 
+    it('revoking the session (logout) closes its sockets with 4003', async () => {
+      const leaver = await register(t);
+      const s = await socket(leaver.accessToken);
+      await t.request({ method: 'POST', url: '/api/auth/logout', body: { refreshToken: leaver.refreshToken } });
+      expect((await s.closed).code).toBe(4003);
+    });
+
     it('an invalid token closes with 4001', async () => {
       const s = await socket();
       s.send({ type: 'auth', token: 'garbage' });

@@ -25,7 +25,8 @@ const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    filter: { type: 'string', maxLength: 16_384 },
+    // No maxLength here: the filter parser bounds it and answers invalid_filter.
+    filter: { type: 'string' },
     sort: { type: 'string', maxLength: 512 },
     limit: { type: 'string', maxLength: 8 },
     after: { type: 'string', maxLength: 2048 },
