@@ -44,6 +44,8 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
   const checkOrigin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const origin = request.headers.origin;
     if (origin === undefined || opts.corsOrigins.includes('*') || opts.corsOrigins.includes(origin)) return;
+    // A page served by Sigil itself (e.g. /demo/) is same-origin, not cross-origin.
+    if (sameOrigin(origin, request.headers.host)) return;
     await sendError(reply, new AppError('forbidden', `Origin ${origin} is not allowed (CORS_ORIGINS).`));
   };
 
@@ -90,4 +92,12 @@ function textOf(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -21,34 +20,9 @@ if (missing && !onCi) {
   );
 }
 
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/**
- * A test Sigil whose CORS_ORIGINS names its own origin. The realtime upgrade
- * checks a browser's Origin against CORS_ORIGINS only, so a page served by
- * Sigil itself is refused (403) unless its origin is listed; the port must
- * therefore be known before the config is built.
- */
-async function startOnOwnOrigin(env: Record<string, string> = {}): Promise<TestSigil> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const origin = `http://127.0.0.1:${port}`;
-    const t = await startTestSigil({ env: { ...env, CORS_ORIGINS: origin } });
-    try {
-      await t.sigil.http.listen({ host: '127.0.0.1', port });
-      return { ...t, url: origin };
-    } catch (err) {
-      await t.close();
-      if (attempt >= 5 || (err as { code?: string }).code !== 'EADDRINUSE') throw err;
-    }
-  }
+/** A test Sigil on a real port; the page it serves is same-origin for the realtime upgrade. */
+function startOnOwnOrigin(env: Record<string, string> = {}): Promise<TestSigil> {
+  return startTestSigil({ env, listen: true });
 }
 
 const SCHEMA = { type: 'object', required: ['title'], properties: { title: { type: 'string' } } };

@@ -38,6 +38,10 @@ describe('realtime limits and hostile clients', () => {
 
   it('refuses browser upgrades from origins not in CORS_ORIGINS', async () => {
     await expect(open({ origin: 'https://evil.example.com' })).rejects.toThrow(/403/);
+    // The server's own origin (a page it serves) is always accepted.
+    const own = await open({ origin: t.url! });
+    own.send({ type: 'subscribe', id: 'own', collection: 'open' });
+    expect(await own.next((m) => m.type === 'subscribed')).toMatchObject({ id: 'own' });
     const ok = await open({ origin: 'https://app.example.com' });
     ok.send({ type: 'subscribe', id: 'a', collection: 'open' });
     expect(await ok.next((m) => m.type === 'subscribed')).toMatchObject({ id: 'a' });

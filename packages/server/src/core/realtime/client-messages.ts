@@ -55,8 +55,19 @@ async function authenticate(hub: HubInternals, conn: RealtimeConnection, token: 
   }, Math.min(delay, 2_147_483_647));
   conn.expiryTimer.unref();
   hub.send(conn, { type: 'authed', user: { id: principal.userId, username: principal.username, role: principal.role } });
-  // Subscriptions held while the token was expired catch up from where they stopped.
-  for (const sub of conn.subscriptions.values()) if (sub.state === 'paused') void hub.replay(conn, sub);
+  // Subscriptions held while the token was expired catch up from where they
+  // stopped, unless the log was pruned past that point meanwhile.
+  const paused = [...conn.subscriptions.values()].filter((sub) => sub.state === 'paused');
+  if (paused.length === 0) return;
+  const oldest = await hub.opts.changes.oldestSeq();
+  for (const sub of paused) {
+    if (oldest !== null && sub.lastSeq < oldest - 1) {
+      conn.subscriptions.delete(sub.id);
+      hub.send(conn, { type: 'resync', id: sub.id });
+    } else {
+      void hub.replay(conn, sub);
+    }
+  }
 }
 
 async function subscribe(hub: HubInternals, conn: RealtimeConnection, msg: Record<string, unknown>): Promise<void> {
