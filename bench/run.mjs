@@ -245,8 +245,14 @@ function adminToken(ctx) {
 // HTTP, delivery latency per (subscriber, event) and lost events.
 // ---------------------------------------------------------------------------
 
-/** After the last write, how long deliveries may take before the missing ones count as lost. */
-const RT_DRAIN_TIMEOUT_MS = 10_000;
+/**
+ * After the last write, the runner waits for deliveries as long as they keep
+ * coming: events still missing when none has arrived for RT_STALL_MS (or
+ * RT_DRAIN_CAP_MS after the last write) count as lost. A late event is not
+ * lost: it counts as delivered, with its latency.
+ */
+const RT_STALL_MS = 5_000;
+const RT_DRAIN_CAP_MS = 120_000;
 /** WebSocket connections opened at a time while connecting the subscribers. */
 const RT_CONNECT_PARALLELISM = 50;
 
@@ -306,19 +312,24 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
 
   process.stdout.write(`bench:   connecting ${count.toLocaleString('en-US')} subscribers to ${subscribeTo.url}…\n`);
   const connectStart = performance.now();
-  const subscribers = await openSubscribers(WebSocket, subscribeTo.url, token, collection, count, onChange, problems);
+  /** Subscribers cut off or sent something unexpected: they will not get the rest. */
+  const subscriberProblems = [];
+  const subscribers = await openSubscribers(WebSocket, subscribeTo.url, token, collection, count, onChange, subscriberProblems);
   process.stdout.write(`bench:   ${count.toLocaleString('en-US')} subscribed in ${((performance.now() - connectStart) / 1000).toFixed(1)} s\n`);
   try {
     if (settings.warmup > 0) {
       process.stdout.write(`bench:   warm-up: ${settings.rtRate} writes/s for ${settings.warmup} s…\n`);
       const warm = await runFanoutPhase(0, settings.warmup);
       if (warm.lost > 0) problems.push(`warm-up: ${warm.lost} events lost`);
+      if (warm.duplicates > 0) problems.push(`warm-up: ${warm.duplicates} events delivered more than once`);
     }
     process.stdout.write(`bench:   measuring: ${settings.rtRate} writes/s for ${settings.duration} s…\n`);
     const r = await runFanoutPhase(1, settings.duration);
     if (r.lost > 0) problems.push(`${r.lost.toLocaleString('en-US')} events lost (of ${r.expected.toLocaleString('en-US')} expected)`);
     if (r.duplicates > 0) problems.push(`${r.duplicates} events delivered more than once`);
     if (outOfOrder > 0) problems.push(`${outOfOrder} events out of seq order`);
+    if (r.errorSamples.length) problems.push(`write errors: ${r.errorSamples.join('; ')}`);
+    problems.push(...subscriberProblems);
     return {
       kind: 'realtime',
       rps: r.writeRate,
@@ -332,7 +343,7 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
       writes: r.acked,
       non2xx: r.non2xx,
       errors: r.errors,
-      timeouts: 0,
+      timeouts: r.timeouts,
       statusCodes: r.statusCodes,
       problems,
     };
@@ -354,6 +365,8 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
     let ackedCount = 0;
     let non2xx = 0;
     let errors = 0;
+    let timeouts = 0;
+    const errorSamples = new Set();
     const statusCodes = {};
     const url = new URL(`/api/collections/${collection}/records`, writeTo.url);
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -369,8 +382,11 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
           non2xx += 1;
           statusCodes[res.status] = (statusCodes[res.status] ?? 0) + 1;
         }
-      } catch {
+      } catch (err) {
         errors += 1;
+        // timeoutSignal() aborts the request after 10 s.
+        if (err?.name === 'AbortError' || err?.name === 'TimeoutError') timeouts += 1;
+        else if (errorSamples.size < 3) errorSamples.add(errorMessage(err?.cause ?? err));
       }
     };
     const interval = 1000 / settings.rtRate;
@@ -384,8 +400,19 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
     const writeRate = n / ((performance.now() - start + interval) / 1000);
     await Promise.all(inFlight);
     const expected = ackedCount * count;
-    const deadline = performance.now() + RT_DRAIN_TIMEOUT_MS;
-    while (phase.unique < expected && performance.now() < deadline && problems.length === 0) await sleep(20);
+    const drainStart = performance.now();
+    let seen = phase.unique;
+    let progressAt = drainStart;
+    // A subscriber that was cut off will not get the rest: stop waiting then.
+    while (phase.unique < expected && subscriberProblems.length === 0) {
+      const now = performance.now();
+      if (phase.unique !== seen) {
+        seen = phase.unique;
+        progressAt = now;
+      } else if (now - progressAt > RT_STALL_MS) break;
+      if (now - drainStart > RT_DRAIN_CAP_MS) break;
+      await sleep(20);
+    }
 
     // Only acknowledged writes count: a failed write's event, if any, is neither expected nor measured.
     const latencies = new Float64Array(expected);
@@ -411,6 +438,8 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
       max: delivered === 0 ? 0 : sorted[delivered - 1],
       non2xx,
       errors,
+      timeouts,
+      errorSamples: [...errorSamples],
       statusCodes,
     };
   }
@@ -631,6 +660,8 @@ async function startSigil({ name, databaseUrl, databaseLabel, register }) {
     SIGIL_ADMIN_USERNAME: BENCH_ADMIN.username,
     SIGIL_ADMIN_PASSWORD: BENCH_ADMIN.password,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    // Passed through so fan-out runs can be compared with and without write batching.
+    ...(process.env.REALTIME_FLUSH_MS ? { REALTIME_FLUSH_MS: process.env.REALTIME_FLUSH_MS } : {}),
   };
 
   let command;
@@ -1046,7 +1077,7 @@ async function main() {
           `- realtime: ${fmt.int(settings.rtSubscribers)} WebSocket subscribers in the runner process (each authenticated, one subscription to the workload's collection); ` +
             `records POSTed at ${settings.rtRate}/s (open loop), ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured; ` +
             'delivery latency = receipt time − the write\'s start time (embedded in the record), over every (subscriber, acknowledged write) pair; ' +
-            `lost = acknowledged writes × subscribers − delivered, ${RT_DRAIN_TIMEOUT_MS / 1000} s after the last write`,
+            `lost = acknowledged writes × subscribers − delivered, counted once deliveries stop (none for ${RT_STALL_MS / 1000} s, or ${RT_DRAIN_CAP_MS / 1000} s after the last write)`,
         ]
       : []),
     '',

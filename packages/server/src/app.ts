@@ -40,6 +40,8 @@ export interface RealtimeTuning {
   /** How often the change log is read even without a notification. */
   readonly pollIntervalMs: number;
   readonly replayBatchSize: number;
+  /** How long a socket's messages are gathered before one write (see realtime-route.ts). */
+  readonly flushIntervalMs: number;
 }
 
 export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
@@ -50,6 +52,7 @@ export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
   idleTimeoutMs: 30_000,
   pollIntervalMs: 1_000,
   replayBatchSize: 500,
+  flushIntervalMs: 0,
 });
 
 export interface Sigil {
@@ -79,7 +82,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   const clock = opts.clock ?? systemClock;
   const secrets = resolveSecrets(config, logger);
 
-  const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, ...opts.realtime };
+  const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, flushIntervalMs: config.realtimeFlushMs, ...opts.realtime };
   const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const notifier = openNotifier({ dialect: store.dialect, databaseUrl: config.databaseUrl, onError });
@@ -138,6 +141,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
         maxMessageBytes: tuning.maxMessageBytes,
         pingIntervalMs: tuning.pingIntervalMs,
         idleTimeoutMs: tuning.idleTimeoutMs,
+        flushIntervalMs: tuning.flushIntervalMs,
       },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,

@@ -37,6 +37,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** How long the change log keeps history for realtime clients resuming with `since`. */
   readonly realtimeRetentionSeconds: number;
+  /** How long a socket's realtime messages are gathered into one write; 0 = the next event-loop turn. */
+  readonly realtimeFlushMs: number;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -69,6 +71,7 @@ export const CONFIG_VARIABLES = [
   'TRUST_PROXY',
   'AUTH_CACHE_TTL',
   'REALTIME_RETENTION',
+  'REALTIME_FLUSH_MS',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -118,6 +121,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
   const trustProxy = parseBoolean('TRUST_PROXY', get('TRUST_PROXY') ?? 'false');
   const realtimeRetentionSeconds = duration('REALTIME_RETENTION', get('REALTIME_RETENTION') ?? '24h');
+  const flush = get('REALTIME_FLUSH_MS') ?? '0';
+  if (!/^\d{1,4}$/.test(flush) || Number(flush) > 1000) throw new ConfigError('REALTIME_FLUSH_MS', `must be an integer from 0 to 1000 (got "${flush}")`);
+  const realtimeFlushMs = Number(flush);
 
   return deepFreeze({
     nodeEnv,
@@ -137,6 +143,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     authCacheTtlMs,
     trustProxy,
     realtimeRetentionSeconds,
+    realtimeFlushMs,
   });
 }
 

@@ -14,6 +14,12 @@ export interface RealtimeTransportOptions {
   readonly pingIntervalMs: number;
   /** A connection that neither authenticates nor subscribes within this time is closed (4009). */
   readonly idleTimeoutMs: number;
+  /**
+   * Messages for one socket are gathered this long and written together (one
+   * system call for many frames). At fan-out rates the per-message write is
+   * what limits a server; 0 writes on the next turn of the event loop.
+   */
+  readonly flushIntervalMs: number;
 }
 
 /**
@@ -52,10 +58,15 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
   app.get('/api/realtime', { websocket: true, preValidation: checkOrigin }, (socket) => {
     sockets.add(socket);
     alive.set(socket, true);
+    const outbox = createOutbox(socket, opts.flushIntervalMs);
     const conn = opts.hub.connect({
-      send: (message) => socket.send(JSON.stringify(message)),
-      close: (code, reason) => socket.close(code, reason),
-      bufferedBytes: () => socket.bufferedAmount,
+      send: (message) => outbox.push(JSON.stringify(message)),
+      sendText: (text) => outbox.push(text),
+      close: (code, reason) => {
+        outbox.flush();
+        socket.close(code, reason);
+      },
+      bufferedBytes: () => socket.bufferedAmount + outbox.bytes(),
     });
     const idle = setTimeout(() => {
       if (conn.principal === null && conn.subscriptions.size === 0) socket.close(CLOSE_CODES.idleTimeout, 'no auth or subscribe in time');
@@ -100,4 +111,38 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A socket's pending frames. The first message arms a timer; when it fires,
+ * every pending frame is written with the socket corked, so the kernel gets
+ * them in one write.
+ */
+function createOutbox(socket: WebSocket, flushIntervalMs: number) {
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+
+  function flush(): void {
+    timer = undefined;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingBytes = 0;
+    if (socket.readyState !== socket.OPEN) return;
+    raw?.cork();
+    for (const text of batch) socket.send(text);
+    raw?.uncork();
+  }
+
+  return {
+    push(text: string): void {
+      pending.push(text);
+      pendingBytes += text.length;
+      timer ??= flushIntervalMs > 0 ? setTimeout(flush, flushIntervalMs) : setImmediate(flush);
+    },
+    flush,
+    bytes: (): number => pendingBytes,
+  };
 }

@@ -5,6 +5,8 @@ import type { FilterNode } from '../records/query/query-types.js';
 /** What the hub needs from a transport (the WebSocket route implements it). */
 export interface ClientSink {
   send(message: ServerMessage): void;
+  /** Sends an already serialized message as a text frame (change events are serialized once for all subscribers). */
+  sendText(text: string): void;
   close(code: number, reason: string): void;
   /** Bytes queued for the client and not yet written to the network. */
   bufferedBytes(): number;

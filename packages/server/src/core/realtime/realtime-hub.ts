@@ -80,8 +80,9 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     sub.lastSeq = change.seq;
     if (!allows(rule, conn.expired ? null : conn.principal, change.record.owner)) return;
     const op = operationFor(sub, change);
-    if (op === null) return;
-    send(conn, { type: 'change', sub: sub.id, seq: change.seq, op, collection: change.collection, record: toRecordDto(change.record) });
+    if (op === null || conn.closed) return;
+    conn.sink.sendText(changeMessage(change, sub.id, op));
+    if (conn.sink.bufferedBytes() > limits.maxBufferedBytes) close(conn, CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
   }
 
   async function collectionOrNull(name: string): Promise<Collection | null> {
@@ -204,6 +205,27 @@ export type HubInternals = {
   collectionOrNull(name: string): Promise<Collection | null>;
   readonly processedSeq: number;
 };
+
+// A change is serialized once, however many subscribers receive it: the
+// record JSON once, and each distinct (op, subscription id) message once
+// (clients commonly use the same ids, e.g. "s1").
+const serialized = new WeakMap<ChangeRow, { readonly record: string; readonly messages: Map<string, string> }>();
+
+/** `{"type":"change",…}` for one subscriber, around the shared record JSON. */
+function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update' | 'delete' | 'leave'): string {
+  let entry = serialized.get(change);
+  if (entry === undefined) {
+    entry = { record: JSON.stringify(toRecordDto(change.record)), messages: new Map() };
+    serialized.set(change, entry);
+  }
+  const key = `${op}\u0000${subId}`;
+  let text = entry.messages.get(key);
+  if (text === undefined) {
+    text = `{"type":"change","sub":${JSON.stringify(subId)},"seq":${change.seq},"op":"${op}","collection":${JSON.stringify(change.collection)},"record":${entry.record}}`;
+    entry.messages.set(key, text);
+  }
+  return text;
+}
 
 /** create/delete concern a subscription when the record matches; an update may also be a `leave`. */
 function operationFor(sub: Subscription, change: ChangeRow): 'create' | 'update' | 'delete' | 'leave' | null {
