@@ -207,7 +207,7 @@ async function ensureRecords(ctx) {
       required: ['title'],
       properties: { title: { type: 'string' }, priority: { type: 'integer' }, done: { type: 'boolean' }, tags: { type: 'array', items: { type: 'string' } } },
     };
-    const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: token0, body: { name: BENCH_COLLECTION, schema, indexes: [['priority']] } });
+    const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: token0, body: { name: BENCH_COLLECTION, schema, indexes: [['priority'], ['priority', 'createdAt']] } });
     expectAnswer(created, 201, (j) => j?.collection?.name === BENCH_COLLECTION, 'create collection');
     const token = ctx.sigil.user.accessToken;
     const ids = [];

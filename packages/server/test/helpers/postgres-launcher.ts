@@ -86,7 +86,7 @@ function runAsUser(): RunAs | undefined {
   throw new Error('running as root and neither a "postgres" nor a "nobody" user exists to run PostgreSQL as');
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -3,7 +3,7 @@ import { COLLECTION_NAME_RE, type Collection, type CollectionRules, type JsonObj
 import { AppError } from '../../core/errors.js';
 import type { FieldRef, SystemFieldName } from '../../core/records/query/query-types.js';
 import type { CollectionRepository } from '../../core/storage/store.js';
-import { postgresIndexExpression } from './postgres-query.js';
+import { postgresIndexColumns } from './postgres-query.js';
 import type { Atomic, Run } from './postgres-store.js';
 
 interface CollectionRecord {
@@ -32,19 +32,26 @@ function fieldRef(path: string): FieldRef {
 
 /**
  * The indexes a collection's table should have, by name. A name is derived
- * from the collection and the indexed expressions, so comparing names with
- * the existing ones says what to create and what to drop, and the same list
- * of paths always maps to the same index. Names stay under PostgreSQL's
+ * from the collection and the index elements, so comparing names with the
+ * existing ones says what to create and what to drop, and the same list of
+ * paths always maps to the same index. Names stay under PostgreSQL's
  * 63-byte identifier limit (longer ones would be silently truncated).
+ *
+ * Each path contributes the expressions the query compiler compares and
+ * sorts by (`postgresIndexColumns`: a data path's rank, number and string),
+ * and `id` always comes last: every sort ends with `id`, so an index on
+ * (priority) also reads `sort=-priority` pages in order, and one on
+ * (priority, createdAt) serves `{"priority": 3}` with `sort=-createdAt`
+ * without a Sort node. Databases made before this layout keep their old
+ * indexes until the collection is next updated (names differ, so the update
+ * drops the old ones and builds these).
  */
 function wantedIndexes(collection: Collection): Map<string, string> {
   const wanted = new Map<string, string>();
   for (const paths of [...ALWAYS_INDEXED, ...collection.indexes]) {
-    const expressions = paths.map((path) => postgresIndexExpression(fieldRef(path)));
-    const hash = createHash('sha256').update([collection.name, ...expressions].join('\n')).digest('hex').slice(0, 12);
+    const elements = (paths.includes('id') ? paths : [...paths, 'id']).flatMap((path) => postgresIndexColumns(fieldRef(path)));
+    const hash = createHash('sha256').update([collection.name, ...elements].join('\n')).digest('hex').slice(0, 12);
     const name = `ix_${collection.name.slice(0, 40)}_${hash}`;
-    // An index element is a column name or a parenthesised expression.
-    const elements = expressions.map((e) => (/^[a-z_][a-z0-9_]*$/.test(e) ? e : `(${e})`));
     wanted.set(name, `CREATE INDEX "${name}" ON ${recordsTable(collection.name)} (${elements.join(', ')})`);
   }
   return wanted;

@@ -5,12 +5,17 @@
  * Values are always `$n` parameters; only field paths (identifier segments,
  * re-checked here) and sort ranks (our own integers) are embedded.
  *
- * - Equality on a data path is jsonb equality (`expr = $n::jsonb`), which is
- *   type-strict and numeric for numbers; numeric ranges compare jsonb too
- *   (btree order within numbers is numeric) — both use an index on
- *   `postgresIndexExpression`. String ranges, `$startsWith` and sorting
- *   compare text `COLLATE "C"` (code point order, whatever the database's
- *   collation), which that jsonb index cannot serve.
+ * - A data path is seen through three expressions (`postgresIndexColumns`):
+ *   its type rank (`SORT_RANK`), its number (jsonb, whose order within
+ *   numbers is numeric; `'null'` for any other type) and its string (text
+ *   `COLLATE "C"`, code point order whatever the database's collation; `''`
+ *   for any other type). None is ever NULL. Filters, sort keys and keyset
+ *   predicates are written in exactly those: `{"p": 3}` is
+ *   `rank = 3 AND number = '3' AND string = ''`, a string range
+ *   `rank = 4 AND number = 'null' AND string > $1`, and so on, so an index
+ *   on (rank, number, string, …) answers equality, `$in`, ranges and
+ *   `$startsWith` from its keys, and (every one of the three being fixed by
+ *   an equality) still delivers the next index columns in order.
  * - Text columns compare `COLLATE "C"` too; `id` equality stays on the
  *   primary key's collation (equality is the same under any deterministic
  *   collation), so lookups by id keep using the primary key.
@@ -55,13 +60,41 @@ class Params {
   }
 }
 
-/** The expression an index must be built on for the compiler's comparisons to use it. */
-export function postgresIndexExpression(field: FieldRef): string {
-  if (field.kind === 'system') return COLUMNS[field.name];
-  assertSafeSegments(field.path);
-  // Identifier segments need no escaping inside a SQL string literal.
-  return `(data${field.path.map((segment) => ` -> '${segment}'`).join('')})`;
+/**
+ * The index elements for `field`, in this order: the column of a system
+ * field; the rank, number and string expressions of a data path. Each is an
+ * expression the compiler compares and sorts by, written exactly as it does
+ * (the planner matches index expressions structurally), and valid both as
+ * a CREATE INDEX element and as an ORDER BY item. `owner` is indexed NULLS
+ * FIRST, the order lists sort it in.
+ */
+export function postgresIndexColumns(field: FieldRef): string[] {
+  if (field.kind === 'data') return dataColumns(field.path);
+  return [field.name === 'owner' ? `${COLUMNS.owner} NULLS FIRST` : COLUMNS[field.name]];
 }
+
+/** `data -> 'a' -> 'b'`: the jsonb at a path, NULL when missing. */
+function jsonAt(path: readonly string[]): string {
+  assertSafeSegments(path);
+  // Identifier segments need no escaping inside a SQL string literal.
+  return `(data${path.map((segment) => ` -> '${segment}'`).join('')})`;
+}
+
+/** A data path's rank, number and string expressions. */
+function dataColumns(path: readonly string[]): [string, string, string] {
+  const e = jsonAt(path);
+  const r = SORT_RANK;
+  return [
+    `(CASE jsonb_typeof(${e}) WHEN 'boolean' THEN (CASE WHEN ${e} = 'true'::jsonb THEN ${r.true} ELSE ${r.false} END) ` +
+      `WHEN 'number' THEN ${r.number} WHEN 'string' THEN ${r.string} WHEN 'array' THEN ${r.array} WHEN 'object' THEN ${r.object} ELSE ${r.null} END)`,
+    `(CASE WHEN jsonb_typeof(${e}) = 'number' THEN ${e} ELSE ${NO_NUMBER} END)`,
+    `(CASE WHEN jsonb_typeof(${e}) = 'string' THEN ${e} #>> '{}' ELSE ${NO_STRING} END) COLLATE "C"`,
+  ];
+}
+
+/** What the number and string expressions hold for a value of another type: constants, so they tie. */
+const NO_NUMBER = `'null'::jsonb`;
+const NO_STRING = `''`;
 
 export function compilePostgresQuery(query: RecordQuery, firstParam = 1): CompiledPostgresQuery {
   const p = new Params(firstParam);
@@ -117,37 +150,67 @@ function leaf(node: PositiveLeaf, negated: boolean, p: Params): string {
 /** A condition that is true exactly when the node matches; NULL counts as false. */
 function positive(node: PositiveLeaf, p: Params): string {
   if (node.field.kind === 'system') return systemPositive(node, node.field.name, p);
-  const e = postgresIndexExpression(node.field);
-  const t = `jsonb_typeof(${e})`;
-  const text = `(${e} #>> '{}') COLLATE "C"`;
+  const [r, n, s] = dataColumns(node.field.path);
   switch (node.op) {
     case 'eq':
-      return node.value === null ? `(${e} IS NULL OR ${e} = 'null'::jsonb)` : `${e} = ${p.add(JSON.stringify(node.value), 'jsonb')}`;
+      return equals(r, n, s, node.value, p);
     case 'in': {
-      const values = node.values.filter((v) => v !== null).map((v) => JSON.stringify(v));
-      const parts = values.length > 0 ? [`${e} = ANY(${p.add(values, 'jsonb[]')})`] : [];
-      if (node.values.includes(null)) parts.push(`${e} IS NULL OR ${e} = 'null'::jsonb`);
-      return parts.length === 0 ? 'FALSE' : `(${parts.join(' OR ')})`;
+      // Split by type: each part is an index search of its own.
+      const parts: string[] = [];
+      const numbers = node.values.filter((v) => typeof v === 'number').map((v) => JSON.stringify(v));
+      const strings = node.values.filter((v) => typeof v === 'string');
+      if (numbers.length > 0) parts.push(`(${r} = ${SORT_RANK.number} AND ${n} = ANY(${p.add(numbers, 'jsonb[]')}) AND ${s} = ${NO_STRING})`);
+      if (strings.length > 0) parts.push(`(${r} = ${SORT_RANK.string} AND ${n} = ${NO_NUMBER} AND ${s} = ANY(${p.add(strings, 'text[]')}))`);
+      for (const v of [null, false, true]) if (node.values.includes(v)) parts.push(equals(r, n, s, v, p));
+      return parts.length === 0 ? 'FALSE' : parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`;
     }
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte': {
+      // The string term after a number range would not narrow the index search; the number term before a string range does.
       const op = RANGE_OPERATORS[node.op];
       return typeof node.value === 'number'
-        ? `(${t} = 'number' AND ${e} ${op} ${p.add(JSON.stringify(node.value), 'jsonb')})`
-        : `(${t} = 'string' AND ${text} ${op} ${p.add(node.value, 'text')})`;
+        ? `(${r} = ${SORT_RANK.number} AND ${n} ${op} ${p.add(JSON.stringify(node.value), 'jsonb')})`
+        : `(${r} = ${SORT_RANK.string} AND ${n} = ${NO_NUMBER} AND ${s} ${op} ${p.add(node.value, 'text')})`;
     }
     case 'exists':
-      return `${e} IS NOT NULL`;
+      return `${jsonAt(node.field.path)} IS NOT NULL`;
     case 'contains': {
-      const inString = typeof node.value === 'string' ? `(${t} = 'string' AND strpos(${text}, ${p.add(node.value, 'text')}) > 0) OR ` : '';
+      const inString = typeof node.value === 'string' ? `(${r} = ${SORT_RANK.string} AND strpos(${s}, ${p.add(node.value, 'text')}) > 0) OR ` : '';
       // A scalar wrapped in an array: `@>` then means "has an element equal to it" (type-strict, top level only).
-      return `(${inString}(${t} = 'array' AND ${e} @> jsonb_build_array(${p.add(JSON.stringify(node.value), 'jsonb')})))`;
+      return `(${inString}(${r} = ${SORT_RANK.array} AND ${jsonAt(node.field.path)} @> jsonb_build_array(${p.add(JSON.stringify(node.value), 'jsonb')})))`;
     }
-    case 'startsWith':
-      return `(${t} = 'string' AND starts_with(${text}, ${p.add(node.value, 'text')}))`;
+    case 'startsWith': {
+      // Strings with the prefix lie in [prefix, prefixEnd) (code point order): a range an index can seek.
+      const prefix = p.add(node.value, 'text');
+      const end = prefixEnd(node.value);
+      const upper = end === null ? '' : ` AND ${s} < ${p.add(end, 'text')}`;
+      return `(${r} = ${SORT_RANK.string} AND ${n} = ${NO_NUMBER} AND ${s} >= ${prefix}${upper} AND starts_with(${s}, ${prefix}))`;
+    }
   }
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code
+ * point order: the prefix with its last code point incremented (after
+ * dropping trailing U+10FFFF, which has no successor; skipping the
+ * surrogates, which are no code points of a string). null when there is none.
+ */
+function prefixEnd(prefix: string): string | null {
+  const points = Array.from(prefix, (c) => c.codePointAt(0)!);
+  while (points.length > 0) {
+    const last = points.pop()!;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last + 1 === 0xd800 ? 0xe000 : last + 1);
+  }
+  return null;
+}
+
+/** Type-strict equality as three index equalities (rank, number, string). */
+function equals(r: string, n: string, s: string, value: Scalar, p: Params): string {
+  const number = typeof value === 'number' ? p.add(JSON.stringify(value), 'jsonb') : NO_NUMBER;
+  const string = typeof value === 'string' ? p.add(value, 'text') : NO_STRING;
+  return `(${r} = ${sortRank(value)} AND ${n} = ${number} AND ${s} = ${string})`;
 }
 
 /**
@@ -222,15 +285,6 @@ function integerBound(op: keyof typeof RANGE_OPERATORS, value: number): number {
   return Math.max(-(2 ** 53), Math.min(2 ** 53, rounded));
 }
 
-const RANK_SQL = (e: string): string => {
-  const r = SORT_RANK;
-  return `(CASE jsonb_typeof(${e}) WHEN 'boolean' THEN (CASE WHEN ${e} = 'true'::jsonb THEN ${r.true} ELSE ${r.false} END) ` +
-    `WHEN 'number' THEN ${r.number} WHEN 'string' THEN ${r.string} WHEN 'array' THEN ${r.array} WHEN 'object' THEN ${r.object} ELSE ${r.null} END)`;
-};
-/** NULL unless a number / a string, so a value only ever meets values of its own rank. */
-const NUMBER_SQL = (e: string): string => `(CASE WHEN jsonb_typeof(${e}) = 'number' THEN ${e} END)`;
-const STRING_SQL = (e: string): string => `(CASE WHEN jsonb_typeof(${e}) = 'string' THEN ${e} #>> '{}' END) COLLATE "C"`;
-
 function sortExpressions(key: SortKey): string[] {
   const dir = key.direction === 'desc' ? 'DESC' : 'ASC';
   const { field } = key;
@@ -238,59 +292,66 @@ function sortExpressions(key: SortKey): string[] {
     // NULL owners sort first, as in the JS order (PostgreSQL's default puts NULLs last).
     return [`${COLUMNS[field.name]} ${dir}${field.name === 'owner' ? (dir === 'ASC' ? ' NULLS FIRST' : ' NULLS LAST') : ''}`];
   }
-  const e = postgresIndexExpression(field);
-  return [`${RANK_SQL(e)} ${dir}`, `${NUMBER_SQL(e)} ${dir}`, `${STRING_SQL(e)} ${dir}`];
+  return dataColumns(field.path).map((e) => `${e} ${dir}`);
 }
 
 /**
- * Rows strictly after the cursor in sort order:
- * `k1 > v1 OR (k1 = v1 AND (k2 > v2 OR (k2 = v2 AND …)))`. When every key is
- * a non-null column in one direction (the default sort), a row comparison
- * says the same and lets PostgreSQL seek an index on those columns.
+ * One term of the lexicographic comparison a keyset predicate makes: an
+ * expression that is never NULL and the cursor's value for it (SQL, a
+ * parameter or a constant). `owner` is nullable and has its own comparisons.
+ */
+type Term =
+  | { readonly kind: 'expression'; readonly sql: string; readonly direction: 'asc' | 'desc'; readonly value: string }
+  | { readonly kind: 'owner'; readonly direction: 'asc' | 'desc'; readonly value: string | null };
+
+/**
+ * Rows strictly after the cursor in sort order: a lexicographic comparison
+ * of the sort terms (a data key's rank, number and string; a column) with
+ * the cursor's values. When all go one way and none is `owner`, it is a row
+ * comparison, `(t1, t2, …) > ($1, $2, …)`, which PostgreSQL can seek an
+ * index on those terms with; otherwise it is spelled out,
+ * `t1 > v1 OR (t1 = v1 AND (t2 > v2 OR …))`.
  */
 function compileKeyset(sort: readonly SortKey[], after: CursorPosition, p: Params): string {
-  const direction = sort[0]!.direction;
-  const columns: SystemFieldName[] = [];
-  for (const key of sort) if (key.field.kind === 'system' && key.field.name !== 'owner' && key.direction === direction) columns.push(key.field.name);
-  if (columns.length === sort.length) {
-    const values = columns.map((name, i) => p.add(after[i], CASTS[name]));
-    return `(${columns.map((name) => COLUMNS[name]).join(', ')}) ${direction === 'asc' ? '>' : '<'} (${values.join(', ')})`;
+  const terms: Term[] = [];
+  for (const [i, key] of sort.entries()) {
+    const { field, direction } = key;
+    const value = after[i] as SortValue;
+    if (field.kind === 'system') {
+      terms.push(field.name === 'owner'
+        ? { kind: 'owner', direction, value: value as string | null }
+        : { kind: 'expression', sql: COLUMNS[field.name], direction, value: p.add(value, CASTS[field.name]) });
+      continue;
+    }
+    const [r, n, s] = dataColumns(field.path);
+    terms.push(
+      { kind: 'expression', sql: r, direction, value: String(sortRank(value)) },
+      { kind: 'expression', sql: n, direction, value: typeof value === 'number' ? p.add(JSON.stringify(value), 'jsonb') : NO_NUMBER },
+      { kind: 'expression', sql: s, direction, value: typeof value === 'string' ? p.add(value, 'text') : NO_STRING },
+    );
+  }
+  const first = terms[0]!;
+  if (terms.every((t) => t.kind === 'expression' && t.direction === first.direction)) {
+    const expressions = terms as Extract<Term, { kind: 'expression' }>[];
+    return `(${expressions.map((t) => t.sql).join(', ')}) ${first.direction === 'asc' ? '>' : '<'} (${expressions.map((t) => t.value).join(', ')})`;
   }
   const step = (i: number): string => {
-    const key = sort[i]!;
-    const value = after[i] as SortValue;
-    const gt = keyAfter(key, value, p);
-    if (i === sort.length - 1) return gt;
-    return `(${gt} OR (${keyEquals(key.field, value, p)} AND ${step(i + 1)}))`;
+    const term = terms[i]!;
+    if (i === terms.length - 1) return termAfter(term, p);
+    return `(${termAfter(term, p)} OR (${termEquals(term, p)} AND ${step(i + 1)}))`;
   };
   return step(0);
 }
 
-function keyAfter(key: SortKey, value: SortValue, p: Params): string {
-  const op = key.direction === 'asc' ? '>' : '<';
-  const { field } = key;
-  if (field.kind === 'system') {
-    if (field.name !== 'owner') return `${COLUMNS[field.name]} ${op} ${p.add(value, CASTS[field.name])}`;
-    if (value === null) return key.direction === 'asc' ? 'owner IS NOT NULL' : 'FALSE';
-    const bound = `${COLUMNS.owner} ${op} ${p.add(value, 'text')}`;
-    return key.direction === 'asc' ? bound : `(${bound} OR owner IS NULL)`;
-  }
-  const e = postgresIndexExpression(field);
-  const rank = sortRank(value);
-  const byRank = `${RANK_SQL(e)} ${op} ${rank}`;
-  if (rank === SORT_RANK.number) return `(${byRank} OR ${NUMBER_SQL(e)} ${op} ${p.add(JSON.stringify(value), 'jsonb')})`;
-  if (rank === SORT_RANK.string) return `(${byRank} OR ${STRING_SQL(e)} ${op} ${p.add(value, 'text')})`;
-  return byRank;
+function termAfter(term: Term, p: Params): string {
+  const op = term.direction === 'asc' ? '>' : '<';
+  if (term.kind === 'expression') return `${term.sql} ${op} ${term.value}`;
+  if (term.value === null) return term.direction === 'asc' ? 'owner IS NOT NULL' : 'FALSE';
+  const bound = `${COLUMNS.owner} ${op} ${p.add(term.value, 'text')}`;
+  return term.direction === 'asc' ? bound : `(${bound} OR owner IS NULL)`;
 }
 
-function keyEquals(field: FieldRef, value: SortValue, p: Params): string {
-  if (field.kind === 'system') {
-    if (value === null) return field.name === 'owner' ? 'owner IS NULL' : 'FALSE';
-    return `${COLUMNS[field.name]} = ${p.add(value, CASTS[field.name])}`;
-  }
-  const e = postgresIndexExpression(field);
-  const rank = sortRank(value);
-  if (rank === SORT_RANK.number) return `${NUMBER_SQL(e)} = ${p.add(JSON.stringify(value), 'jsonb')}`;
-  if (rank === SORT_RANK.string) return `${STRING_SQL(e)} = ${p.add(value, 'text')}`;
-  return `${RANK_SQL(e)} = ${rank}`;
+function termEquals(term: Term, p: Params): string {
+  if (term.kind === 'expression') return `${term.sql} = ${term.value}`;
+  return term.value === null ? 'owner IS NULL' : `${COLUMNS.owner} = ${p.add(term.value, 'text')}`;
 }

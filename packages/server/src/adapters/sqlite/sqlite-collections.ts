@@ -4,7 +4,7 @@ import { COLLECTION_NAME_RE, type Collection, type CollectionRules, type JsonObj
 import { AppError } from '../../core/errors.js';
 import type { FieldRef, SystemFieldName } from '../../core/records/query/query-types.js';
 import type { CollectionRepository } from '../../core/storage/store.js';
-import { sqliteIndexExpression } from './sqlite-query.js';
+import { sqliteIndexColumns } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
 
 type Db = Database.Database;
@@ -39,14 +39,23 @@ function fieldRef(path: string): FieldRef {
  * the existing ones says what to create and what to drop, and the same list
  * of paths always maps to the same index. (Bounded length: PostgreSQL, whose
  * adapter uses the same scheme, truncates identifiers at 63 bytes.)
+ *
+ * Each path contributes the expressions the query compiler compares and
+ * sorts by (`sqliteIndexColumns`: a data path's type rank and value), and
+ * `id` always comes last: every sort ends with `id`, so an index on
+ * (priority) also reads `sort=-priority` pages in order, and one on
+ * (priority, createdAt) serves `{"priority": 3}` with `sort=-createdAt`
+ * without a sort step. Databases made before this layout keep their old
+ * indexes until the collection is next updated (names differ, so the update
+ * drops the old ones and builds these).
  */
 function wantedIndexes(collection: Collection): Map<string, string> {
   const wanted = new Map<string, string>();
   for (const paths of [...ALWAYS_INDEXED, ...collection.indexes]) {
-    const expressions = paths.map((path) => sqliteIndexExpression(fieldRef(path)));
-    const hash = createHash('sha256').update([collection.name, ...expressions].join('\n')).digest('hex').slice(0, 12);
+    const columns = (paths.includes('id') ? paths : [...paths, 'id']).flatMap((path) => sqliteIndexColumns(fieldRef(path)));
+    const hash = createHash('sha256').update([collection.name, ...columns].join('\n')).digest('hex').slice(0, 12);
     const name = `ix_${collection.name.slice(0, 40)}_${hash}`;
-    wanted.set(name, `CREATE INDEX "${name}" ON ${recordsTable(collection.name)} (${expressions.join(', ')})`);
+    wanted.set(name, `CREATE INDEX "${name}" ON ${recordsTable(collection.name)} (${columns.join(', ')})`);
   }
   return wanted;
 }

@@ -5,10 +5,20 @@
  * parameters; only field paths (identifier segments, re-checked here) and
  * sort ranks (our own integers) are embedded.
  *
- * - `json_extract` turns JSON true/false into 1/0 and containers into text,
- *   so every comparison on a data path also checks `json_type`; the
- *   comparison itself uses exactly `sqliteIndexExpression`, so an index on
- *   that expression serves equality, `$in` and range filters.
+ * - A data path is seen through two expressions (`sqliteIndexColumns`): its
+ *   type rank (`SORT_RANK`: missing/null 0, false 1, true 2, number 3,
+ *   string 4, array 5, object 6) and its value (the number or string; NULL
+ *   for every other type). Filters, sort keys and keyset predicates are all
+ *   written in exactly those two expressions: `{"p": 3}` is
+ *   `rank = 3 AND value = ?`, `{"p": true}` is `rank = 2 AND value IS NULL`,
+ *   a range is `rank = 3 AND value > ?`, and so on. An index built on
+ *   (rank, value, …) therefore answers a filter from its keys alone (no JSON
+ *   parsed to decide a match) and also delivers rows in sort order.
+ * - SQLite's planner does not see that an ORDER BY *expression* is constant
+ *   when the WHERE clause fixes it (it does for plain columns), and would
+ *   then sort. So the compiler works out what the filter fixes (`Known`) and
+ *   leaves those sort terms out, and keyset predicates skip the keys that
+ *   are equal for every row that can match.
  * - Negation: leaves are written so that SQL NULL only ever means "false";
  *   NOTs are pushed down to the leaves (De Morgan), and a negated leaf is
  *   `NOT COALESCE(leaf, 0)`, so `$ne`/`$nin`/`$not` also match missing fields.
@@ -16,7 +26,7 @@
  *   compare equal); keyset pages continue strictly after the cursor row.
  */
 import { assertSafeSegments } from '../../core/records/query/field-path.js';
-import { SORT_RANK, sortRank, type SortValue } from '../../core/records/query/order.js';
+import { SORT_RANK, compareSortValues, sortRank, type SortRank, type SortValue } from '../../core/records/query/order.js';
 import type { CursorPosition, FieldRef, FilterNode, RecordQuery, Scalar, SortKey, SystemFieldName } from '../../core/records/query/query-types.js';
 
 export interface CompiledSqliteQuery {
@@ -36,20 +46,24 @@ const COLUMNS: Readonly<Record<SystemFieldName, string>> = {
   updatedAt: 'updated_at',
 };
 
-const NUMBER_TYPES = `IN ('integer', 'real')`;
-
-/** The expression an index must be built on for the compiler's comparisons to use it. */
-export function sqliteIndexExpression(field: FieldRef): string {
-  return field.kind === 'system' ? COLUMNS[field.name] : `json_extract(data, ${jsonPath(field.path)})`;
+/**
+ * The expressions an index on `field` is built on, in this order: the column
+ * of a system field; the type rank and then the value of a data path. The
+ * compiler's filters, sort terms and keyset predicates use exactly these
+ * expressions (SQLite only matches an index expression written identically).
+ */
+export function sqliteIndexColumns(field: FieldRef): string[] {
+  return field.kind === 'system' ? [COLUMNS[field.name]] : [rankExpression(field.path), valueExpression(field.path)];
 }
 
 export function compileSqliteQuery(query: RecordQuery): CompiledSqliteQuery {
   const params: unknown[] = [];
   const conditions: string[] = [];
+  const known = knownFields(query.filter);
   if (query.filter !== null) conditions.push(compileNode(query.filter, false, params));
-  if (query.after !== null) conditions.push(compileKeyset(query.sort, query.after, params));
+  if (query.after !== null) conditions.push(compileKeyset(query.sort, query.after, known, params));
   const where = conditions.length === 0 ? '1' : conditions.map((c) => `(${c})`).join(' AND ');
-  const orderBy = query.sort.flatMap((key) => sortExpressions(key.field).map((e) => `${e} ${key.direction === 'desc' ? 'DESC' : 'ASC'}`)).join(', ');
+  const orderBy = query.sort.flatMap((key) => sortTerms(key, known)).join(', ');
   return { where, orderBy, params: params.map(toSqliteParam) };
 }
 
@@ -124,65 +138,91 @@ function leaf(node: PositiveLeaf, negated: boolean, params: unknown[]): string {
   return `NOT COALESCE(${positive(node, params)}, 0)`;
 }
 
-/** A condition that is true exactly when the node matches; NULL counts as false. */
+/**
+ * A condition that is true exactly when the node matches; NULL counts as
+ * false. The value test comes before the rank test: the order does not
+ * matter to an index search, but a scan (no index on the field) evaluates
+ * terms left to right, and the value test rules out most rows first.
+ */
 function positive(node: PositiveLeaf, params: unknown[]): string {
   const { field } = node;
   if (field.kind === 'system') return systemPositive(node, COLUMNS[field.name], field.name === 'version' ? 'number' : 'string', params);
-  const e = sqliteIndexExpression(field);
-  const t = jsonType(field.path);
+  const [r, v] = sqliteIndexColumns(field) as [string, string];
   switch (node.op) {
     case 'eq':
-      return equals(e, t, node.value, params);
+      return equals(r, v, node.value, params);
     case 'in': {
+      // Split by type: each part is an index range (rank, value IN …) of its own.
       const parts: string[] = [];
-      const numbers = node.values.filter((v) => typeof v === 'number');
-      const strings = node.values.filter((v) => typeof v === 'string');
-      if (node.values.includes(null)) parts.push(`${e} IS NULL`);
-      if (numbers.length > 0) parts.push(`(${e} IN (${placeholders(numbers, params)}) AND ${t} ${NUMBER_TYPES})`);
-      if (strings.length > 0) parts.push(`(${e} IN (${placeholders(strings, params)}) AND ${t} = 'text')`);
-      if (node.values.includes(true)) parts.push(equals(e, t, true, params));
-      if (node.values.includes(false)) parts.push(equals(e, t, false, params));
-      return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
+      const numbers = node.values.filter((x) => typeof x === 'number');
+      const strings = node.values.filter((x) => typeof x === 'string');
+      if (numbers.length > 0) parts.push(`(${v} IN (${placeholders(numbers, params)}) AND ${r} = ${SORT_RANK.number})`);
+      if (strings.length > 0) parts.push(`(${v} IN (${placeholders(strings, params)}) AND ${r} = ${SORT_RANK.string})`);
+      for (const x of [null, false, true]) if (node.values.includes(x)) parts.push(equals(r, v, x, params));
+      return parts.length === 0 ? '0' : parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`;
     }
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte':
       params.push(node.value);
-      return `(${e} ${RANGE_OPERATORS[node.op]} ? AND ${t} ${typeof node.value === 'number' ? NUMBER_TYPES : `= 'text'`})`;
+      return `(${v} ${RANGE_OPERATORS[node.op]} ? AND ${r} = ${sortRank(node.value)})`;
     case 'exists':
-      // json_type is 'null' for a JSON null and SQL NULL only for a missing path.
-      return `${t} IS NOT NULL`;
+      // json_type is 'null' for a JSON null and SQL NULL only for a missing path (rank 0 is both).
+      return `${jsonType(field.path)} IS NOT NULL`;
     case 'contains': {
       // A string field: substring; an array field: a type-strict element. Parameters in text order.
       let inString = '';
       if (typeof node.value === 'string') {
         params.push(node.value);
-        inString = `(${t} = 'text' AND instr(${e}, ?) > 0) OR `;
+        inString = `(${r} = ${SORT_RANK.string} AND instr(${v}, ?) > 0) OR `;
       }
       const element = elementMatch(node.value, params);
-      return `(${inString}(${t} = 'array' AND EXISTS (SELECT 1 FROM json_each(data, ${jsonPath(field.path)}) AS j WHERE ${element})))`;
+      return `(${inString}(${r} = ${SORT_RANK.array} AND EXISTS (SELECT 1 FROM json_each(data, ${jsonPath(field.path)}) AS j WHERE ${element})))`;
     }
-    case 'startsWith':
-      params.push(node.value, node.value);
-      return `(${t} = 'text' AND substr(${e}, 1, length(?)) = ?)`;
+    case 'startsWith': {
+      // Strings with the prefix lie in [prefix, prefixEnd) (BINARY is UTF-8 byte order): a range an index can seek.
+      const end = prefixEnd(node.value);
+      params.push(node.value, node.value, node.value, ...(end === null ? [] : [end]));
+      return `(substr(${v}, 1, length(?)) = ? AND ${r} = ${SORT_RANK.string} AND ${v} >= ?${end === null ? '' : ` AND ${v} < ?`})`;
+    }
   }
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code
+ * point order: the prefix with its last code point incremented (after
+ * dropping trailing U+10FFFF, which has no successor; skipping the
+ * surrogates, which are no code points of a string). null when there is none.
+ */
+function prefixEnd(prefix: string): string | null {
+  const points = Array.from(prefix, (c) => c.codePointAt(0)!);
+  while (points.length > 0) {
+    const last = points.pop()!;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last + 1 === 0xd800 ? 0xe000 : last + 1);
+  }
+  return null;
 }
 
 const RANGE_OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
-function equals(e: string, t: string, value: Scalar, params: unknown[]): string {
-  if (value === null) return `${e} IS NULL`;
-  // better-sqlite3 binds no booleans; json_extract yields 1/0 for them anyway.
-  params.push(typeof value === 'boolean' ? Number(value) : value);
-  const type = typeof value === 'number' ? NUMBER_TYPES : typeof value === 'string' ? `= 'text'` : `= '${String(value)}'`;
-  return `(${e} = ? AND ${t} ${type})`;
+/**
+ * Type-strict equality as index equalities: the rank, and the value (NULL
+ * for every type but numbers and strings, so `IS NULL` there: SQLite treats
+ * that as an equality too, and an index on (rank, value, created_at, …) still
+ * delivers rows in created_at order).
+ */
+function equals(r: string, v: string, value: Scalar, params: unknown[]): string {
+  const rank = sortRank(value);
+  if (typeof value !== 'number' && typeof value !== 'string') return `(${r} = ${rank} AND ${v} IS NULL)`;
+  params.push(value);
+  return `(${v} = ? AND ${r} = ${rank})`;
 }
 
 function elementMatch(value: Scalar, params: unknown[]): string {
   if (value === null || typeof value === 'boolean') return `j.type = '${String(value)}'`;
   params.push(value);
-  return `j.type ${typeof value === 'number' ? NUMBER_TYPES : `= 'text'`} AND j.atom = ?`;
+  return `j.type ${typeof value === 'number' ? `IN ('integer', 'real')` : `= 'text'`} AND j.atom = ?`;
 }
 
 /**
@@ -229,12 +269,6 @@ function placeholders(values: readonly Scalar[], params: unknown[]): string {
   return values.map(() => '?').join(', ');
 }
 
-/** What ORDER BY sorts a key by: a column, or a data path's type rank and then its value. */
-function sortExpressions(field: FieldRef): string[] {
-  if (field.kind === 'system') return [COLUMNS[field.name]];
-  return [rankExpression(field.path), valueExpression(field.path)];
-}
-
 function rankExpression(path: readonly string[]): string {
   const r = SORT_RANK;
   return `(CASE ${jsonType(path)} WHEN 'false' THEN ${r.false} WHEN 'true' THEN ${r.true} WHEN 'integer' THEN ${r.number} ` +
@@ -243,57 +277,183 @@ function rankExpression(path: readonly string[]): string {
 
 /** Numbers and strings by value (the rank keeps them apart); everything else NULL, so containers tie. */
 function valueExpression(path: readonly string[]): string {
-  return `(CASE WHEN ${jsonType(path)} IN ('integer', 'real', 'text') THEN ${sqliteIndexExpression({ kind: 'data', path })} END)`;
+  return `(CASE WHEN ${jsonType(path)} IN ('integer', 'real', 'text') THEN json_extract(data, ${jsonPath(path)}) END)`;
 }
 
+// ---------------------------------------------------------------- what the filter fixes
+
 /**
- * Rows strictly after the cursor in sort order:
- * `k1 > v1 OR (k1 = v1 AND (k2 > v2 OR (k2 = v2 AND …)))`. When every key is
- * a non-null column in one direction (the default sort), a row value
- * comparison says the same and lets SQLite seek the matching index.
+ * What every row matching a filter has in common on a data path: its rank,
+ * and (after an equality) its value. Only conditions that must hold count:
+ * the leaves of the top-level conjunction, after pushing NOTs down.
  */
-function compileKeyset(sort: readonly SortKey[], after: CursorPosition, params: unknown[]): string {
-  const direction = sort[0]!.direction;
-  if (sort.every((key) => key.direction === direction && key.field.kind === 'system' && key.field.name !== 'owner')) {
-    params.push(...after);
-    return `(${sort.map((key) => sortExpressions(key.field)[0]!).join(', ')}) ${direction === 'asc' ? '>' : '<'} (${after.map(() => '?').join(', ')})`;
+interface Known {
+  readonly rank: SortRank;
+  /** Set when an equality fixes the value; NULL-valued ranks (not number or string) need none. */
+  readonly value?: string | number;
+}
+
+type KnownFields = ReadonlyMap<string, Known>;
+
+const pathKey = (path: readonly string[]): string => path.join('.');
+
+function knownFields(filter: FilterNode | null): KnownFields {
+  const known = new Map<string, Known>();
+  const add = (field: FieldRef, fact: Known): void => {
+    if (field.kind === 'system') return;
+    const key = pathKey(field.path);
+    const before = known.get(key);
+    // Two different ranks: nothing matches, so any answer is right; keep the first.
+    if (before === undefined || (before.rank === fact.rank && before.value === undefined)) known.set(key, fact);
+  };
+  const equality = (field: FieldRef, value: Scalar): void =>
+    add(field, typeof value === 'number' || typeof value === 'string' ? { rank: sortRank(value), value } : { rank: sortRank(value) });
+  const visit = (node: FilterNode, negated: boolean): void => {
+    switch (node.op) {
+      case 'and':
+      case 'or':
+        // Every child must hold in a conjunction (an AND, or a negated OR); so must the only child of either.
+        if ((node.op === 'and') !== negated || node.children.length === 1) for (const child of node.children) visit(child, negated);
+        return;
+      case 'not':
+        return visit(node.child, !negated);
+      case 'eq':
+      case 'ne':
+        if ((node.op === 'eq') !== negated) equality(node.field, node.value);
+        return;
+      case 'in':
+      case 'nin': {
+        const [first] = node.values;
+        if ((node.op === 'in') === negated || first === undefined) return;
+        if (node.values.length === 1) equality(node.field, first);
+        else if (node.values.every((x) => sortRank(x) === sortRank(first))) add(node.field, { rank: sortRank(first) });
+        return;
+      }
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
+      case 'startsWith':
+        if (!negated) add(node.field, { rank: sortRank(node.value) });
+        return;
+      case 'contains':
+        // Only an array can hold a non-string (a string operand may also match a string).
+        if (!negated && typeof node.value !== 'string') add(node.field, { rank: SORT_RANK.array });
+        return;
+      case 'exists':
+        return;
+    }
+  };
+  if (filter !== null) visit(filter, false);
+  return known;
+}
+
+// ---------------------------------------------------------------- sorting and keyset pages
+
+/**
+ * What ORDER BY sorts a key by: a column, or a data path's type rank and
+ * then its value, leaving out what the filter fixes (a constant term changes
+ * no order, and SQLite would not see it is constant: it would sort instead
+ * of reading an index in order).
+ */
+function sortTerms(key: SortKey, known: KnownFields): string[] {
+  const dir = key.direction === 'desc' ? 'DESC' : 'ASC';
+  const { field } = key;
+  if (field.kind === 'system') return [`${COLUMNS[field.name]} ${dir}`];
+  const [r, v] = sqliteIndexColumns(field) as [string, string];
+  const fixed = known.get(pathKey(field.path));
+  if (fixed === undefined) return [`${r} ${dir}`, `${v} ${dir}`];
+  return fixed.value === undefined && hasValue(fixed.rank) ? [`${v} ${dir}`] : [];
+}
+
+/** Ranks whose value expression is not NULL. */
+const hasValue = (rank: SortRank): boolean => rank === SORT_RANK.number || rank === SORT_RANK.string;
+
+/**
+ * One term of the lexicographic comparison a keyset predicate makes: an
+ * expression that is not NULL on any row it is compared on (the terms before
+ * it being equal to the cursor's), and the cursor's value. `owner` is the
+ * exception (nullable), and has its own comparisons.
+ */
+type Term =
+  | { readonly kind: 'expression'; readonly sql: string; readonly direction: 'asc' | 'desc'; readonly value: unknown; readonly column: boolean }
+  | { readonly kind: 'owner'; readonly direction: 'asc' | 'desc'; readonly value: string | null };
+
+/**
+ * Rows strictly after the cursor in sort order, as a lexicographic
+ * comparison of the sort terms with the cursor's values. Terms the filter
+ * fixes drop out: equal to the cursor's value, they cannot decide; unequal,
+ * they decide for every row at once. When all terms go one way and none is
+ * `owner`, the comparison is a row value, `(t1, t2, …) > (?, ?, …)`, which
+ * SQLite seeks an index with; otherwise it is spelled out,
+ * `t1 > v1 OR (t1 = v1 AND (t2 > v2 OR …))`.
+ */
+function compileKeyset(sort: readonly SortKey[], after: CursorPosition, known: KnownFields, params: unknown[]): string {
+  const terms: Term[] = [];
+  // Whether rows equal to the cursor on every term so far come after it: only when a fixed term decided so.
+  let inclusive = false;
+  for (const [i, key] of sort.entries()) {
+    const value = after[i] as SortValue;
+    const { field, direction } = key;
+    if (field.kind === 'system') {
+      terms.push(field.name === 'owner'
+        ? { kind: 'owner', direction, value: value as string | null }
+        : { kind: 'expression', sql: COLUMNS[field.name], direction, value, column: true });
+      continue;
+    }
+    const [r, v] = sqliteIndexColumns(field) as [string, string];
+    const rank = sortRank(value);
+    const fixed = known.get(pathKey(field.path));
+    if (fixed === undefined) {
+      terms.push({ kind: 'expression', sql: r, direction, value: rank, column: false });
+    } else if (fixed.rank !== rank) {
+      inclusive = (fixed.rank > rank) === (direction === 'asc');
+      break;
+    }
+    if (!hasValue(rank)) continue;
+    if (fixed?.value !== undefined) {
+      const order = compareSortValues(fixed.value, value);
+      if (order !== 0) {
+        inclusive = (order > 0) === (direction === 'asc');
+        break;
+      }
+      continue;
+    }
+    terms.push({ kind: 'expression', sql: v, direction, value, column: false });
+  }
+  if (terms.length === 0) return inclusive ? '1' : '0';
+  const first = terms[0]!;
+  if (first.kind === 'expression' && terms.every((t) => t.kind === 'expression' && t.direction === first.direction)) {
+    const expressions = terms as Extract<Term, { kind: 'expression' }>[];
+    const op = `${first.direction === 'asc' ? '>' : '<'}${inclusive ? '=' : ''}`;
+    if (expressions.length === 1) return pushed(`${first.sql} ${op} ?`, first.value, params);
+    // SQLite seeks on a row value only when its first term is a plain column; else a bound on that first term still narrows the scan.
+    const bound = first.column ? '' : `${pushed(`${first.sql} ${first.direction === 'asc' ? '>=' : '<='} ?`, first.value, params)} AND `;
+    for (const t of expressions) params.push(t.value);
+    return `${bound}(${expressions.map((t) => t.sql).join(', ')}) ${op} (${expressions.map(() => '?').join(', ')})`;
   }
   const step = (i: number): string => {
-    const key = sort[i]!;
-    const value = after[i] as SortValue;
-    const gt = keyAfter(key, value, params);
-    if (i === sort.length - 1) return gt;
-    return `(${gt} OR (${keyEquals(key.field, value, params)} AND ${step(i + 1)}))`;
+    const term = terms[i]!;
+    if (i === terms.length - 1) return inclusive ? `(${termAfter(term, params)} OR ${termEquals(term, params)})` : termAfter(term, params);
+    return `(${termAfter(term, params)} OR (${termEquals(term, params)} AND ${step(i + 1)}))`;
   };
   return step(0);
 }
 
-function keyAfter(key: SortKey, value: SortValue, params: unknown[]): string {
-  const op = key.direction === 'asc' ? '>' : '<';
-  const { field } = key;
-  if (field.kind === 'system') {
-    if (field.name !== 'owner') return pushed(`${COLUMNS[field.name]} ${op} ?`, value, params);
-    // owner: NULL sorts first (SQLite's default for ASC, last for DESC), like the JS order.
-    if (value === null) return key.direction === 'asc' ? 'owner IS NOT NULL' : '0';
-    return key.direction === 'asc' ? pushed('owner > ?', value, params) : pushed('(owner < ? OR owner IS NULL)', value, params);
-  }
-  const rank = sortRank(value);
-  const byRank = `${rankExpression(field.path)} ${op} ${rank}`;
-  if (rank !== SORT_RANK.number && rank !== SORT_RANK.string) return byRank;
-  return pushed(`(${byRank} OR (${rankExpression(field.path)} = ${rank} AND ${valueExpression(field.path)} ${op} ?))`, value, params);
+function termAfter(term: Term, params: unknown[]): string {
+  const op = term.direction === 'asc' ? '>' : '<';
+  if (term.kind === 'expression') return pushed(`${term.sql} ${op} ?`, term.value, params);
+  // owner: NULL sorts first (SQLite's default for ASC, last for DESC), like the JS order.
+  if (term.value === null) return term.direction === 'asc' ? 'owner IS NOT NULL' : '0';
+  return term.direction === 'asc' ? pushed('owner > ?', term.value, params) : pushed('(owner < ? OR owner IS NULL)', term.value, params);
 }
 
-function keyEquals(field: FieldRef, value: SortValue, params: unknown[]): string {
-  if (field.kind === 'system') {
-    return value === null ? `${COLUMNS[field.name]} IS NULL` : pushed(`${COLUMNS[field.name]} = ?`, value, params);
-  }
-  const rank = sortRank(value);
-  const byRank = `${rankExpression(field.path)} = ${rank}`;
-  if (rank !== SORT_RANK.number && rank !== SORT_RANK.string) return byRank;
-  return pushed(`(${byRank} AND ${valueExpression(field.path)} = ?)`, value, params);
+function termEquals(term: Term, params: unknown[]): string {
+  if (term.kind === 'owner' && term.value === null) return 'owner IS NULL';
+  return pushed(`${term.kind === 'owner' ? 'owner' : term.sql} = ?`, term.value, params);
 }
 
-function pushed(sql: string, value: SortValue, params: unknown[]): string {
+function pushed(sql: string, value: unknown, params: unknown[]): string {
   params.push(value);
   return sql;
 }
