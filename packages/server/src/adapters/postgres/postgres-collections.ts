@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import { COLLECTION_NAME_RE, type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
-import { AppError } from '../../core/errors.js';
-import type { FieldRef, SystemFieldName } from '../../core/records/query/query-types.js';
+import { type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
 import type { CollectionRepository } from '../../core/storage/store.js';
+import { recordsTable, wantedIndexes as indexesFor } from '../collection-tables.js';
 import { postgresIndexColumns } from './postgres-query.js';
 import type { Atomic, Run } from './postgres-store.js';
 
@@ -12,51 +10,6 @@ interface CollectionRecord {
 }
 
 const COLUMNS = 'name, schema, rules, indexes, schema_version, created_at, updated_at';
-const SYSTEM_NAMES: ReadonlySet<string> = new Set<SystemFieldName>(['id', 'owner', 'version', 'createdAt', 'updatedAt']);
-/** Every records table has these, whatever `Collection.indexes` says: the default sort, and `list: owner`. */
-const ALWAYS_INDEXED: readonly (readonly string[])[] = [['createdAt', 'id'], ['owner']];
-
-/**
- * The records table of a collection. The name is interpolated into SQL, so
- * it is checked here again, whatever the caller did.
- */
-export function recordsTable(name: string): string {
-  if (!COLLECTION_NAME_RE.test(name)) throw new AppError('not_found', 'No such collection.');
-  return `"c_${name}"`;
-}
-
-/** A dotted path of `Collection.indexes` as the query compiler's field reference. */
-function fieldRef(path: string): FieldRef {
-  return SYSTEM_NAMES.has(path) ? { kind: 'system', name: path as SystemFieldName } : { kind: 'data', path: path.split('.') };
-}
-
-/**
- * The indexes a collection's table should have, by name. A name is derived
- * from the collection and the index elements, so comparing names with the
- * existing ones says what to create and what to drop, and the same list of
- * paths always maps to the same index. Names stay under PostgreSQL's
- * 63-byte identifier limit (longer ones would be silently truncated).
- *
- * Each path contributes the expressions the query compiler compares and
- * sorts by (`postgresIndexColumns`: a data path's rank, number and string),
- * and `id` always comes last: every sort ends with `id`, so an index on
- * (priority) also reads `sort=-priority` pages in order, and one on
- * (priority, createdAt) serves `{"priority": 3}` with `sort=-createdAt`
- * without a Sort node. Databases made before this layout keep their old
- * indexes until the collection is next updated (names differ, so the update
- * drops the old ones and builds these).
- */
-function wantedIndexes(collection: Collection): Map<string, string> {
-  const wanted = new Map<string, string>();
-  for (const paths of [...ALWAYS_INDEXED, ...collection.indexes]) {
-    const elements = (paths.includes('id') ? paths : [...paths, 'id']).flatMap((path) => postgresIndexColumns(fieldRef(path)));
-    const hash = createHash('sha256').update([collection.name, ...elements].join('\n')).digest('hex').slice(0, 12);
-    const name = `ix_${collection.name.slice(0, 40)}_${hash}`;
-    wanted.set(name, `CREATE INDEX "${name}" ON ${recordsTable(collection.name)} (${elements.join(', ')})`);
-  }
-  return wanted;
-}
-
 function toCollection(r: CollectionRecord): Collection {
   return {
     name: r.name, schema: r.schema, rules: r.rules, indexes: r.indexes, schemaVersion: r.schema_version,
@@ -103,7 +56,7 @@ export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null
              updated_at timestamptz NOT NULL,
              data       jsonb NOT NULL
            )`,
-          ...wantedIndexes(c).values(),
+          ...indexesFor(c, postgresIndexColumns).values(),
         ].join(';\n'), []);
       });
     },
@@ -120,7 +73,7 @@ export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null
             WHERE schemaname = current_schema() AND tablename = $1 AND indexname LIKE 'ix\\_%'`,
           [table.slice(1, -1)]);
         const have = new Set(existing.rows.map((r) => r.indexname));
-        const wanted = wantedIndexes(c);
+        const wanted = indexesFor(c, postgresIndexColumns);
         const ddl = [
           ...[...have].filter((name) => !wanted.has(name)).map((name) => `DROP INDEX "${name}"`),
           ...[...wanted].filter(([name]) => !have.has(name)).map(([, create]) => create),

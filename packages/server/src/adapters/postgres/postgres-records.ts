@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { JsonObject } from '../../core/collections/collection.js';
 import type { RecordRow } from '../../core/records/record.js';
 import type { RecordRepository } from '../../core/storage/store.js';
-import { recordsTable } from './postgres-collections.js';
+import { recordsTable } from '../collection-tables.js';
 import { compilePostgresQuery } from './postgres-query.js';
 import type { Run } from './postgres-store.js';
 

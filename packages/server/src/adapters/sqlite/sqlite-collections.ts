@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { COLLECTION_NAME_RE, type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
-import { AppError } from '../../core/errors.js';
-import type { FieldRef, SystemFieldName } from '../../core/records/query/query-types.js';
+import { type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
 import type { CollectionRepository } from '../../core/storage/store.js';
+import { recordsTable, wantedIndexes as indexesFor } from '../collection-tables.js';
 import { sqliteIndexColumns } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
 
@@ -15,51 +13,6 @@ interface CollectionRecord {
 }
 
 const COLUMNS = 'name, schema, rules, indexes, schema_version, created_at, updated_at';
-const SYSTEM_NAMES: ReadonlySet<string> = new Set<SystemFieldName>(['id', 'owner', 'version', 'createdAt', 'updatedAt']);
-/** Every records table has these, whatever `Collection.indexes` says: the default sort, and `list: owner`. */
-const ALWAYS_INDEXED: readonly (readonly string[])[] = [['createdAt', 'id'], ['owner']];
-
-/**
- * The records table of a collection. The name is interpolated into SQL, so
- * it is checked here again, whatever the caller did.
- */
-export function recordsTable(name: string): string {
-  if (!COLLECTION_NAME_RE.test(name)) throw new AppError('not_found', 'No such collection.');
-  return `"c_${name}"`;
-}
-
-/** A dotted path of `Collection.indexes` as the query compiler's field reference. */
-function fieldRef(path: string): FieldRef {
-  return SYSTEM_NAMES.has(path) ? { kind: 'system', name: path as SystemFieldName } : { kind: 'data', path: path.split('.') };
-}
-
-/**
- * The indexes a collection's table should have, by name. A name is derived
- * from the collection and the indexed expressions, so comparing names with
- * the existing ones says what to create and what to drop, and the same list
- * of paths always maps to the same index. (Bounded length: PostgreSQL, whose
- * adapter uses the same scheme, truncates identifiers at 63 bytes.)
- *
- * Each path contributes the expressions the query compiler compares and
- * sorts by (`sqliteIndexColumns`: a data path's type rank and value), and
- * `id` always comes last: every sort ends with `id`, so an index on
- * (priority) also reads `sort=-priority` pages in order, and one on
- * (priority, createdAt) serves `{"priority": 3}` with `sort=-createdAt`
- * without a sort step. Databases made before this layout keep their old
- * indexes until the collection is next updated (names differ, so the update
- * drops the old ones and builds these).
- */
-function wantedIndexes(collection: Collection): Map<string, string> {
-  const wanted = new Map<string, string>();
-  for (const paths of [...ALWAYS_INDEXED, ...collection.indexes]) {
-    const columns = (paths.includes('id') ? paths : [...paths, 'id']).flatMap((path) => sqliteIndexColumns(fieldRef(path)));
-    const hash = createHash('sha256').update([collection.name, ...columns].join('\n')).digest('hex').slice(0, 12);
-    const name = `ix_${collection.name.slice(0, 40)}_${hash}`;
-    wanted.set(name, `CREATE INDEX "${name}" ON ${recordsTable(collection.name)} (${columns.join(', ')})`);
-  }
-  return wanted;
-}
-
 function toCollection(r: CollectionRecord): Collection {
   return {
     name: r.name,
@@ -155,7 +108,7 @@ export function makeSqliteCollectionRepository(
           updated_at TEXT NOT NULL,
           data       TEXT NOT NULL
         ) STRICT`);
-        for (const ddl of wantedIndexes(c).values()) s.db.exec(ddl);
+        for (const ddl of indexesFor(c, sqliteIndexColumns).values()) s.db.exec(ddl);
       });
     },
     async updateCollection(c) {
@@ -164,7 +117,7 @@ export function makeSqliteCollectionRepository(
         const updated = s.update.run(JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes),
           c.schemaVersion, iso(c.updatedAt), c.name).changes;
         if (updated === 0) return false;
-        const wanted = wantedIndexes(c);
+        const wanted = indexesFor(c, sqliteIndexColumns);
         const existing = new Set(s.indexNames.all(table.slice(1, -1)));
         for (const name of existing) if (!wanted.has(name)) s.db.exec(`DROP INDEX "${name}"`);
         for (const [name, ddl] of wanted) if (!existing.has(name)) s.db.exec(ddl);

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { JsonObject } from '../../core/collections/collection.js';
 import type { RecordRow } from '../../core/records/record.js';
 import type { RecordRepository } from '../../core/storage/store.js';
-import { recordsTable } from './sqlite-collections.js';
+import { recordsTable } from '../collection-tables.js';
 import { compileSqliteQuery } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
 
