@@ -26,6 +26,7 @@
  *   `NOT COALESCE(leaf, FALSE)`, so `$ne`/`$nin`/`$not` match missing fields.
  */
 import { assertSafeSegments } from '../../core/records/query/field-path.js';
+import { compileFilter, type FilterDialect, type PositiveLeaf } from '../filter-negation.js';
 import { SORT_RANK, isCanonicalTimestamp, sortRank, type SortValue } from '../../core/records/query/order.js';
 import type { CursorPosition, FieldRef, FilterNode, RecordQuery, Scalar, SortKey, SystemFieldName } from '../../core/records/query/query-types.js';
 
@@ -106,42 +107,11 @@ export function compilePostgresQuery(query: RecordQuery, firstParam = 1): Compil
   return { where, orderBy, params: p.values };
 }
 
-function compileNode(node: FilterNode, negated: boolean, p: Params): string {
-  switch (node.op) {
-    case 'and':
-    case 'or': {
-      const conjunction = (node.op === 'and') !== negated;
-      if (node.children.length === 0) return conjunction ? 'TRUE' : 'FALSE';
-      return `(${node.children.map((child) => compileNode(child, negated, p)).join(conjunction ? ' AND ' : ' OR ')})`;
-    }
-    case 'not':
-      return compileNode(node.child, !negated, p);
-    case 'eq':
-    case 'ne':
-      return leaf({ op: 'eq', field: node.field, value: node.value }, negated !== (node.op === 'ne'), p);
-    case 'in':
-    case 'nin':
-      return leaf({ op: 'in', field: node.field, values: node.values }, negated !== (node.op === 'nin'), p);
-    case 'exists':
-      return leaf({ op: 'exists', field: node.field }, negated === node.value, p);
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte':
-    case 'contains':
-    case 'startsWith':
-      return leaf(node, negated, p);
-  }
-}
+const DIALECT: FilterDialect<Params> = { alwaysTrue: 'TRUE', alwaysFalse: 'FALSE', leaf };
 
-/** The leaves that negation is expressed through (`ne` is NOT `eq`, `nin` NOT `in`, `exists: false` NOT `exists: true`). */
-type PositiveLeaf =
-  | { readonly op: 'eq'; readonly field: FieldRef; readonly value: Scalar }
-  | { readonly op: 'in'; readonly field: FieldRef; readonly values: readonly Scalar[] }
-  | { readonly op: 'gt' | 'gte' | 'lt' | 'lte'; readonly field: FieldRef; readonly value: string | number }
-  | { readonly op: 'exists'; readonly field: FieldRef }
-  | { readonly op: 'contains'; readonly field: FieldRef; readonly value: Scalar }
-  | { readonly op: 'startsWith'; readonly field: FieldRef; readonly value: string };
+function compileNode(node: FilterNode, negated: boolean, p: Params): string {
+  return compileFilter(node, negated, p, DIALECT);
+}
 
 function leaf(node: PositiveLeaf, negated: boolean, p: Params): string {
   return negated ? `NOT COALESCE(${positive(node, p)}, FALSE)` : positive(node, p);

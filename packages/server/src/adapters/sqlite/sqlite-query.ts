@@ -26,6 +26,7 @@
  *   compare equal); keyset pages continue strictly after the cursor row.
  */
 import { assertSafeSegments } from '../../core/records/query/field-path.js';
+import { compileFilter, type FilterDialect, type PositiveLeaf } from '../filter-negation.js';
 import { SORT_RANK, compareSortValues, sortRank, type SortRank, type SortValue } from '../../core/records/query/order.js';
 import type { CursorPosition, FieldRef, FilterNode, RecordQuery, Scalar, SortKey, SystemFieldName } from '../../core/records/query/query-types.js';
 
@@ -96,42 +97,11 @@ function jsonType(path: readonly string[]): string {
   return `json_type(data, ${jsonPath(path)})`;
 }
 
-function compileNode(node: FilterNode, negated: boolean, params: unknown[]): string {
-  switch (node.op) {
-    case 'and':
-    case 'or': {
-      const conjunction = (node.op === 'and') !== negated;
-      if (node.children.length === 0) return conjunction ? '1' : '0';
-      return `(${node.children.map((child) => compileNode(child, negated, params)).join(conjunction ? ' AND ' : ' OR ')})`;
-    }
-    case 'not':
-      return compileNode(node.child, !negated, params);
-    case 'eq':
-    case 'ne':
-      return leaf({ op: 'eq', field: node.field, value: node.value }, negated !== (node.op === 'ne'), params);
-    case 'in':
-    case 'nin':
-      return leaf({ op: 'in', field: node.field, values: node.values }, negated !== (node.op === 'nin'), params);
-    case 'exists':
-      return leaf({ op: 'exists', field: node.field }, negated === node.value, params);
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte':
-    case 'contains':
-    case 'startsWith':
-      return leaf(node, negated, params);
-  }
-}
+const DIALECT: FilterDialect<unknown[]> = { alwaysTrue: '1', alwaysFalse: '0', leaf };
 
-/** The leaves that negation is expressed through (`ne` is NOT `eq`, `nin` NOT `in`, `exists: false` NOT `exists: true`). */
-type PositiveLeaf =
-  | { readonly op: 'eq'; readonly field: FieldRef; readonly value: Scalar }
-  | { readonly op: 'in'; readonly field: FieldRef; readonly values: readonly Scalar[] }
-  | { readonly op: 'gt' | 'gte' | 'lt' | 'lte'; readonly field: FieldRef; readonly value: string | number }
-  | { readonly op: 'exists'; readonly field: FieldRef }
-  | { readonly op: 'contains'; readonly field: FieldRef; readonly value: Scalar }
-  | { readonly op: 'startsWith'; readonly field: FieldRef; readonly value: string };
+function compileNode(node: FilterNode, negated: boolean, params: unknown[]): string {
+  return compileFilter(node, negated, params, DIALECT);
+}
 
 function leaf(node: PositiveLeaf, negated: boolean, params: unknown[]): string {
   if (!negated) return positive(node, params);
