@@ -5,11 +5,11 @@
  * change even when many writers commit concurrently (SPEC §5, last paragraph).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, type Collection } from '../../src/core/collections/collection.js';
 import type { ChangeRow, NewChange, RecordRow } from '../../src/core/records/record.js';
 import type { Store, StoreTransaction } from '../../src/core/storage/store.js';
-import { STORES, type OpenedStore } from '../helpers/stores.js';
+import { STORES, freshStoreEachTest } from '../helpers/stores.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
@@ -36,17 +36,11 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 
 describe.each(STORES)('change log storage: $name', (factory) => {
   const skip = factory.skipReason !== null;
-  let opened: OpenedStore;
   let store: Store;
 
-  beforeEach(async () => {
-    if (skip) return;
-    opened = await factory.open();
-    store = opened.store;
+  freshStoreEachTest(factory, async (o) => {
+    store = o.store;
     await store.collections.insertCollection(TASKS);
-  });
-  afterEach(async () => {
-    if (!skip) await opened.dispose();
   });
 
   describe.skipIf(skip)(skip ? `SKIPPED: ${factory.skipReason}` : 'appending and reading', () => {

@@ -5,13 +5,13 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postgresIndexColumns } from '../../src/adapters/postgres/postgres-query.js';
 import { sqliteIndexColumns } from '../../src/adapters/sqlite/sqlite-query.js';
 import { DEFAULT_RULES, type Collection } from '../../src/core/collections/collection.js';
 import { AppError } from '../../src/core/errors.js';
 import type { Store } from '../../src/core/storage/store.js';
-import { STORES, type OpenedStore } from '../helpers/stores.js';
+import { STORES, type OpenedStore, freshStoreEachTest } from '../helpers/stores.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
@@ -98,13 +98,9 @@ describe.each(STORES)('collections storage: $name', (factory) => {
   let opened: OpenedStore;
   let store: Store;
 
-  beforeEach(async () => {
-    if (skip) return;
-    opened = await factory.open();
-    store = opened.store;
-  });
-  afterEach(async () => {
-    if (!skip) await opened.dispose();
+  freshStoreEachTest(factory, async (o) => {
+    opened = o;
+    store = o.store;
   });
 
   describe.skipIf(skip)(skip ? `SKIPPED: ${factory.skipReason}` : 'collections', () => {

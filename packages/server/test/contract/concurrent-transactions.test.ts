@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/core/storage/store.js';
-import { STORES, type OpenedStore } from '../helpers/stores.js';
+import { STORES, freshStoreEachTest } from '../helpers/stores.js';
 
 /**
  * Many transactions at once: on SQLite they share commits (group commit, one
@@ -8,12 +8,9 @@ import { STORES, type OpenedStore } from '../helpers/stores.js';
  * commits or rolls back on its own.
  */
 describe.each(STORES)('concurrent transactions on $name', (backend) => {
-  let opened: OpenedStore;
   let store: Store;
-  beforeEach(async () => {
-    if (backend.skipReason) return;
-    opened = await backend.open();
-    store = opened.store;
+  freshStoreEachTest(backend, async (o) => {
+    store = o.store;
     const now = new Date().toISOString();
     await store.collections.insertCollection({
       name: 'items',
@@ -24,9 +21,6 @@ describe.each(STORES)('concurrent transactions on $name', (backend) => {
       createdAt: now,
       updatedAt: now,
     });
-  });
-  afterEach(async () => {
-    await opened?.dispose();
   });
 
   it.skipIf(backend.skipReason !== null)('a failing transaction among many leaves nothing; the others all commit', async () => {

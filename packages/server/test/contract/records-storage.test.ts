@@ -4,14 +4,14 @@
  * change-log position they reflect.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, type Collection, type JsonObject } from '../../src/core/collections/collection.js';
 import { AppError } from '../../src/core/errors.js';
 import { cursorPositionOf } from '../../src/core/records/query/cursor.js';
 import type { FilterNode, RecordQuery, SortKey } from '../../src/core/records/query/query-types.js';
 import type { ChangeOp, RecordRow } from '../../src/core/records/record.js';
 import type { Store } from '../../src/core/storage/store.js';
-import { STORES, type OpenedStore } from '../helpers/stores.js';
+import { STORES, freshStoreEachTest } from '../helpers/stores.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
@@ -42,7 +42,6 @@ function query(overrides: Partial<RecordQuery> = {}): RecordQuery {
 
 describe.each(STORES)('records storage: $name', (factory) => {
   const skip = factory.skipReason !== null;
-  let opened: OpenedStore;
   let store: Store;
 
   /** Writes a record and its change in one transaction, as the record service does. */
@@ -55,14 +54,9 @@ describe.each(STORES)('records storage: $name', (factory) => {
     }, { isolation: 'read committed' });
   }
 
-  beforeEach(async () => {
-    if (skip) return;
-    opened = await factory.open();
-    store = opened.store;
+  freshStoreEachTest(factory, async (o) => {
+    store = o.store;
     await store.collections.insertCollection(TASKS);
-  });
-  afterEach(async () => {
-    if (!skip) await opened.dispose();
   });
 
   describe.skipIf(skip)(skip ? `SKIPPED: ${factory.skipReason}` : 'point operations', () => {

@@ -8,14 +8,14 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openStore, parseDatabaseUrl } from '../../src/adapters/open-store.js';
 import { openPostgresStore } from '../../src/adapters/postgres/postgres-store.js';
 import { openSqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { AppError } from '../../src/core/errors.js';
 import { newId } from '../../src/core/ids.js';
 import type { NewUser, Store } from '../../src/core/storage/store.js';
-import { createTestDatabaseUrl, STORES, type OpenedStore } from '../helpers/stores.js';
+import { createTestDatabaseUrl, STORES, type OpenedStore, freshStoreEachTest } from '../helpers/stores.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 /** Fixed times: `at(60)` is one minute after T0, as an ISO string. */
@@ -60,13 +60,9 @@ describe.each(STORES)('storage contract: $name', (factory) => {
   let opened: OpenedStore;
   let store: Store;
 
-  beforeEach(async () => {
-    if (skip) return;
-    opened = await factory.open();
-    store = opened.store;
-  });
-  afterEach(async () => {
-    if (!skip) await opened.dispose();
+  freshStoreEachTest(factory, async (o) => {
+    opened = o;
+    store = o.store;
   });
 
   describe.skipIf(skip)(skip ? `SKIPPED: ${factory.skipReason}` : 'users', () => {

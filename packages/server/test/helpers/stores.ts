@@ -7,9 +7,10 @@
  *
  * ```ts
  * describe.each(STORES)('$name', (factory) => {
- *   let store: Store; let dispose: () => Promise<void>;
- *   beforeEach(async () => ({ store, dispose } = await factory.open()));
- *   afterEach(() => dispose());
+ *   let store: Store;
+ *   freshStoreEachTest(factory, (opened) => {
+ *     store = opened.store;
+ *   });
  * });
  * ```
  */
@@ -18,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, beforeEach, inject } from 'vitest';
 import type { Dialect, Store } from '../../src/core/storage/store.js';
 import { openStore } from '../../src/adapters/open-store.js';
 import type {} from './postgres-global-setup.js'; // the `inject` keys' types
@@ -108,3 +109,21 @@ export const STORES: readonly StoreFactory[] = [
   factory('sqlite', null),
   factory('postgres', inject('pgAdminUrl') === null ? inject('pgSkipReason') ?? 'PostgreSQL is unavailable.' : null),
 ].filter((f) => selected.includes(f.name));
+
+/**
+ * Gives each test of the enclosing `describe` a fresh, migrated store:
+ * `onOpen` receives it before the test (for set-up), and it is disposed after.
+ * Does nothing when the backend is unavailable (the suite skips).
+ */
+export function freshStoreEachTest(factory: StoreFactory, onOpen: (opened: OpenedStore) => void | Promise<void>): void {
+  let opened: OpenedStore | undefined;
+  beforeEach(async () => {
+    if (factory.skipReason !== null) return;
+    opened = await factory.open();
+    await onOpen(opened);
+  });
+  afterEach(async () => {
+    await opened?.dispose();
+    opened = undefined;
+  });
+}
