@@ -237,6 +237,32 @@ describe.each(STORES)('records API on $name', (backend) => {
       expect(seen.length).toBe(10); // 12 odd-numbered minus the two with priority 0
     });
 
+    it('two sorts that read the same rows still get cursors of their own (answers are cached per query)', async () => {
+      await createCollection('same_rows', { list: 'authenticated' });
+      for (let i = 0; i < 3; i++) await create('same_rows', { title: `s${i}`, priority: 3 }, alice.accessToken);
+      const filter = encodeURIComponent(JSON.stringify({ priority: 3 }));
+      // With priority fixed by the filter, both sorts read the rows in the same order.
+      const page = async (sort: string, after?: string) => {
+        const url = `/api/collections/same_rows/records?filter=${filter}&sort=${sort}&limit=1${after ? `&after=${after}` : ''}`;
+        return t.request({ method: 'GET', url, token: alice.accessToken });
+      };
+      const bySort = new Map<string, string>();
+      for (const sort of ['-createdAt', 'priority,-createdAt', '-createdAt', 'priority,-createdAt']) {
+        const res = await page(sort);
+        expect(res.statusCode, res.body).toBe(200);
+        const body = res.json<{ items: { title: string }[]; nextCursor: string }>();
+        expect(body.items.map((r) => r.title)).toEqual(['s2']);
+        if (bySort.has(sort)) expect(body.nextCursor).toBe(bySort.get(sort));
+        bySort.set(sort, body.nextCursor);
+      }
+      expect(bySort.get('-createdAt')).not.toBe(bySort.get('priority,-createdAt'));
+      for (const [sort, cursor] of bySort) {
+        const next = await page(sort, cursor);
+        expect(next.json<{ items: { title: string }[] }>().items.map((r) => r.title)).toEqual(['s1']);
+        expectError(await page(sort === '-createdAt' ? 'priority,-createdAt' : '-createdAt', cursor), 400, 'bad_request');
+      }
+    });
+
     it('the default order is createdAt then id, limit defaults to 50', async () => {
       const res = await t.request({ method: 'GET', url: '/api/collections/tasks/records', token: alice.accessToken });
       const items = res.json<{ items: { createdAt: string; id: string }[] }>().items;

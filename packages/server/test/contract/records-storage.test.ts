@@ -3,15 +3,18 @@
  * point operations, compare-and-set, scans, and list queries with the
  * change-log position they reflect.
  */
+import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, type Collection, type JsonObject } from '../../src/core/collections/collection.js';
 import { AppError } from '../../src/core/errors.js';
 import { cursorPositionOf } from '../../src/core/records/query/cursor.js';
 import type { FilterNode, RecordQuery, SortKey } from '../../src/core/records/query/query-types.js';
-import type { ChangeOp, RecordRow } from '../../src/core/records/record.js';
+import { parseStoredRecord, type ChangeOp, type RecordRow } from '../../src/core/records/record.js';
+import { recordJson, toRecordDto } from '../../src/core/records/record-dto.js';
 import type { Store } from '../../src/core/storage/store.js';
-import { STORES, freshStoreEachTest } from '../helpers/stores.js';
+import { openStore } from '../../src/adapters/open-store.js';
+import { STORES, freshStoreEachTest, type OpenedStore } from '../helpers/stores.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
@@ -54,7 +57,9 @@ describe.each(STORES)('records storage: $name', (factory) => {
     }, { isolation: 'read committed' });
   }
 
+  let opened: OpenedStore;
   freshStoreEachTest(factory, async (o) => {
+    opened = o;
     store = o.store;
     await store.collections.insertCollection(TASKS);
   });
@@ -67,6 +72,26 @@ describe.each(STORES)('records storage: $name', (factory) => {
       await store.records.insertRecord('tasks', record);
       expect(await store.records.findRecord('tasks', 'r1')).toEqual(record);
       expect(await store.records.findRecord('tasks', 'missing')).toBeNull();
+    });
+
+    it('reads a record with its data as stored JSON text that answers exactly like the parsed record', async () => {
+      const cases: Array<[string, JsonObject]> = [
+        ['plain', { title: 'Ünïcode ✓ "quoted" \\ </script>', n: -0.125, big: 1e21, tiny: 5e-324, list: [1, 'x', null, false, {}] }],
+        ['empty', {}],
+        ['nested', { a: { b: { c: [[], {}] } }, ' spaced key ': '\u2028' }],
+      ];
+      for (const [id, data] of cases) {
+        const record = row(id, data, { owner: id === 'empty' ? null : 'u1' });
+        await store.records.insertRecord('tasks', record);
+        const stored = (await store.records.readRecord('tasks', id))!;
+        expect(parseStoredRecord(stored)).toEqual(record);
+        // The spliced answer is the same JSON as serializing the parsed record.
+        const answered = JSON.parse(recordJson(stored)) as Record<string, unknown>;
+        expect(answered).toEqual(toRecordDto(record));
+        expect(Object.keys(answered).slice(0, 5)).toEqual(['id', 'createdAt', 'updatedAt', 'owner', 'version']);
+      }
+      expect(await store.records.readRecord('tasks', 'missing')).toBeNull();
+      await expect(store.records.readRecord('ghost', 'r1')).rejects.toSatisfy(isAppError('not_found'));
     });
 
     it('rejects a duplicate id with conflict', async () => {
@@ -176,7 +201,7 @@ describe.each(STORES)('records storage: $name', (factory) => {
 
     it('lists every record in the default order', async () => {
       const { rows } = await store.records.queryRecords('tasks', query());
-      expect(rows).toEqual(records);
+      expect(rows.map(parseStoredRecord)).toEqual(records);
     });
 
     it('filters and sorts', async () => {
@@ -199,7 +224,7 @@ describe.each(STORES)('records storage: $name', (factory) => {
         const pageRows = rows.slice(0, 2);
         seen.push(...pageRows.map((r) => r.id));
         if (rows.length <= 2) break;
-        after = cursorPositionOf(pageRows.at(-1)!, sort);
+        after = cursorPositionOf(parseStoredRecord(pageRows.at(-1)!), sort);
         // A record inserted behind the cursor meanwhile is not shown again; none is skipped.
         if (page === 0) await store.records.insertRecord('tasks', row('f', { priority: 99 }, { createdAt: at(6) }));
       }
@@ -233,6 +258,47 @@ describe.each(STORES)('records storage: $name', (factory) => {
       }
       stop = true;
       await Promise.all(writers);
+    });
+  });
+
+  describe.skipIf(skip)('lists after writes', () => {
+    it('answers a repeated list with every write committed since, at once (updates, deletes, collection changes)', async () => {
+      const ids = async (): Promise<string[]> => (await store.records.queryRecords('tasks', query())).rows.map((r) => r.id);
+      const dataOf = async (id: string): Promise<unknown> =>
+        JSON.parse((await store.records.queryRecords('tasks', query())).rows.find((r) => r.id === id)!.dataJson);
+      await write('create', row('a', { n: 1 }, { createdAt: at(1) }));
+      expect(await ids()).toEqual(['a']);
+      expect(await ids()).toEqual(['a']);
+      await write('create', row('b', { n: 2 }, { createdAt: at(2) }));
+      expect(await ids()).toEqual(['a', 'b']);
+      await write('update', row('a', { n: 10 }, { createdAt: at(1), version: 2 }));
+      expect(await dataOf('a')).toEqual({ n: 10 });
+      // A write outside any transaction (one statement) counts too.
+      await store.records.insertRecord('tasks', row('c', {}, { createdAt: at(3) }));
+      expect(await ids()).toEqual(['a', 'b', 'c']);
+      await write('delete', row('b', { n: 2 }, { createdAt: at(2), version: 1 }));
+      expect(await ids()).toEqual(['a', 'c']);
+      // The table dropped and made again under the same name.
+      expect(await store.collections.deleteCollection('tasks')).toBe(true);
+      await store.collections.insertCollection(TASKS);
+      expect(await ids()).toEqual([]);
+    });
+
+    it('sees, within a second, the writes of another store on the same database', async () => {
+      const other = await openStore({ databaseUrl: opened.url, dataDir: tmpdir() });
+      try {
+        expect((await store.records.queryRecords('tasks', query())).rows).toEqual([]);
+        await other.records.insertRecord('tasks', row('elsewhere'));
+        const deadline = Date.now() + 1500;
+        let rows = (await store.records.queryRecords('tasks', query())).rows;
+        while (rows.length === 0 && Date.now() < deadline) {
+          await sleep(20);
+          rows = (await store.records.queryRecords('tasks', query())).rows;
+        }
+        expect(rows.map((r) => r.id)).toEqual(['elsewhere']);
+      } finally {
+        await other.close();
+      }
     });
   });
 });

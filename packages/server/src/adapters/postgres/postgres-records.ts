@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { JsonObject } from '../../core/collections/collection.js';
-import type { RecordRow } from '../../core/records/record.js';
+import { parseStoredRecord, type StoredRecord } from '../../core/records/record.js';
 import type { RecordRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
 import { compilePostgresQuery } from './postgres-query.js';
 import type { Run } from './postgres-store.js';
 
-interface RecordRecord { id: string; owner: string | null; version: number; created_at: Date; updated_at: Date; data: JsonObject }
+interface RecordRecord { id: string; owner: string | null; version: number; created_at: Date; updated_at: Date; data: string }
 
 const COLUMNS = 'id, owner, version, created_at, updated_at, data';
+/** `COLUMNS` with the user fields as JSON text: reads answer with it unparsed. */
+const READ_COLUMNS = 'id, owner, version, created_at, updated_at, data::text AS data';
 
-function toRecord(r: RecordRecord): RecordRow {
-  return { id: r.id, owner: r.owner, version: r.version, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(), data: r.data };
+function toStored(r: RecordRecord): StoredRecord {
+  return { id: r.id, owner: r.owner, version: r.version, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(), dataJson: r.data };
 }
 
 const hashes = new Map<string, string>();
@@ -37,6 +38,13 @@ function statementName(kind: string, collection: string): string {
  * the table is dropped).
  */
 export function makePostgresRecordRepository(run: Run): RecordRepository {
+  async function readRecord(collection: string, id: string): Promise<StoredRecord | null> {
+    const result = await run<RecordRecord>(statementName('get', collection),
+      `SELECT ${READ_COLUMNS} FROM ${recordsTable(collection)} WHERE id = $1`, [id]);
+    const row = result.rows[0];
+    return row === undefined ? null : toStored(row);
+  }
+
   return {
     async insertRecord(collection, r) {
       await run(statementName('ins', collection),
@@ -44,11 +52,10 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
         [r.id, r.owner, r.version, r.createdAt, r.updatedAt, JSON.stringify(r.data)]);
     },
     async findRecord(collection, id) {
-      const result = await run<RecordRecord>(statementName('get', collection),
-        `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id = $1`, [id]);
-      const row = result.rows[0];
-      return row === undefined ? null : toRecord(row);
+      const row = await readRecord(collection, id);
+      return row === null ? null : parseStoredRecord(row);
     },
+    readRecord,
     async updateRecord(collection, r, expectedVersion) {
       // Compare-and-set on version. Under READ COMMITTED a concurrent writer of
       // the same row waits for our row lock, then re-checks `version` on the
@@ -64,11 +71,11 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
       return result.rowCount === 1;
     },
     async scanRecords(collection, afterId, limit) {
-      const from = `SELECT ${COLUMNS} FROM ${recordsTable(collection)}`;
+      const from = `SELECT ${READ_COLUMNS} FROM ${recordsTable(collection)}`;
       const result = afterId === undefined
         ? await run<RecordRecord>(statementName('scan0', collection), `${from} ORDER BY id LIMIT $1`, [limit])
         : await run<RecordRecord>(statementName('scan', collection), `${from} WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
-      return result.rows.map(toRecord);
+      return result.rows.map((r) => parseStoredRecord(toStored(r)));
     },
     async queryRecords(collection, query) {
       const table = recordsTable(collection);
@@ -76,15 +83,16 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
       // One statement, so one snapshot: the counter and the rows agree (every
       // change up to `seq` is in the rows, none after). The LEFT JOIN keeps the
       // counter's row when no record matches; the outer ORDER BY repeats the
-      // inner one, which names only the columns the subquery returns.
+      // inner one, which names only the columns the subquery returns (`data`
+      // stays jsonb for it; the answer takes the text).
       const result = await run<RecordRecord & { seq: string }>(undefined,
         `WITH s AS (SELECT last FROM change_counter WHERE id = 1)
-         SELECT s.last AS seq, r.* FROM s LEFT JOIN LATERAL (
-           SELECT ${COLUMNS} FROM ${table} WHERE ${where} ORDER BY ${orderBy} LIMIT $${params.length + 1}
+         SELECT s.last AS seq, r.id, r.owner, r.version, r.created_at, r.updated_at, r.data_text AS data FROM s LEFT JOIN LATERAL (
+           SELECT ${COLUMNS}, data::text AS data_text FROM ${table} WHERE ${where} ORDER BY ${orderBy} LIMIT $${params.length + 1}
          ) r ON true
          ORDER BY ${orderBy}`,
         [...params, query.limit]);
-      const rows = result.rows.filter((r) => r.id !== null).map(toRecord);
+      const rows = result.rows.filter((r) => r.id !== null).map(toStored);
       return { seq: Number(result.rows[0]?.seq ?? 0), rows };
     },
   };

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ChangeOp, ChangeRow, NewChange, RecordRow } from '../../core/records/record.js';
 import type { ChangeRepository } from '../../core/storage/store.js';
+import { limitClause } from './sqlite-limit.js';
 import type { Exec } from './sqlite-store.js';
 
 type Db = Database.Database;
@@ -22,8 +23,18 @@ function toChange(r: ChangeRecord): ChangeRow {
 }
 
 export function prepareChangeReads(db: Db) {
+  const afterStatements = new Map<number, Database.Statement<[number], ChangeRecord>>();
   return {
-    after: db.prepare<[number, number], ChangeRecord>(`SELECT ${COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`),
+    /** Changes after a seq, `limit` at most: one statement per distinct limit (see `limitClause`). */
+    after: (limit: number): Database.Statement<[number], ChangeRecord> => {
+      let statement = afterStatements.get(limit);
+      if (statement === undefined) {
+        statement = db.prepare<[number], ChangeRecord>(`SELECT ${COLUMNS} FROM changes WHERE seq > ? ORDER BY seq ${limitClause(limit)}`);
+        if (afterStatements.size >= 16) afterStatements.clear();
+        afterStatements.set(limit, statement);
+      }
+      return statement;
+    },
     latest: db.prepare<[], number>('SELECT last FROM change_counter WHERE id = 1').pluck(),
     oldest: db.prepare<[], number | null>('SELECT min(seq) FROM changes').pluck(),
   };
@@ -73,7 +84,7 @@ export function makeSqliteChangeRepository(read: Exec<ChangeReads>, write: Exec<
       return write((s) => s.append.immediate(change));
     },
     async readChanges(afterSeq, limit) {
-      const rows = await read((s) => s.after.all(afterSeq, limit));
+      const rows = await read((s) => s.after(limit).all(afterSeq));
       return rows.map(toChange);
     },
     async latestSeq() {

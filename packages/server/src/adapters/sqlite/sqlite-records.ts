@@ -1,22 +1,26 @@
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../core/collections/collection.js';
-import type { RecordRow } from '../../core/records/record.js';
+import { parseStoredRecord, type StoredRecord } from '../../core/records/record.js';
 import type { RecordRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
+import { limitClause } from './sqlite-limit.js';
+import { ListCache, listCacheKey, type ListAnswer } from './sqlite-list-cache.js';
 import { compileSqliteQuery } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
 
 type Db = Database.Database;
-type Statement = Database.Statement<unknown[], RecordRecord>;
-
-interface RecordRecord { id: string; owner: string | null; version: number; created_at: string; updated_at: string; data: string }
+/** Statements that return rows return them as arrays (`raw`), in `COLUMNS` order: no object per row. */
+type Statement = Database.Statement<unknown[], unknown[]>;
+type StoredColumns = [id: string, owner: string | null, version: number, createdAt: string, updatedAt: string, data: string];
 
 const COLUMNS = 'id, owner, version, created_at, updated_at, data';
+/** The change-log position, as one more column of a list query: read in the rows' snapshot. */
+const SEQ_COLUMN = '(SELECT last FROM change_counter WHERE id = 1)';
 /** Distinct list queries kept prepared per collection; the oldest is dropped beyond this. */
 const MAX_STATEMENTS_PER_COLLECTION = 64;
 
-function toRecord(r: RecordRecord): RecordRow {
-  return { id: r.id, owner: r.owner, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at, data: JSON.parse(r.data) as JsonObject };
+function toStored(r: unknown[]): StoredRecord {
+  const [id, owner, version, createdAt, updatedAt, dataJson] = r as StoredColumns;
+  return { id, owner, version, createdAt, updatedAt, dataJson };
 }
 
 const iso = (time: string): string => new Date(time).toISOString();
@@ -34,7 +38,11 @@ export class SqliteRecordStatements {
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
 
-  constructor(readonly db: Db) {
+  /** Answers of list queries, on a read-only connection outside transactions (see `ListCache`). */
+  private readonly lists: ListCache | undefined;
+
+  constructor(readonly db: Db, opts: { cacheLists: boolean }) {
+    this.lists = opts.cacheLists ? new ListCache(db) : undefined;
     this.seqStatement = db.prepare<[], number>('SELECT last FROM change_counter WHERE id = 1').pluck();
     this.begin = db.prepare('BEGIN');
     this.commit = db.prepare('COMMIT');
@@ -49,11 +57,22 @@ export class SqliteRecordStatements {
     }
     let statement = statements.get(sql);
     if (statement === undefined) {
-      statement = this.db.prepare<unknown[], RecordRecord>(sql);
+      statement = this.db.prepare<unknown[], unknown[]>(sql);
+      if (statement.reader) statement.raw(true);
       if (statements.size >= MAX_STATEMENTS_PER_COLLECTION) statements.delete(statements.keys().next().value!);
       statements.set(sql, statement);
     }
     return statement;
+  }
+
+  /** `load()`'s answer, or the same answer cached while the database has not changed. */
+  listAnswer(sql: string, params: readonly unknown[], load: () => ListAnswer): ListAnswer {
+    return this.lists === undefined || this.db.inTransaction ? load() : this.lists.answer(listCacheKey(sql, params), load);
+  }
+
+  /** The writer committed: cached list answers are out of date. */
+  changed(): void {
+    this.lists?.changed();
   }
 
   forget(collection: string): void {
@@ -83,6 +102,12 @@ export class SqliteRecordStatements {
 }
 
 export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, write: Exec<SqliteRecordStatements>): RecordRepository {
+  async function readRecord(collection: string, id: string): Promise<StoredRecord | null> {
+    const sql = `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id = ?`;
+    const row = await read((s) => s.statement(collection, sql).get(id));
+    return row === undefined ? null : toStored(row);
+  }
+
   return {
     async insertRecord(collection, r) {
       const sql = `INSERT INTO ${recordsTable(collection)} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
@@ -90,10 +115,10 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
         .run(r.id, r.owner, r.version, iso(r.createdAt), iso(r.updatedAt), JSON.stringify(r.data)));
     },
     async findRecord(collection, id) {
-      const sql = `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id = ?`;
-      const row = await read((s) => s.statement(collection, sql).get(id));
-      return row === undefined ? null : toRecord(row);
+      const row = await readRecord(collection, id);
+      return row === null ? null : parseStoredRecord(row);
     },
+    readRecord,
     async updateRecord(collection, r, expectedVersion) {
       // Compare-and-set on version: a writer that read an older version changes nothing.
       const sql = `UPDATE ${recordsTable(collection)} SET data = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`;
@@ -108,19 +133,24 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
     async scanRecords(collection, afterId, limit) {
       const from = `SELECT ${COLUMNS} FROM ${recordsTable(collection)}`;
       const rows = await read((s) => afterId === undefined
-        ? s.statement(collection, `${from} ORDER BY id LIMIT ?`).all(limit)
-        : s.statement(collection, `${from} WHERE id > ? ORDER BY id LIMIT ?`).all(afterId, limit));
-      return rows.map(toRecord);
+        ? s.statement(collection, `${from} ORDER BY id ${limitClause(limit)}`).all()
+        : s.statement(collection, `${from} WHERE id > ? ORDER BY id ${limitClause(limit)}`).all(afterId));
+      return rows.map((r) => parseStoredRecord(toStored(r)));
     },
     async queryRecords(collection, query) {
       const { where, orderBy, params } = compileSqliteQuery(query);
-      const sql = `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE ${where} ORDER BY ${orderBy} LIMIT ?`;
-      // The rows and the seq from one snapshot: every change up to seq is in the rows, none after.
-      const result = await read((s) => s.snapshot(() => ({
-        seq: s.seq(),
-        rows: s.statement(collection, sql).all(...params, query.limit),
-      })));
-      return { seq: result.seq, rows: result.rows.map(toRecord) };
+      const sql = `SELECT ${COLUMNS}, ${SEQ_COLUMN} FROM ${recordsTable(collection)} WHERE ${where} ORDER BY ${orderBy} ${limitClause(query.limit)}`;
+      return read((s) => s.listAnswer(sql, params, () => {
+        const run = (): unknown[][] => s.statement(collection, sql).all(...params);
+        // One statement is one snapshot: the rows and the seq column agree
+        // (every change up to seq is in the rows, none after). With no row
+        // there is no seq column, so then both are read in one transaction.
+        let rows = run();
+        let seq: number;
+        if (rows.length > 0) seq = (rows[0]![6] as number | null) ?? 0;
+        else [seq, rows] = s.snapshot(() => [s.seq(), run()] as const);
+        return { seq, rows: rows.map(toStored) };
+      }));
     },
   };
 }

@@ -100,8 +100,8 @@ interface WriteSide {
   readonly changes: ChangeWrites;
 }
 
-function prepareReadSide(db: Db): ReadSide {
-  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db), changes: prepareChangeReads(db) };
+function prepareReadSide(db: Db, opts: { cacheLists: boolean }): ReadSide {
+  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, opts), changes: prepareChangeReads(db) };
 }
 function prepareWriteSide(db: Db, records: SqliteRecordStatements): WriteSide {
   return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db) };
@@ -281,8 +281,10 @@ export async function openSqliteStore(opts: { readonly filename: string }): Prom
 function createStore(writer: Db, reader: Db): Store {
   const mutex = new Mutex();
   const separateReader = reader !== writer;
-  const readerReads = prepareReadSide(reader);
-  const writerReads = separateReader ? prepareReadSide(writer) : readerReads;
+  // Only a separate reader caches list answers: the writer's reads happen inside
+  // transactions, and a connection's data_version does not move on its own commits.
+  const readerReads = prepareReadSide(reader, { cacheLists: separateReader });
+  const writerReads = separateReader ? prepareReadSide(writer, { cacheLists: false }) : readerReads;
   const writes = prepareWriteSide(writer, writerReads.records);
   // A collection's table changed: its cached record statements go, on both connections.
   const forget = (collection: string): void => {
@@ -306,12 +308,17 @@ function createStore(writer: Db, reader: Db): Store {
     if (separateReader || !mutex.locked) return guarded(readerReads, op);
     return mutex.run(() => (assertOpen(), guarded(readerReads, op)));
   };
+  // Every write reaches the reader's list cache in the tick it commits in.
+  const committed = <T>(value: T): T => {
+    readerReads.records.changed();
+    return value;
+  };
   const write: Exec<WriteSide> = (op) => {
     assertOpen();
     // One statement is atomic on its own; it only has to keep out of an open transaction.
-    if (!mutex.locked) return guarded(writes, op);
+    if (!mutex.locked) return committed(guarded(writes, op));
     // Re-checked after the wait: close() may have run meanwhile.
-    return mutex.run(() => (assertOpen(), guarded(writes, op)));
+    return mutex.run(() => (assertOpen(), committed(guarded(writes, op))));
   };
 
   /**
@@ -375,7 +382,7 @@ function createStore(writer: Db, reader: Db): Store {
       }
     }
     try {
-      guarded(commit, (s) => s.run());
+      committed(guarded(commit, (s) => s.run()));
     } catch (error) {
       if (writer.inTransaction) rollback.run();
       for (const { item } of done) item.reject(error);

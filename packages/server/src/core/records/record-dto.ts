@@ -1,6 +1,6 @@
 import type { JsonObject } from '../collections/collection.js';
 import { SYSTEM_FIELDS } from '../collections/collection.js';
-import type { RecordRow } from './record.js';
+import type { RecordRow, StoredRecord } from './record.js';
 
 /** The API's flat record: system fields first, then the user fields. */
 export type RecordDto = JsonObject & {
@@ -13,6 +13,39 @@ export type RecordDto = JsonObject & {
 
 export function toRecordDto(row: RecordRow): RecordDto {
   return { id: row.id, createdAt: row.createdAt, updatedAt: row.updatedAt, owner: row.owner, version: row.version, ...row.data };
+}
+
+/**
+ * The JSON text of `toRecordDto(parseStoredRecord(r))` — the same members in
+ * the same order (user fields after the system ones) — spliced from the
+ * stored text instead of parsed and re-serialized: the read path's
+ * serializer. The stored text is an object written by a JSON serializer, so
+ * everything after its `{` is its members and the closing brace.
+ */
+export function recordJson(r: StoredRecord): string {
+  const head = `{"id":${JSON.stringify(r.id)},"createdAt":${JSON.stringify(r.createdAt)},"updatedAt":${JSON.stringify(r.updatedAt)},"owner":${r.owner === null ? 'null' : JSON.stringify(r.owner)},"version":${r.version}`;
+  const members = r.dataJson.slice(1).trimStart();
+  return members === '}' ? `${head}}` : `${head},${members}`;
+}
+
+export interface RecordPage {
+  readonly items: readonly StoredRecord[];
+  readonly nextCursor: string | null;
+  readonly seq: number;
+}
+
+/** Texts of pages that will not change (frozen: the record service's cached pages). */
+const pageTexts = new WeakMap<RecordPage, string>();
+
+/** The JSON text of a list page, `{"items":[…],"nextCursor":…,"seq":…}`. */
+export function recordPageJson(page: RecordPage): string {
+  const known = pageTexts.get(page);
+  if (known !== undefined) return known;
+  let json = '{"items":[';
+  for (let i = 0; i < page.items.length; i++) json += (i === 0 ? '' : ',') + recordJson(page.items[i]!);
+  json += `],"nextCursor":${page.nextCursor === null ? 'null' : JSON.stringify(page.nextCursor)},"seq":${page.seq}}`;
+  if (Object.isFrozen(page)) pageTexts.set(page, json);
+  return json;
 }
 
 const SYSTEM = new Set<string>(SYSTEM_FIELDS);

@@ -10,8 +10,8 @@ import { applyMergePatch, assertDepth } from './merge-patch.js';
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
 import { parseFilter } from './query/filter.js';
 import type { FilterNode } from './query/query-types.js';
-import { parseSort } from './query/sort.js';
-import type { ChangeOp, RecordRow } from './record.js';
+import { formatSort, parseSort } from './query/sort.js';
+import { parseStoredRecord, type ChangeOp, type RecordRow, type StoredRecord } from './record.js';
 import { ifMatchAllows, toRecordDto, userFieldsOf, type RecordDto } from './record-dto.js';
 
 export interface RecordServiceOptions {
@@ -30,7 +30,8 @@ export interface ListInput {
 }
 
 export interface ListResult {
-  readonly items: RecordDto[];
+  /** Stored form: `recordPageJson` answers with them unparsed. */
+  readonly items: StoredRecord[];
   readonly nextCursor: string | null;
   readonly seq: number;
 }
@@ -59,6 +60,8 @@ export type RecordService = ReturnType<typeof createRecordService>;
 export function createRecordService(opts: RecordServiceOptions) {
   const { store, catalog, clock } = opts;
   const iso = (): string => new Date(clock.now()).toISOString();
+  /** Pages made from answers a store handed out frozen (cached), by limit and sort. */
+  const pages = new WeakMap<object, Map<string, ListResult>>();
 
   async function collectionFor(name: string, principal: Principal | null, rule: RuleName): Promise<Collection> {
     const collection = await catalog.get(name);
@@ -111,7 +114,7 @@ export function createRecordService(opts: RecordServiceOptions) {
   /** Loads a record the caller may view, else 404 (existence is not revealed). */
   async function loadVisible(collection: Collection, principal: Principal | null, id: string, reader: Pick<StoreTransaction, 'records'> = store): Promise<RecordRow> {
     const row = CLIENT_ID_RE.test(id) ? await reader.records.findRecord(collection.name, id) : null;
-    if (!row || !allows(collection.rules.view, principal, row.owner)) throw new AppError('not_found', 'No such record.');
+    if (!row || !allows(collection.rules.view, principal, row.owner)) throw notFound();
     return row;
   }
 
@@ -152,19 +155,34 @@ export function createRecordService(opts: RecordServiceOptions) {
       const sort = parseSort(input.sort);
       const limit = parseLimit(input.limit);
       const after = input.after === undefined || input.after === '' ? null : decodeRecordCursor(input.after, sort);
-      const { rows, seq } = await store.records.queryRecords(name, { filter, sort, after, limit: limit + 1 });
-      const page = rows.slice(0, limit);
+      const answer = await store.records.queryRecords(name, { filter, sort, after, limit: limit + 1 });
+      // A store may hand back the same (frozen) answer while its data is
+      // unchanged; the page made from it is then the same too.
+      const pageKey = `${limit} ${formatSort(sort)}`;
+      const known = pages.get(answer)?.get(pageKey);
+      if (known !== undefined) return known;
+      const { rows, seq } = answer;
+      const page = rows.length > limit ? rows.slice(0, limit) : rows;
       const last = page.at(-1);
-      return {
-        items: page.map(toRecordDto),
-        nextCursor: rows.length > limit && last ? encodeRecordCursor(cursorPositionOf(last, sort), sort) : null,
+      const result: ListResult = {
+        items: page,
+        nextCursor: rows.length > limit && last ? encodeRecordCursor(cursorPositionOf(parseStoredRecord(last), sort), sort) : null,
         seq,
       };
+      if (Object.isFrozen(answer)) {
+        const forAnswer = pages.get(answer) ?? new Map<string, ListResult>();
+        forAnswer.set(pageKey, Object.freeze(result));
+        pages.set(answer, forAnswer);
+      }
+      return result;
     },
 
-    async get(principal: Principal | null, name: string, id: string): Promise<RecordDto> {
+    /** The record in stored form (`recordJson` answers with it unparsed). */
+    async get(principal: Principal | null, name: string, id: string): Promise<StoredRecord> {
       const collection = await collectionFor(name, principal, 'view');
-      return toRecordDto(await loadVisible(collection, principal, id));
+      const row = CLIENT_ID_RE.test(id) ? await store.records.readRecord(name, id) : null;
+      if (!row || !allows(collection.rules.view, principal, row.owner)) throw notFound();
+      return row;
     },
 
     async create(principal: Principal | null, name: string, body: JsonObject): Promise<RecordDto> {
@@ -218,6 +236,9 @@ export function createRecordService(opts: RecordServiceOptions) {
     },
   };
 }
+
+/** A record that does not exist or that the caller may not view: existence is not revealed. */
+const notFound = (): AppError => new AppError('not_found', 'No such record.');
 
 function parseLimit(value: string | undefined): number {
   if (value === undefined || value === '') return 50;

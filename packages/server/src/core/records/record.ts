@@ -16,6 +16,25 @@ export interface RecordRow {
   readonly data: JsonObject;
 }
 
+/**
+ * A record as read for an answer: the user fields are still the stored JSON
+ * text of an object, so a read can be sent without parsing and re-serializing
+ * them (`recordJson`). Parse it with `parseStoredRecord` to work with the data.
+ */
+export interface StoredRecord {
+  readonly id: string;
+  readonly owner: string | null;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** JSON text of the user fields: always an object, never holding a system field. */
+  readonly dataJson: string;
+}
+
+export function parseStoredRecord(r: StoredRecord): RecordRow {
+  return { id: r.id, owner: r.owner, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, data: JSON.parse(r.dataJson) as JsonObject };
+}
+
 export type ChangeOp = 'create' | 'update' | 'delete';
 
 /** One entry of the change log (transactional outbox). */

@@ -1,7 +1,7 @@
 import type { Role } from '@sigil/protocol';
 import type { Collection } from '../collections/collection.js';
 import type { RecordQuery } from '../records/query/query-types.js';
-import type { ChangeRow, NewChange, RecordRow } from '../records/record.js';
+import type { ChangeRow, NewChange, RecordRow, StoredRecord } from '../records/record.js';
 
 /** A user row as stored. `passwordHash` never leaves the core. */
 export interface UserRow {
@@ -136,6 +136,8 @@ export interface RecordRepository {
   /** `conflict` when the id exists. */
   insertRecord(collection: string, record: RecordRow): Promise<void>;
   findRecord(collection: string, id: string): Promise<RecordRow | null>;
+  /** `findRecord` with the user fields left as their stored JSON text, for answering reads. */
+  readRecord(collection: string, id: string): Promise<StoredRecord | null>;
   /**
    * Stores `record` (its data, updatedAt and version) if the stored version is
    * still `expectedVersion` (compare-and-set). False when the record is gone
@@ -149,8 +151,10 @@ export interface RecordRepository {
   /**
    * Runs a list query. `seq` is the change-log position the rows reflect: in
    * the same snapshot, every change with seq <= it is visible and none above.
+   * Rows keep their user fields as stored JSON text (lists are answered
+   * without parsing them).
    */
-  queryRecords(collection: string, query: RecordQuery): Promise<{ rows: RecordRow[]; seq: number }>;
+  queryRecords(collection: string, query: RecordQuery): Promise<{ rows: StoredRecord[]; seq: number }>;
 }
 
 export interface ChangeRepository {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject, JsonValue } from '../../core/collections/collection.js';
 import type { ListInput, RecordService } from '../../core/records/record-service.js';
-import { etagOf } from '../../core/records/record-dto.js';
+import { etagOf, recordJson, recordPageJson } from '../../core/records/record-dto.js';
 import type { AuthHooks } from '../plugins/authenticate.js';
 
 interface Deps {
@@ -35,6 +35,9 @@ const listQuery = {
 
 const objectBody = { type: 'object' } as const;
 
+/** Reads answer with JSON text made from the stored record (see `recordJson`). */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 type RecordRoute = { Params: { name: string; id: string }; Headers: { 'if-match'?: string } };
 
 /** `/api/collections/:name/records…`: translation between HTTP and the record service only. */
@@ -44,7 +47,10 @@ export function recordRoutes(app: FastifyInstance, { records, hooks }: Deps): vo
   app.get<{ Params: { name: string }; Querystring: ListInput }>(
     base,
     { preHandler: hooks.optionalUser, schema: { params: nameParams, querystring: listQuery } },
-    async (request) => records.list(request.principal, request.params.name, request.query),
+    async (request, reply) => {
+      const page = await records.list(request.principal, request.params.name, request.query);
+      return reply.type(JSON_TYPE).send(recordPageJson(page));
+    },
   );
 
   app.post<{ Params: { name: string }; Body: JsonObject }>(
@@ -60,7 +66,7 @@ export function recordRoutes(app: FastifyInstance, { records, hooks }: Deps): vo
     const record = await records.get(request.principal, request.params.name, request.params.id);
     const etag = etagOf(record.version);
     if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).send();
-    return reply.header('etag', etag).send(record);
+    return reply.header('etag', etag).type(JSON_TYPE).send(recordJson(record));
   });
 
   app.patch<RecordRoute & { Body: JsonValue }>(

@@ -1,0 +1,11 @@
+import autocannon from 'autocannon';
+import fs from 'node:fs';
+const [url, pid, token, dur = 5] = process.argv.slice(2);
+const stat = () => { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return { u: +f[11], s: +f[12] }; };
+const opts = { url, connections: 50, duration: +dur, headers: token ? { authorization: 'Bearer ' + token } : {} };
+await autocannon({ ...opts, duration: 1 });
+const a = stat();
+const r = await autocannon(opts);
+const b = stat();
+const n = r.requests.total;
+console.log(`${Math.round(r.requests.average)} req/s; server user ${(10000 * (b.u - a.u) / n).toFixed(1)} us/req, sys ${(10000 * (b.s - a.s) / n).toFixed(1)} us/req; non2xx ${r.non2xx}`);
