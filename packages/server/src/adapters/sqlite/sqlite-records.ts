@@ -3,7 +3,7 @@ import { parseStoredRecord, type StoredRecord } from '../../core/records/record.
 import type { RecordRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
 import { limitClause } from './sqlite-limit.js';
-import { ListCache, listCacheKey, type ListAnswer } from './sqlite-list-cache.js';
+import { listCacheKey, type ListAnswer, type ReadCache } from './sqlite-read-cache.js';
 import { compileSqliteQuery } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
 
@@ -33,16 +33,17 @@ const iso = (time: string): string => new Date(time).toISOString();
  * collection's statements should not linger.
  */
 export class SqliteRecordStatements {
-  private readonly cache = new Map<string, Map<string, Statement>>();
+  private readonly statements = new Map<string, Map<string, Statement>>();
   private readonly seqStatement: Database.Statement<[], number>;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
 
-  /** Answers of list queries, on a read-only connection outside transactions (see `ListCache`). */
-  private readonly lists: ListCache | undefined;
-
-  constructor(readonly db: Db, opts: { cacheLists: boolean }) {
-    this.lists = opts.cacheLists ? new ListCache(db) : undefined;
+  /**
+   * `cache`: the store's read cache, if it has one. The read connection
+   * answers from it (outside transactions); the writer reports to it what
+   * its statements change.
+   */
+  constructor(readonly db: Db, private readonly cache: { readonly cache: ReadCache; readonly serveReads: boolean } | undefined) {
     this.seqStatement = db.prepare<[], number>('SELECT last FROM change_counter WHERE id = 1').pluck();
     this.begin = db.prepare('BEGIN');
     this.commit = db.prepare('COMMIT');
@@ -50,10 +51,10 @@ export class SqliteRecordStatements {
 
   /** A statement on `collection`'s table (whose name `sql` already holds). */
   statement(collection: string, sql: string): Statement {
-    let statements = this.cache.get(collection);
+    let statements = this.statements.get(collection);
     if (statements === undefined) {
       statements = new Map();
-      this.cache.set(collection, statements);
+      this.statements.set(collection, statements);
     }
     let statement = statements.get(sql);
     if (statement === undefined) {
@@ -65,18 +66,28 @@ export class SqliteRecordStatements {
     return statement;
   }
 
-  /** `load()`'s answer, or the same answer cached while the database has not changed. */
+  /** `load()`'s answer, or the same answer cached while the data has not changed. */
   listAnswer(sql: string, params: readonly unknown[], load: () => ListAnswer): ListAnswer {
-    return this.lists === undefined || this.db.inTransaction ? load() : this.lists.answer(listCacheKey(sql, params), load);
+    return this.cachedReads() ? this.cache!.cache.list(listCacheKey(sql, params), load) : load();
   }
 
-  /** The writer committed: cached list answers are out of date. */
-  changed(): void {
-    this.lists?.changed();
+  /** `load()`'s record, or the same record cached while it has not changed. */
+  recordAnswer(collection: string, id: string, load: () => StoredRecord | null): StoredRecord | null {
+    return this.cachedReads() ? this.cache!.cache.record(collection, id, load) : load();
+  }
+
+  /** A statement is changing this record (see `ReadCache.touched`). */
+  touched(collection: string, id: string): void {
+    this.cache?.cache.touched(collection, id);
+  }
+
+  private cachedReads(): boolean {
+    return this.cache !== undefined && this.cache.serveReads && !this.db.inTransaction;
   }
 
   forget(collection: string): void {
-    this.cache.delete(collection);
+    this.statements.delete(collection);
+    this.cache?.cache.touchedTable();
   }
 
   /** The last seq handed out (`change_counter`). */
@@ -104,15 +115,19 @@ export class SqliteRecordStatements {
 export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, write: Exec<SqliteRecordStatements>): RecordRepository {
   async function readRecord(collection: string, id: string): Promise<StoredRecord | null> {
     const sql = `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id = ?`;
-    const row = await read((s) => s.statement(collection, sql).get(id));
-    return row === undefined ? null : toStored(row);
+    return read((s) => s.recordAnswer(collection, id, () => {
+      const row = s.statement(collection, sql).get(id);
+      return row === undefined ? null : toStored(row);
+    }));
   }
 
   return {
     async insertRecord(collection, r) {
       const sql = `INSERT INTO ${recordsTable(collection)} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
-      await write((s) => s.statement(collection, sql)
-        .run(r.id, r.owner, r.version, iso(r.createdAt), iso(r.updatedAt), JSON.stringify(r.data)));
+      await write((s) => {
+        s.touched(collection, r.id);
+        s.statement(collection, sql).run(r.id, r.owner, r.version, iso(r.createdAt), iso(r.updatedAt), JSON.stringify(r.data));
+      });
     },
     async findRecord(collection, id) {
       const row = await readRecord(collection, id);
@@ -122,12 +137,18 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
     async updateRecord(collection, r, expectedVersion) {
       // Compare-and-set on version: a writer that read an older version changes nothing.
       const sql = `UPDATE ${recordsTable(collection)} SET data = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`;
-      const result = await write((s) => s.statement(collection, sql).run(JSON.stringify(r.data), iso(r.updatedAt), r.version, r.id, expectedVersion));
+      const result = await write((s) => {
+        s.touched(collection, r.id);
+        return s.statement(collection, sql).run(JSON.stringify(r.data), iso(r.updatedAt), r.version, r.id, expectedVersion);
+      });
       return result.changes === 1;
     },
     async deleteRecord(collection, id, expectedVersion) {
       const sql = `DELETE FROM ${recordsTable(collection)} WHERE id = ? AND version = ?`;
-      const result = await write((s) => s.statement(collection, sql).run(id, expectedVersion));
+      const result = await write((s) => {
+        s.touched(collection, id);
+        return s.statement(collection, sql).run(id, expectedVersion);
+      });
       return result.changes === 1;
     },
     async scanRecords(collection, afterId, limit) {

@@ -10,6 +10,7 @@ import {
 } from './sqlite-collections.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
+import { ReadCache } from './sqlite-read-cache.js';
 import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-records.js';
 
 type Db = Database.Database;
@@ -100,8 +101,8 @@ interface WriteSide {
   readonly changes: ChangeWrites;
 }
 
-function prepareReadSide(db: Db, opts: { cacheLists: boolean }): ReadSide {
-  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, opts), changes: prepareChangeReads(db) };
+function prepareReadSide(db: Db, cache: ConstructorParameters<typeof SqliteRecordStatements>[1]): ReadSide {
+  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, cache), changes: prepareChangeReads(db) };
 }
 function prepareWriteSide(db: Db, records: SqliteRecordStatements): WriteSide {
   return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db) };
@@ -281,10 +282,12 @@ export async function openSqliteStore(opts: { readonly filename: string }): Prom
 function createStore(writer: Db, reader: Db): Store {
   const mutex = new Mutex();
   const separateReader = reader !== writer;
-  // Only a separate reader caches list answers: the writer's reads happen inside
-  // transactions, and a connection's data_version does not move on its own commits.
-  const readerReads = prepareReadSide(reader, { cacheLists: separateReader });
-  const writerReads = separateReader ? prepareReadSide(writer, { cacheLists: false }) : readerReads;
+  // Only a separate reader answers from the cache: the writer's reads happen
+  // inside transactions, and a connection's data_version does not move on its
+  // own commits. The writer tells the cache what it changes.
+  const cache = separateReader ? new ReadCache(reader) : undefined;
+  const readerReads = prepareReadSide(reader, cache && { cache, serveReads: true });
+  const writerReads = separateReader ? prepareReadSide(writer, cache && { cache, serveReads: false }) : readerReads;
   const writes = prepareWriteSide(writer, writerReads.records);
   // A collection's table changed: its cached record statements go, on both connections.
   const forget = (collection: string): void => {
@@ -308,17 +311,17 @@ function createStore(writer: Db, reader: Db): Store {
     if (separateReader || !mutex.locked) return guarded(readerReads, op);
     return mutex.run(() => (assertOpen(), guarded(readerReads, op)));
   };
-  // Every write reaches the reader's list cache in the tick it commits in.
-  const committed = <T>(value: T): T => {
-    readerReads.records.changed();
+  // Every write reaches the read cache in the tick it commits (or fails) in.
+  const ended = <T>(value: T): T => {
+    cache?.writeEnded();
     return value;
   };
   const write: Exec<WriteSide> = (op) => {
     assertOpen();
     // One statement is atomic on its own; it only has to keep out of an open transaction.
-    if (!mutex.locked) return committed(guarded(writes, op));
+    if (!mutex.locked) return ended(guarded(writes, op));
     // Re-checked after the wait: close() may have run meanwhile.
-    return mutex.run(() => (assertOpen(), committed(guarded(writes, op))));
+    return mutex.run(() => (assertOpen(), ended(guarded(writes, op))));
   };
 
   /**
@@ -382,9 +385,10 @@ function createStore(writer: Db, reader: Db): Store {
       }
     }
     try {
-      committed(guarded(commit, (s) => s.run()));
+      ended(guarded(commit, (s) => s.run()));
     } catch (error) {
       if (writer.inTransaction) rollback.run();
+      ended(undefined);
       for (const { item } of done) item.reject(error);
       return;
     }

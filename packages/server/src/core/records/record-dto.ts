@@ -23,10 +23,17 @@ export function toRecordDto(row: RecordRow): RecordDto {
  * everything after its `{` is its members and the closing brace.
  */
 export function recordJson(r: StoredRecord): string {
+  const known = recordTexts.get(r);
+  if (known !== undefined) return known;
   const head = `{"id":${JSON.stringify(r.id)},"createdAt":${JSON.stringify(r.createdAt)},"updatedAt":${JSON.stringify(r.updatedAt)},"owner":${r.owner === null ? 'null' : JSON.stringify(r.owner)},"version":${r.version}`;
   const members = r.dataJson.slice(1).trimStart();
-  return members === '}' ? `${head}}` : `${head},${members}`;
+  const json = members === '}' ? `${head}}` : `${head},${members}`;
+  if (Object.isFrozen(r)) recordTexts.set(r, json);
+  return json;
 }
+
+/** Texts of records that will not change (frozen: a store's cached answers). */
+const recordTexts = new WeakMap<StoredRecord, string>();
 
 export interface RecordPage {
   readonly items: readonly StoredRecord[];

@@ -1,0 +1,157 @@
+import type Database from 'better-sqlite3';
+import type { StoredRecord } from '../../core/records/record.js';
+
+export interface ListAnswer {
+  readonly rows: StoredRecord[];
+  readonly seq: number;
+}
+
+/** How often the cache asks SQLite whether another process changed the file. */
+const FOREIGN_CHECK_MS = 1000;
+
+/**
+ * Record reads answered from memory while the data they came from is unchanged.
+ *
+ * Sigil on SQLite is one process, so its writer knows every change: record
+ * writes report their key (`touched`), and when the transaction ends
+ * (`committed`, in the same tick as the COMMIT, so no read can see new data
+ * while the cache still holds the old) those records and every list answer
+ * are dropped. A change of a collection's table drops everything. Writes by
+ * another process (an operator's `sqlite3` shell) are caught by
+ * `PRAGMA data_version`, asked at most once a second: it costs a read
+ * transaction (~10 µs here), as much as a whole cached answer.
+ *
+ * Answers are frozen and a hit returns the same object as the miss that
+ * filled it, so the layers above can remember what they derived from it.
+ */
+export class ReadCache {
+  private readonly lists = new LruMap<ListAnswer>(512, 32 * 1024 * 1024);
+  private readonly records = new LruMap<StoredRecord>(100_000, 64 * 1024 * 1024);
+  private readonly dataVersion: Database.Statement<[], number>;
+  private touchedKeys: string[] = [];
+  private touchedTables = false;
+  private version = -1;
+  private checkedAt = -Infinity;
+
+  /** `db`: the read connection (data_version moves on other connections' commits). */
+  constructor(db: Database.Database) {
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  /** The cached list answer for `key`, else `load()`'s. */
+  list(key: string, load: () => ListAnswer): ListAnswer {
+    this.checkForeign();
+    return this.lists.get(key) ?? this.lists.keep(key, deepFreeze(load()), answerBytes);
+  }
+
+  /** The cached record, else `load()`'s (absent records are not kept). */
+  record(collection: string, id: string, load: () => StoredRecord | null): StoredRecord | null {
+    this.checkForeign();
+    const key = recordKey(collection, id);
+    const hit = this.records.get(key);
+    if (hit !== undefined) return hit;
+    const row = load();
+    return row === null ? null : this.records.keep(key, Object.freeze(row), recordBytes);
+  }
+
+  /** A write statement changed this record; it is dropped when the transaction ends. */
+  touched(collection: string, id: string): void {
+    this.touchedKeys.push(recordKey(collection, id));
+  }
+
+  /** A collection's table is being created, changed or dropped: everything goes when the transaction ends. */
+  touchedTable(): void {
+    this.touchedTables = true;
+  }
+
+  /** A write (or a transaction) ended, committed or not: what it touched, and every list answer, go. */
+  writeEnded(): void {
+    if (this.touchedTables) {
+      this.clear();
+      return;
+    }
+    this.lists.clear();
+    for (const key of this.touchedKeys) this.records.delete(key);
+    this.touchedKeys = [];
+  }
+
+  private clear(): void {
+    this.lists.clear();
+    this.records.clear();
+    this.touchedKeys = [];
+    this.touchedTables = false;
+  }
+
+  private checkForeign(): void {
+    const now = Date.now();
+    if (now - this.checkedAt < FOREIGN_CHECK_MS) return;
+    this.checkedAt = now;
+    const version = this.dataVersion.get()!;
+    // Also moves on this process's own commits: a needless clear at most once a second.
+    if (version !== this.version) {
+      this.version = version;
+      this.clear();
+    }
+  }
+}
+
+/** A cache key for `sql` run with `params` (scalars; bigint included, which JSON cannot write). */
+export function listCacheKey(sql: string, params: readonly unknown[]): string {
+  let key = sql;
+  for (const p of params) key += `\u0000${typeof p}:${String(p)}`;
+  return key;
+}
+
+const recordKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
+const recordBytes = (r: StoredRecord): number => r.dataJson.length + 160;
+const answerBytes = (a: ListAnswer): number => a.rows.reduce((sum, r) => sum + recordBytes(r), 64);
+
+function deepFreeze(answer: ListAnswer): ListAnswer {
+  for (const row of answer.rows) Object.freeze(row);
+  Object.freeze(answer.rows);
+  return Object.freeze(answer);
+}
+
+/** A Map kept under a count and a byte budget by dropping the least recently used. */
+class LruMap<V> {
+  private readonly map = new Map<string, { value: V; bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
+
+  get(key: string): V | undefined {
+    const entry = this.map.get(key);
+    if (entry === undefined) return undefined;
+    // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
+    this.map.delete(key);
+    this.map.set(key, entry);
+    return entry.value;
+  }
+
+  /** Keeps `value` unless it alone is over a tenth of the budget; returns it. */
+  keep(key: string, value: V, size: (v: V) => number): V {
+    const bytes = key.length + size(value);
+    if (bytes > this.maxBytes / 10) return value;
+    this.delete(key);
+    this.map.set(key, { value, bytes });
+    this.bytes += bytes;
+    for (const [oldest, entry] of this.map) {
+      if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.map.delete(oldest);
+      this.bytes -= entry.bytes;
+    }
+    return value;
+  }
+
+  delete(key: string): void {
+    const entry = this.map.get(key);
+    if (entry === undefined) return;
+    this.map.delete(key);
+    this.bytes -= entry.bytes;
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}
