@@ -84,7 +84,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
 
   const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, flushIntervalMs: config.realtimeFlushMs, ...opts.realtime };
   const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, readCacheBytes: config.readCacheBytes });
   const notifier = openNotifier({ dialect: store.dialect, databaseUrl: config.databaseUrl, onError });
   // Set once realtime has started; services created before it report to it through these.
   let realtime: Realtime | undefined;

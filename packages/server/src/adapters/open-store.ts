@@ -34,11 +34,16 @@ export function parseDatabaseUrl(databaseUrl: string | undefined, dataDir: strin
 }
 
 /** Opens the store DATABASE_URL names (see `parseDatabaseUrl`), migrated and ready. */
-export async function openStore(opts: { readonly databaseUrl: string | undefined; readonly dataDir: string }): Promise<Store> {
+export async function openStore(opts: {
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** SQLite's read cache (`READ_CACHE_MB`); default none, for short-lived commands and tests. */
+  readonly readCacheBytes?: number;
+}): Promise<Store> {
   const location = parseDatabaseUrl(opts.databaseUrl, opts.dataDir);
   switch (location.dialect) {
     case 'sqlite':
-      return openSqliteStore({ filename: location.filename });
+      return openSqliteStore({ filename: location.filename, readCacheBytes: opts.readCacheBytes ?? 0 });
     case 'postgres':
       return openPostgresStore({ url: location.url });
   }

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       authCacheTtlMs: 1000,
       trustProxy: false,
+      readCacheBytes: 64 * 1024 * 1024,
     });
   });
 
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
       AUTH_RATE_LIMIT_PER_ADDRESS: '100/15m',
       AUTH_RATE_LIMIT_PER_USERNAME: '5/30s',
       TRUST_PROXY: 'true',
+      READ_CACHE_MB: '0',
     });
     expect(config).toMatchObject({
       nodeEnv: 'production',
@@ -87,6 +89,7 @@ describe('loadConfig', () => {
       authRateLimitPerAddress: { limit: 100, windowMs: 15 * 60_000 },
       authRateLimitPerUsername: { limit: 5, windowMs: 30_000 },
       trustProxy: true,
+      readCacheBytes: 0,
     });
   });
 
@@ -108,6 +111,9 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ AUTH_RATE_LIMIT_PER_ADDRESS: 'lots' }, 'AUTH_RATE_LIMIT_PER_ADDRESS'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+    [{ READ_CACHE_MB: '-1' }, 'READ_CACHE_MB'],
+    [{ READ_CACHE_MB: '1.5' }, 'READ_CACHE_MB'],
+    [{ READ_CACHE_MB: '100000' }, 'READ_CACHE_MB'],
     [{ JWT_SECRET: `${STRONG},` }, 'JWT_SECRET'],
   ])('rejects %j naming %s', (env, variable) => {
     const err = errorOf(env);

@@ -39,6 +39,8 @@ export interface Config {
   readonly realtimeRetentionSeconds: number;
   /** How long a socket's realtime messages are gathered into one write; 0 = the next event-loop turn. */
   readonly realtimeFlushMs: number;
+  /** Memory for SQLite's read cache (records by id and list answers); 0 turns it off. */
+  readonly readCacheBytes: number;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -72,6 +74,7 @@ export const CONFIG_VARIABLES = [
   'AUTH_CACHE_TTL',
   'REALTIME_RETENTION',
   'REALTIME_FLUSH_MS',
+  'READ_CACHE_MB',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -124,6 +127,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const flush = get('REALTIME_FLUSH_MS') ?? '0';
   if (!/^\d{1,4}$/.test(flush) || Number(flush) > 1000) throw new ConfigError('REALTIME_FLUSH_MS', `must be an integer from 0 to 1000 (got "${flush}")`);
   const realtimeFlushMs = Number(flush);
+  const readCache = get('READ_CACHE_MB') ?? '64';
+  if (!/^\d{1,5}$/.test(readCache) || Number(readCache) > 65_536) throw new ConfigError('READ_CACHE_MB', `must be an integer from 0 to 65536 (got "${readCache}")`);
+  const readCacheBytes = Number(readCache) * 1024 * 1024;
 
   return deepFreeze({
     nodeEnv,
@@ -144,6 +150,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     trustProxy,
     realtimeRetentionSeconds,
     realtimeFlushMs,
+    readCacheBytes,
   });
 }
 

@@ -14,7 +14,7 @@ import { parseStoredRecord, type ChangeOp, type RecordRow } from '../../src/core
 import { recordJson, toRecordDto } from '../../src/core/records/record-dto.js';
 import type { Store } from '../../src/core/storage/store.js';
 import { openStore } from '../../src/adapters/open-store.js';
-import { STORES, freshStoreEachTest, type OpenedStore } from '../helpers/stores.js';
+import { STORES, TEST_READ_CACHE_BYTES, freshStoreEachTest, type OpenedStore } from '../helpers/stores.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
@@ -331,7 +331,7 @@ describe.each(STORES)('records storage: $name', (factory) => {
     });
 
     it('sees, within a second, the writes of another store on the same database (lists and records)', async () => {
-      const other = await openStore({ databaseUrl: opened.url, dataDir: tmpdir() });
+      const other = await openStore({ databaseUrl: opened.url, dataDir: tmpdir(), readCacheBytes: TEST_READ_CACHE_BYTES });
       try {
         expect((await store.records.queryRecords('tasks', query())).rows).toEqual([]);
         await store.records.insertRecord('tasks', row('here', { n: 1 }));

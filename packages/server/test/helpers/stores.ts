@@ -83,7 +83,8 @@ function factory(name: Dialect, skipReason: string | null): StoreFactory {
     async open() {
       const db = await createTestDatabaseUrl(name);
       try {
-        const store = await openStore({ databaseUrl: db.url, dataDir: tmpdir() });
+        // With the read cache a server has (READ_CACHE_MB's default), so the contract covers it.
+        const store = await openStore({ databaseUrl: db.url, dataDir: tmpdir(), readCacheBytes: TEST_READ_CACHE_BYTES });
         return {
           store,
           url: db.url,
@@ -104,6 +105,8 @@ const selected = (process.env['SIGIL_TEST_STORES'] ?? 'sqlite,postgres').split('
 for (const name of selected) {
   if (name !== 'sqlite' && name !== 'postgres') throw new Error(`SIGIL_TEST_STORES: unknown store "${name}" (use sqlite, postgres)`);
 }
+
+export const TEST_READ_CACHE_BYTES = 64 * 1024 * 1024;
 
 export const STORES: readonly StoreFactory[] = [
   factory('sqlite', null),

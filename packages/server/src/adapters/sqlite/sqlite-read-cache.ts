@@ -25,16 +25,21 @@ const FOREIGN_CHECK_MS = 1000;
  * filled it, so the layers above can remember what they derived from it.
  */
 export class ReadCache {
-  private readonly lists = new LruMap<ListAnswer>(512, 32 * 1024 * 1024);
-  private readonly records = new LruMap<StoredRecord>(100_000, 64 * 1024 * 1024);
+  private readonly lists: LruMap<ListAnswer>;
+  private readonly records: LruMap<StoredRecord>;
   private readonly dataVersion: Database.Statement<[], number>;
   private touchedKeys: string[] = [];
   private touchedTables = false;
   private version = -1;
   private checkedAt = -Infinity;
 
-  /** `db`: the read connection (data_version moves on other connections' commits). */
-  constructor(db: Database.Database) {
+  /**
+   * `db`: the read connection (data_version moves on other connections'
+   * commits). `budgetBytes`: a quarter for list answers, the rest for records.
+   */
+  constructor(db: Database.Database, budgetBytes: number) {
+    this.lists = new LruMap(1024, budgetBytes / 4);
+    this.records = new LruMap(1_000_000, budgetBytes - budgetBytes / 4);
     this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 

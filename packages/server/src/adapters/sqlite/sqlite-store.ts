@@ -252,7 +252,11 @@ function connect(filename: string, readonly: boolean): Db {
  * synchronously with no extra await. `:memory:` has no second connection, so
  * there reads also wait for an open transaction.
  */
-export async function openSqliteStore(opts: { readonly filename: string }): Promise<Store> {
+export async function openSqliteStore(opts: {
+  readonly filename: string;
+  /** Memory for the read cache (see `ReadCache`); 0, the default, means none. */
+  readonly readCacheBytes?: number;
+}): Promise<Store> {
   const memory = opts.filename === ':memory:';
   if (!memory) mkdirSync(dirname(opts.filename), { recursive: true });
   let writer: Db | undefined;
@@ -271,7 +275,7 @@ export async function openSqliteStore(opts: { readonly filename: string }): Prom
     }
     migrateSqlite(writer);
     reader = memory ? writer : connect(opts.filename, true);
-    return createStore(writer, reader);
+    return createStore(writer, reader, opts.readCacheBytes ?? 0);
   } catch (error) {
     reader?.close();
     writer?.close();
@@ -279,13 +283,13 @@ export async function openSqliteStore(opts: { readonly filename: string }): Prom
   }
 }
 
-function createStore(writer: Db, reader: Db): Store {
+function createStore(writer: Db, reader: Db, readCacheBytes: number): Store {
   const mutex = new Mutex();
   const separateReader = reader !== writer;
   // Only a separate reader answers from the cache: the writer's reads happen
   // inside transactions, and a connection's data_version does not move on its
   // own commits. The writer tells the cache what it changes.
-  const cache = separateReader ? new ReadCache(reader) : undefined;
+  const cache = separateReader && readCacheBytes > 0 ? new ReadCache(reader, readCacheBytes) : undefined;
   const readerReads = prepareReadSide(reader, cache && { cache, serveReads: true });
   const writerReads = separateReader ? prepareReadSide(writer, cache && { cache, serveReads: false }) : readerReads;
   const writes = prepareWriteSide(writer, writerReads.records);
