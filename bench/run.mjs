@@ -662,6 +662,8 @@ async function startSigil({ name, databaseUrl, databaseLabel, register }) {
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     // Passed through so fan-out runs can be compared with and without write batching.
     ...(process.env.REALTIME_FLUSH_MS ? { REALTIME_FLUSH_MS: process.env.REALTIME_FLUSH_MS } : {}),
+    // Passed through so reads can be measured with the read cache off (READ_CACHE_MB=0).
+    ...(process.env.READ_CACHE_MB ? { READ_CACHE_MB: process.env.READ_CACHE_MB } : {}),
   };
 
   let command;
@@ -1070,6 +1072,7 @@ async function main() {
     `- cpu: ${cpu}`,
     `- commit: ${commit}`,
     `- Sigil database: ${databaseLabel}`,
+    `- Sigil settings from the environment: ${['READ_CACHE_MB', 'REALTIME_FLUSH_MS'].map((name) => `${name}=${process.env[name] || '(default)'}`).join(', ')}`,
     `- load: autocannon ${autocannonVersion()} in the runner process; each server is its own child process; ` +
       `${settings.connections} connections, pipelining ${settings.pipelining}, ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured, one workload at a time, 127.0.0.1`,
     ...(rows.some((r) => r.kind === 'realtime')
