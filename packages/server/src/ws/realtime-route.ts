@@ -5,6 +5,7 @@ import { CLOSE_CODES } from '@sigil/protocol';
 import type { RealtimeHub } from '../core/realtime/realtime-hub.js';
 import { AppError } from '../core/errors.js';
 import { sendError } from '../http/error-handler.js';
+import { FrameWriter } from './frame-writer.js';
 
 export interface RealtimeTransportOptions {
   readonly hub: RealtimeHub;
@@ -27,9 +28,11 @@ export interface RealtimeTransportOptions {
  * messages and back; all protocol rules live in the hub.
  */
 export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTransportOptions): Promise<void> {
-  await app.register(websocket, { options: { maxPayload: opts.maxMessageBytes } });
+  // No permessage-deflate: FrameWriter writes frames to the TCP socket itself, in order.
+  await app.register(websocket, { options: { maxPayload: opts.maxMessageBytes, perMessageDeflate: false } });
   const alive = new WeakMap<WebSocket, boolean>();
   const sockets = new Set<WebSocket>();
+  const frames = new FrameWriter(opts.flushIntervalMs);
 
   const pinger = setInterval(() => {
     for (const socket of sockets) {
@@ -45,6 +48,7 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
   pinger.unref();
   app.addHook('onClose', async () => {
     clearInterval(pinger);
+    frames.close();
   });
 
   const checkOrigin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -58,10 +62,10 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
   app.get('/api/realtime', { websocket: true, preValidation: checkOrigin }, (socket) => {
     sockets.add(socket);
     alive.set(socket, true);
-    const outbox = createOutbox(socket, opts.flushIntervalMs);
+    const outbox = frames.outbox(socket);
     const conn = opts.hub.connect({
       send: (message) => outbox.push(JSON.stringify(message)),
-      sendText: (text) => outbox.push(text),
+      sendText: (text) => outbox.pushShared(text),
       close: (code, reason) => {
         outbox.flush();
         socket.close(code, reason);
@@ -84,7 +88,7 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
       try {
         message = JSON.parse(textOf(data));
       } catch {
-        socket.send(JSON.stringify({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' }));
+        outbox.push(JSON.stringify({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' }));
         return;
       }
       void opts.hub.receive(conn, message);
@@ -111,38 +115,4 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * A socket's pending frames. The first message arms a timer; when it fires,
- * every pending frame is written with the socket corked, so the kernel gets
- * them in one write.
- */
-function createOutbox(socket: WebSocket, flushIntervalMs: number) {
-  let pending: string[] = [];
-  let pendingBytes = 0;
-  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-
-  function flush(): void {
-    timer = undefined;
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    pendingBytes = 0;
-    if (socket.readyState !== socket.OPEN) return;
-    raw?.cork();
-    for (const text of batch) socket.send(text);
-    raw?.uncork();
-  }
-
-  return {
-    push(text: string): void {
-      pending.push(text);
-      pendingBytes += text.length;
-      timer ??= flushIntervalMs > 0 ? setTimeout(flush, flushIntervalMs) : setImmediate(flush);
-    },
-    flush,
-    bytes: (): number => pendingBytes,
-  };
 }

@@ -1,0 +1,125 @@
+import type { WebSocket } from '@fastify/websocket';
+
+/**
+ * A WebSocket text frame as the server sends it (RFC 6455 §5.2: FIN, opcode
+ * 1, no mask, 7/16/64-bit length), ready to be written to the TCP socket.
+ */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text, 'utf8');
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.write(text, headerLength, 'utf8');
+  return frame;
+}
+
+/** The TCP socket under a ws WebSocket (ws keeps it as `_socket`). */
+interface RawSocket {
+  cork(): void;
+  uncork(): void;
+  write(chunk: Buffer): boolean;
+}
+
+/** Distinct shared texts whose frames are kept; beyond it the cache starts over. */
+const MAX_SHARED_FRAMES = 1024;
+
+export interface Outbox {
+  /** Queues a message only this socket gets. */
+  push(text: string): void;
+  /** Queues a message many sockets get (a change): framed once for all of them. */
+  pushShared(text: string): void;
+  /** Writes what is queued now. */
+  flush(): void;
+  /** Bytes queued and not yet handed to the socket. */
+  bytes(): number;
+}
+
+/**
+ * Realtime output for every socket of a server. Fan-out is bounded by work
+ * per (message × socket), so that work is cut to the bone:
+ *
+ * - a change that goes to a thousand sockets is encoded and framed once (the
+ *   hub hands out one string per distinct message; its frame is cached by
+ *   that string), and the same bytes are written to each socket;
+ * - a socket's frames are gathered and written corked, one system call for
+ *   many frames; one timer flushes every socket with something queued, after
+ *   `flushIntervalMs` (0: on the next turn of the event loop).
+ *
+ * Frames go straight to the TCP socket, after whatever ws itself has written
+ * (pings, closes): each write is a whole frame, and permessage-deflate, which
+ * would make ws queue frames, is off.
+ */
+export class FrameWriter {
+  private readonly due = new Set<() => void>();
+  private readonly shared = new Map<string, Buffer>();
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+
+  constructor(private readonly flushIntervalMs: number) {}
+
+  outbox(socket: WebSocket): Outbox {
+    const raw = (socket as unknown as { _socket?: RawSocket })._socket;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = (): void => {
+      this.due.delete(flush);
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      pendingBytes = 0;
+      if (socket.readyState !== socket.OPEN || raw === undefined) return;
+      raw.cork();
+      for (const frame of batch) raw.write(frame);
+      raw.uncork();
+    };
+    const queue = (frame: Buffer): void => {
+      pending.push(frame);
+      pendingBytes += frame.length;
+      if (pending.length === 1) this.schedule(flush);
+    };
+    return {
+      push: (text) => queue(textFrame(text)),
+      pushShared: (text) => queue(this.sharedFrame(text)),
+      flush,
+      bytes: () => pendingBytes,
+    };
+  }
+
+  private sharedFrame(text: string): Buffer {
+    let frame = this.shared.get(text);
+    if (frame === undefined) {
+      if (this.shared.size >= MAX_SHARED_FRAMES) this.shared.clear();
+      frame = textFrame(text);
+      this.shared.set(text, frame);
+    }
+    return frame;
+  }
+
+  private schedule(flush: () => void): void {
+    this.due.add(flush);
+    this.timer ??= this.flushIntervalMs > 0 ? setTimeout(this.flushAll, this.flushIntervalMs) : setImmediate(this.flushAll);
+  }
+
+  private readonly flushAll = (): void => {
+    this.timer = undefined;
+    for (const flush of this.due) flush();
+  };
+
+  /** Stops the timer (server shutdown); queued frames are dropped with their sockets. */
+  close(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = undefined;
+    }
+    this.due.clear();
+  }
+}
