@@ -27,7 +27,6 @@
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -35,6 +34,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { connectLeanWebSocket } from './lean-websocket.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SIGIL_CLI = join(ROOT, 'packages/server/dist/cli/main.js');
@@ -256,17 +256,6 @@ const RT_DRAIN_CAP_MS = 120_000;
 /** WebSocket connections opened at a time while connecting the subscribers. */
 const RT_CONNECT_PARALLELISM = 50;
 
-let WebSocketClass;
-/** `ws` is a dependency of the server workspace: import it from there if it is not hoisted to the root. */
-async function loadWebSocket() {
-  if (WebSocketClass) return WebSocketClass;
-  try {
-    WebSocketClass = (await import('ws')).default;
-  } catch {
-    WebSocketClass = createRequire(join(ROOT, 'packages/server/package.json'))('ws');
-  }
-  return WebSocketClass;
-}
 
 /**
  * One fan-out measurement. `subscribeTo` gets `settings.rtSubscribers`
@@ -280,7 +269,6 @@ async function loadWebSocket() {
  * times come from one clock.
  */
 async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
-  const WebSocket = await loadWebSocket();
   const count = settings.rtSubscribers;
   const token = ctx.sigil.user.accessToken;
   const schema = {
@@ -314,7 +302,7 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
   const connectStart = performance.now();
   /** Subscribers cut off or sent something unexpected: they will not get the rest. */
   const subscriberProblems = [];
-  const subscribers = await openSubscribers(WebSocket, subscribeTo.url, token, collection, count, onChange, subscriberProblems);
+  const subscribers = await openSubscribers(subscribeTo.url, token, collection, count, onChange, subscriberProblems);
   process.stdout.write(`bench:   ${count.toLocaleString('en-US')} subscribed in ${((performance.now() - connectStart) / 1000).toFixed(1)} s\n`);
   try {
     if (settings.warmup > 0) {
@@ -324,7 +312,16 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
       if (warm.duplicates > 0) problems.push(`warm-up: ${warm.duplicates} events delivered more than once`);
     }
     process.stdout.write(`bench:   measuring: ${settings.rtRate} writes/s for ${settings.duration} s…\n`);
+    const servers = [...new Set([writeTo, subscribeTo])];
+    const cpuBefore = { at: performance.now(), runner: process.cpuUsage(), servers: servers.map((x) => processCpuMs(x.child?.proc?.pid)) };
     const r = await runFanoutPhase(1, settings.duration);
+    const elapsed = performance.now() - cpuBefore.at;
+    const runnerUsage = process.cpuUsage(cpuBefore.runner);
+    if (process.env.BENCH_DEBUG_CPU) process.stdout.write(`bench:   runner user ${(runnerUsage.user / 1000 / elapsed).toFixed(2)} system ${(runnerUsage.system / 1000 / elapsed).toFixed(2)}\n`);
+    const cpu = {
+      runner: (runnerUsage.user + runnerUsage.system) / 1000 / elapsed,
+      sigil: servers.map((x, k) => (processCpuMs(x.child?.proc?.pid) - cpuBefore.servers[k]) / elapsed),
+    };
     if (r.lost > 0) problems.push(`${r.lost.toLocaleString('en-US')} events lost (of ${r.expected.toLocaleString('en-US')} expected)`);
     if (r.duplicates > 0) problems.push(`${r.duplicates} events delivered more than once`);
     if (outOfOrder > 0) problems.push(`${outOfOrder} events out of seq order`);
@@ -345,6 +342,7 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
       errors: r.errors,
       timeouts: r.timeouts,
       statusCodes: r.statusCodes,
+      cpu,
       problems,
     };
   } finally {
@@ -451,7 +449,56 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
  * `onChange(index, message, receivedAt)`; anything unexpected afterwards (an
  * error or resync message, a close) is pushed to `problems`.
  */
-async function openSubscribers(WebSocket, baseUrl, token, collection, count, onChange, problems) {
+const CHANGE_PREFIX = Buffer.from('{"type":"change","sub":"s","seq":');
+const RECORD_TAIL = Buffer.from('"p":');
+let changesRead = 0;
+
+/** The non-negative integer written in `data` from `at` (ASCII digits), and where it ends. */
+function digitsAt(data, at) {
+  let value = 0;
+  let end = at;
+  while (end < data.length && data[end] >= 48 && data[end] <= 57) value = value * 10 + (data[end++] - 48);
+  return end === at ? [NaN, end] : [value, end];
+}
+
+/**
+ * The fields the fan-out measurement needs from a change event — seq and the
+ * record's p, i and t — or null for any other message. At 200,000 events a
+ * second a full JSON.parse per event was a large share of the runner's work
+ * (one process, sharing the machine with the server), and that inflates the
+ * latencies it measures. This reads the bytes instead: the server writes
+ * `{"type":"change","sub":"s","seq":N,…,"record":{…system fields…,"p":P,"i":I,"t":T}}`
+ * (the user fields follow the system ones, in the order they were written).
+ * Every 997th event is also parsed in full and must agree, or the run stops.
+ */
+function readChange(data) {
+  if (data.length < CHANGE_PREFIX.length || data.compare(CHANGE_PREFIX, 0, CHANGE_PREFIX.length, 0, CHANGE_PREFIX.length) !== 0) return null;
+  const [seq] = digitsAt(data, CHANGE_PREFIX.length);
+  const at = data.lastIndexOf(RECORD_TAIL);
+  const [p, afterP] = digitsAt(data, at + 4);
+  const [i, afterI] = digitsAt(data, afterP + 5); // ,"i":
+  const tEnd = data.length - 2; // }}
+  const t = Number(data.latin1Slice(afterI + 5, tEnd)); // ,"t":
+  const change = { seq, record: { p, i, t } };
+  if (++changesRead % 997 === 0) {
+    const full = JSON.parse(data.toString('utf8'));
+    const agrees = full.type === 'change' && full.seq === seq && full.record.p === p && full.record.i === i && full.record.t === t;
+    if (!agrees) throw new Error(`bench: the change reader disagrees with JSON.parse on ${data.toString('utf8').slice(0, 300)}`);
+  }
+  return change;
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); NaN elsewhere. */
+function processCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function openSubscribers(baseUrl, token, collection, count, onChange, problems) {
   const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/api/realtime`;
   const sockets = [];
   let closing = false;
@@ -459,9 +506,8 @@ async function openSubscribers(WebSocket, baseUrl, token, collection, count, onC
   const subscribe = JSON.stringify({ type: 'subscribe', id: 's', collection });
   const openOne = (index) =>
     new Promise((resolveOpen, rejectOpen) => {
-      const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
-      sockets.push(ws);
       let subscribed = false;
+      let socket;
       const fail = (why) => {
         if (!subscribed) {
           clearTimeout(timer);
@@ -472,24 +518,32 @@ async function openSubscribers(WebSocket, baseUrl, token, collection, count, onC
       };
       const timer = setTimeout(() => {
         fail('not subscribed within 30 s');
-        ws.terminate();
+        socket?.terminate();
       }, 30_000);
-      ws.on('open', () => {
+      connectLeanWebSocket(wsUrl, {
+        message: (payload) => {
+          const receivedAt = performance.now();
+          const change = readChange(payload);
+          if (change !== null) {
+            onChange(index, change, receivedAt);
+            return;
+          }
+          const message = JSON.parse(payload.toString('utf8'));
+          if (message.type === 'subscribed') {
+            subscribed = true;
+            clearTimeout(timer);
+            resolveOpen();
+          } else if (message.type === 'change') fail(`a change the fast reader could not read: ${payload.toString('utf8').slice(0, 200)}`);
+          else if (message.type !== 'authed') fail(`unexpected message ${JSON.stringify(message).slice(0, 200)}`);
+        },
+        error: (err) => fail(errorMessage(err)),
+        close: (code, reason) => fail(`closed (${code} ${reason})`),
+      }).then((ws) => {
+        socket = ws;
+        sockets.push(ws);
         ws.send(auth);
         ws.send(subscribe);
-      });
-      ws.on('message', (data) => {
-        const receivedAt = performance.now();
-        const message = JSON.parse(data.toString());
-        if (message.type === 'change') onChange(index, message, receivedAt);
-        else if (message.type === 'subscribed') {
-          subscribed = true;
-          clearTimeout(timer);
-          resolveOpen();
-        } else if (message.type !== 'authed') fail(`unexpected message ${JSON.stringify(message).slice(0, 200)}`);
-      });
-      ws.on('error', (err) => fail(errorMessage(err)));
-      ws.on('close', (code, reason) => fail(`closed (${code} ${reason.toString()})`));
+      }, (err) => fail(errorMessage(err)));
     });
   const close = () => {
     closing = true;
@@ -955,13 +1009,15 @@ function renderRealtimeTable(rows) {
   const realtimeRows = rows.filter((row) => row.kind === 'realtime');
   if (realtimeRows.length === 0) return '';
   const lines = [
-    '| realtime workload | subscribers | writes/s | acked writes | delivery p50 (ms) | delivery p99 (ms) | max (ms) | events delivered | lost |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| realtime workload | subscribers | writes/s | acked writes | delivery p50 (ms) | delivery p99 (ms) | max (ms) | events delivered | lost | CPU: runner / Sigil |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const percent = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : 'n/a');
   for (const r of realtimeRows) {
+    const cpu = r.cpu ? `${percent(r.cpu.runner)} / ${r.cpu.sigil.map(percent).join(' + ')}` : 'n/a';
     lines.push(
       `| ${r.name} | ${fmt.int(r.subscribers)} | ${fmt.rps(r.rps)} | ${fmt.int(r.writes)} | ${fmt.msFine(r.p50)} | ${fmt.msFine(r.p99)} | ` +
-        `${fmt.msFine(r.max)} | ${fmt.int(r.delivered)} | ${fmt.int(r.lost)} |`,
+        `${fmt.msFine(r.max)} | ${fmt.int(r.delivered)} | ${fmt.int(r.lost)} | ${cpu} |`,
     );
   }
   return lines.join('\n');
@@ -1080,7 +1136,8 @@ async function main() {
           `- realtime: ${fmt.int(settings.rtSubscribers)} WebSocket subscribers in the runner process (each authenticated, one subscription to the workload's collection); ` +
             `records POSTed at ${settings.rtRate}/s (open loop), ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured; ` +
             'delivery latency = receipt time − the write\'s start time (embedded in the record), over every (subscriber, acknowledged write) pair; ' +
-            `lost = acknowledged writes × subscribers − delivered, counted once deliveries stop (none for ${RT_STALL_MS / 1000} s, or ${RT_DRAIN_CAP_MS / 1000} s after the last write)`,
+            `lost = acknowledged writes × subscribers − delivered, counted once deliveries stop (none for ${RT_STALL_MS / 1000} s, or ${RT_DRAIN_CAP_MS / 1000} s after the last write); ` +
+            `CPU = share of one core the runner (writer and subscribers) and each Sigil process used over the measured phase (machine: ${os.cpus().length} cores)`,
         ]
       : []),
     '',
