@@ -40,7 +40,7 @@ export interface RealtimeTuning {
   /** How often the change log is read even without a notification. */
   readonly pollIntervalMs: number;
   readonly replayBatchSize: number;
-  /** How long a socket's messages are gathered before one write (see realtime-route.ts). */
+  /** Least time between two writes of realtime messages to a socket (see ws/frame-writer.ts). */
   readonly flushIntervalMs: number;
 }
 
@@ -52,7 +52,7 @@ export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
   idleTimeoutMs: 30_000,
   pollIntervalMs: 1_000,
   replayBatchSize: 500,
-  flushIntervalMs: 0,
+  flushIntervalMs: 20,
 });
 
 export interface Sigil {

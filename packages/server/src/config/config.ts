@@ -37,7 +37,7 @@ export interface Config {
   readonly trustProxy: boolean;
   /** How long the change log keeps history for realtime clients resuming with `since`. */
   readonly realtimeRetentionSeconds: number;
-  /** How long a socket's realtime messages are gathered into one write; 0 = the next event-loop turn. */
+  /** Least time between two writes of realtime messages to one socket; a message after a quiet spell goes at once. */
   readonly realtimeFlushMs: number;
   /** Memory for SQLite's read cache (records by id and list answers); 0 turns it off. */
   readonly readCacheBytes: number;
@@ -124,7 +124,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
   const trustProxy = parseBoolean('TRUST_PROXY', get('TRUST_PROXY') ?? 'false');
   const realtimeRetentionSeconds = duration('REALTIME_RETENTION', get('REALTIME_RETENTION') ?? '24h');
-  const flush = get('REALTIME_FLUSH_MS') ?? '0';
+  const flush = get('REALTIME_FLUSH_MS') ?? '20';
   if (!/^\d{1,4}$/.test(flush) || Number(flush) > 1000) throw new ConfigError('REALTIME_FLUSH_MS', `must be an integer from 0 to 1000 (got "${flush}")`);
   const realtimeFlushMs = Number(flush);
   const readCache = get('READ_CACHE_MB') ?? '64';

@@ -16,9 +16,8 @@ export interface RealtimeTransportOptions {
   /** A connection that neither authenticates nor subscribes within this time is closed (4009). */
   readonly idleTimeoutMs: number;
   /**
-   * Messages for one socket are gathered this long and written together (one
-   * system call for many frames). At fan-out rates the per-message write is
-   * what limits a server; 0 writes on the next turn of the event loop.
+   * Least time between two writes to a socket; messages queued meanwhile go
+   * in one write (see FrameWriter). 0 writes on every turn of the event loop.
    */
   readonly flushIntervalMs: number;
 }
