@@ -85,6 +85,7 @@ export class SqliteRecordStatements {
     return this.cache !== undefined && this.cache.serveReads && !this.db.inTransaction;
   }
 
+  /** The collection's table is being changed or dropped: its statements go, and every cached answer when the change ends. */
   forget(collection: string): void {
     this.statements.delete(collection);
     this.cache?.cache.touchedTable();
