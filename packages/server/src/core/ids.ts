@@ -14,7 +14,23 @@ export function newId(now: number = Date.now()): string {
     out[i] = CROCKFORD[time % 32]!;
     time = Math.floor(time / 32);
   }
-  const rnd = randomBytes(16);
+  const rnd = randomChunk();
   for (let i = 0; i < 16; i++) out[10 + i] = CROCKFORD[rnd[i]! % 32]!;
   return out.join('');
+}
+
+/** Random bytes are drawn 4 KiB at a time: one call to the system's generator per 256 ids instead of one per id. */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/** 16 fresh random bytes (never handed out twice). */
+function randomChunk(): Buffer {
+  if (poolOffset + 16 > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  const chunk = pool.subarray(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return chunk;
 }

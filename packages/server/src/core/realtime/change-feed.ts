@@ -9,6 +9,14 @@ export interface ChangeFeedOptions {
   /** A safety net for missed notifications (another process's commits on SQLite, a dropped LISTEN connection). */
   readonly pollIntervalMs: number;
   readonly batchSize?: number;
+  /**
+   * Whether anyone needs the changes now. When nobody does, the feed moves to
+   * the end of the log without reading it (and reports the new position to
+   * `onSkip`): a server taking writes with no realtime client spends nothing
+   * on reading them back.
+   */
+  readonly wanted?: () => boolean;
+  readonly onSkip?: (position: number) => void;
 }
 
 export interface ChangeFeed {
@@ -45,6 +53,17 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
       do {
         again = false;
         for (;;) {
+          if (opts.wanted !== undefined && !opts.wanted()) {
+            const latest = await opts.changes.latestSeq();
+            // Asked again after the await: a subscription that arrived meanwhile gets every change from here.
+            if (!opts.wanted()) {
+              if (!stopped && latest > position) {
+                position = latest;
+                opts.onSkip?.(latest);
+              }
+              break;
+            }
+          }
           const batch = await opts.changes.readChanges(position, batchSize);
           for (const change of batch) {
             if (stopped) return;

@@ -191,6 +191,12 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     get size(): number {
       return connections.size;
     },
+
+    /** Whether any connection has a subscription (live, replaying or paused). */
+    get hasSubscriptions(): boolean {
+      for (const conn of connections) if (conn.subscriptions.size > 0) return true;
+      return false;
+    },
   };
 
   const hubInternals = { opts, send, close, replay, collectionOrNull, get processedSeq() { return processedSeq; } };

@@ -29,7 +29,14 @@ export type Realtime = Awaited<ReturnType<typeof startRealtime>>;
  */
 export async function startRealtime(opts: RealtimeOptions) {
   const hub = createRealtimeHub({ changes: opts.changes, catalog: opts.catalog, auth: opts.auth, clock: opts.clock, limits: opts.limits, onError: opts.onError });
-  const feed = createChangeFeed({ changes: opts.changes, onChange: (change) => hub.dispatch(change), onError: opts.onError, pollIntervalMs: opts.pollIntervalMs });
+  const feed = createChangeFeed({
+    changes: opts.changes,
+    onChange: (change) => hub.dispatch(change),
+    onError: opts.onError,
+    pollIntervalMs: opts.pollIntervalMs,
+    wanted: () => hub.hasSubscriptions,
+    onSkip: (position) => hub.startAt(position),
+  });
   await feed.start();
   hub.startAt(feed.position);
 
