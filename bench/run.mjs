@@ -181,9 +181,10 @@ const workloads = [
 /** Targets as ratios of one workload's mean req/s to another's, measured in the same run. */
 const ratios = [
   { numerator: 'auth-me', denominator: 'bare', target: 0.5 },
-  { numerator: 'records-get', denominator: 'bare', target: 0.4 },
-  { numerator: 'records-list', denominator: 'bare', target: 0.25 },
-  { numerator: 'records-create', denominator: 'bare', target: 0.2 },
+  // The records targets are set for the embedded database; on PostgreSQL the ratios are reported only.
+  { numerator: 'records-get', denominator: 'bare', target: 0.4, dialect: 'sqlite' },
+  { numerator: 'records-list', denominator: 'bare', target: 0.25, dialect: 'sqlite' },
+  { numerator: 'records-create', denominator: 'bare', target: 0.2, dialect: 'sqlite' },
 ];
 
 /**
@@ -1078,11 +1079,13 @@ function evaluateRatios(rows) {
     const den = byId.get(ratio.denominator);
     if (!num || !den) continue;
     const value = den.rps > 0 ? num.rps / den.rps : 0;
+    const target = `target ≥ ${(ratio.target * 100).toFixed(0)}%`;
+    if (ratio.dialect !== undefined && ratio.dialect !== DIALECT) {
+      lines.push(`- ${num.name} / ${den.name}: **${(value * 100).toFixed(1)}%** (${target} on ${ratio.dialect === 'sqlite' ? 'SQLite' : ratio.dialect}; reported only)`);
+      continue;
+    }
     const pass = value >= ratio.target;
-    lines.push(
-      `- ${num.name} / ${den.name}: **${(value * 100).toFixed(1)}%** ` +
-        `(target ≥ ${(ratio.target * 100).toFixed(0)}%): **${pass ? 'PASS' : 'FAIL'}**`,
-    );
+    lines.push(`- ${num.name} / ${den.name}: **${(value * 100).toFixed(1)}%** (${target}): **${pass ? 'PASS' : 'FAIL'}**`);
   }
   return lines;
 }
