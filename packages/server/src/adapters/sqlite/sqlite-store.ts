@@ -10,6 +10,7 @@ import {
 } from './sqlite-collections.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
+import { createGroupCommit, Mutex } from './sqlite-group-commit.js';
 import { ReadCache } from './sqlite-read-cache.js';
 import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-records.js';
 
@@ -193,37 +194,6 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
   };
 }
 
-/**
- * A FIFO async lock. `locked` stays true while anyone holds or waits for it
- * (release hands the lock straight to the next waiter), so "not locked" means
- * the writer connection has no open transaction and nobody is queued.
- */
-/** How many queued transactions share one commit at most. */
-const MAX_GROUP = 64;
-
-interface PendingTransaction {
-  readonly fn: (tx: StoreTransaction) => Promise<unknown>;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-class Mutex {
-  locked = false;
-  private readonly waiters: (() => void)[] = [];
-
-  async run<T>(fn: () => T | Promise<T>): Promise<T> {
-    if (this.locked) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    else this.locked = true;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiters.shift();
-      if (next === undefined) this.locked = false;
-      else next();
-    }
-  }
-}
-
 function guarded<S, T>(stmts: S, op: (s: S) => T): T {
   try {
     return op(stmts);
@@ -298,12 +268,6 @@ function createStore(writer: Db, reader: Db, readCacheBytes: number): Store {
     readerReads.records.forget(collection);
     writerReads.records.forget(collection);
   };
-  const begin = writer.prepare('BEGIN IMMEDIATE');
-  const commit = writer.prepare('COMMIT');
-  const rollback = writer.prepare('ROLLBACK');
-  const savepoint = writer.prepare('SAVEPOINT grouped');
-  const release = writer.prepare('RELEASE grouped');
-  const rollbackTo = writer.prepare('ROLLBACK TO grouped');
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -328,76 +292,20 @@ function createStore(writer: Db, reader: Db, readCacheBytes: number): Store {
     return mutex.run(() => (assertOpen(), ended(guarded(writes, op))));
   };
 
-  /**
-   * Group commit. Transactions that queue up while the writer is busy run
-   * together in one database transaction, each inside its own savepoint: a
-   * failing one is rolled back to its savepoint alone, and every one is
-   * answered only after the single COMMIT. One commit (one WAL append of the
-   * touched pages) then serves many writes, which is most of a write's cost.
-   * SQLite transactions are serial whatever isolation was asked for.
-   */
-  const pending: PendingTransaction[] = [];
-  let batchScheduled = false;
-
-  function schedule(): void {
-    if (batchScheduled || pending.length === 0) return;
-    batchScheduled = true;
-    // One turn of the event loop first: requests already received get parsed
-    // and join this batch, instead of each paying for a commit of its own.
-    setImmediate(() => {
-      void mutex
-        .run(async () => {
-          batchScheduled = false;
-          await runBatch(pending.splice(0, MAX_GROUP));
-        })
-        .finally(schedule);
-    });
-  }
-
-  async function runBatch(batch: PendingTransaction[]): Promise<void> {
-    if (closed) {
-      for (const item of batch) item.reject(new AppError('unavailable', 'The store is closed.'));
-      return;
-    }
-    try {
-      guarded(begin, (s) => s.run());
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    const done: { item: PendingTransaction; value: unknown }[] = [];
-    for (const item of batch) {
-      savepoint.run();
-      let active = true;
-      // A tx object that escapes `fn` must not write into a later transaction.
+  const groupCommit = createGroupCommit({
+    writer,
+    mutex,
+    isClosed: () => closed,
+    // A tx object that escapes `fn` must not write into a later transaction.
+    repositories: (isActive) => {
       const inTx = <S>(stmts: S): Exec<S> => (op) => {
-        if (!active) throw new Error('This transaction has already finished.');
+        if (!isActive()) throw new Error('This transaction has already finished.');
         return guarded(stmts, op);
       };
-      try {
-        const value = await item.fn(makeRepositories(inTx(writerReads), inTx(writes), forget));
-        release.run();
-        done.push({ item, value });
-      } catch (error) {
-        if (writer.inTransaction) {
-          rollbackTo.run();
-          release.run();
-        }
-        item.reject(error);
-      } finally {
-        active = false;
-      }
-    }
-    try {
-      ended(guarded(commit, (s) => s.run()));
-    } catch (error) {
-      if (writer.inTransaction) rollback.run();
-      ended(undefined);
-      for (const { item } of done) item.reject(error);
-      return;
-    }
-    for (const { item, value } of done) item.resolve(value);
-  }
+      return makeRepositories(inTx(writerReads), inTx(writes), forget);
+    },
+    ended: () => ended(undefined),
+  });
 
   return {
     dialect: 'sqlite',
@@ -405,10 +313,7 @@ function createStore(writer: Db, reader: Db, readCacheBytes: number): Store {
     // Note: inside `fn`, use `tx`; calling the store itself would wait for this very transaction.
     async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
       assertOpen();
-      return new Promise<T>((resolve, reject) => {
-        pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-        schedule();
-      });
+      return groupCommit.enqueue(fn);
     },
     async ping() {
       assertOpen();
