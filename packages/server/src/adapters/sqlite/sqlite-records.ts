@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { RecordQuery } from '../../core/records/query/query-types.js';
 import { parseStoredRecord, type StoredRecord } from '../../core/records/record.js';
 import type { RecordRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
@@ -66,9 +67,9 @@ export class SqliteRecordStatements {
     return statement;
   }
 
-  /** `load()`'s answer, or the same answer cached while the data has not changed. */
-  listAnswer(sql: string, params: readonly unknown[], load: () => ListAnswer): ListAnswer {
-    return this.cachedReads() ? this.cache!.cache.list(listCacheKey(sql, params), load) : load();
+  /** `load()`'s answer, or the same answer cached (under `key`, see `listCacheKey`) while the data has not changed. */
+  listAnswer(key: string, load: () => ListAnswer): ListAnswer {
+    return this.cachedReads() ? this.cache!.cache.list(key, load) : load();
   }
 
   /** `load()`'s record, or the same record cached while it has not changed. */
@@ -111,6 +112,27 @@ export class SqliteRecordStatements {
       this.commit.run();
     }
   }
+}
+
+interface CompiledList {
+  readonly collection: string;
+  readonly sql: string;
+  readonly params: unknown[];
+  /** `listCacheKey(sql, params)`. */
+  readonly cacheKey: string;
+}
+
+/** Compiled list statements by the (immutable) query they came from: a repeated query compiles once. */
+const compiledLists = new WeakMap<RecordQuery, CompiledList>();
+
+function compiledList(collection: string, query: RecordQuery): CompiledList {
+  const known = compiledLists.get(query);
+  if (known !== undefined && known.collection === collection) return known;
+  const { where, orderBy, params } = compileSqliteQuery(query);
+  const sql = `SELECT ${COLUMNS}, ${SEQ_COLUMN} FROM ${recordsTable(collection)} WHERE ${where} ORDER BY ${orderBy} ${limitClause(query.limit)}`;
+  const compiled = { collection, sql, params, cacheKey: listCacheKey(sql, params) };
+  if (Object.isFrozen(query)) compiledLists.set(query, compiled);
+  return compiled;
 }
 
 export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, write: Exec<SqliteRecordStatements>): RecordRepository {
@@ -160,9 +182,8 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
       return rows.map((r) => parseStoredRecord(toStored(r)));
     },
     async queryRecords(collection, query) {
-      const { where, orderBy, params } = compileSqliteQuery(query);
-      const sql = `SELECT ${COLUMNS}, ${SEQ_COLUMN} FROM ${recordsTable(collection)} WHERE ${where} ORDER BY ${orderBy} ${limitClause(query.limit)}`;
-      return read((s) => s.listAnswer(sql, params, () => {
+      const { sql, params, cacheKey } = compiledList(collection, query);
+      return read((s) => s.listAnswer(cacheKey, () => {
         const run = (): unknown[][] => s.statement(collection, sql).all(...params);
         // One statement is one snapshot: the rows and the seq column agree
         // (every change up to seq is in the rows, none after). With no row

@@ -9,7 +9,7 @@ import { allows, refusal } from './access.js';
 import { applyMergePatch, assertDepth } from './merge-patch.js';
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
 import { parseFilter } from './query/filter.js';
-import type { FilterNode } from './query/query-types.js';
+import type { FilterNode, RecordQuery, SortKey } from './query/query-types.js';
 import { formatSort, parseSort } from './query/sort.js';
 import { parseStoredRecord, type ChangeOp, type RecordRow, type StoredRecord } from './record.js';
 import { ifMatchAllows, toRecordDto, userFieldsOf, type RecordDto } from './record-dto.js';
@@ -37,6 +37,9 @@ export interface ListResult {
 }
 
 const CLIENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Distinct list queries kept parsed (beyond it the map starts over), and the longest kept. */
+const MAX_KEPT_QUERIES = 1024;
+const MAX_KEPT_QUERY_LENGTH = 2048;
 const MAX_BODY_DEPTH = 64;
 /** A write retried after a concurrent schema change or a lost compare-and-set. */
 const MAX_ATTEMPTS = 5;
@@ -60,6 +63,34 @@ export type RecordService = ReturnType<typeof createRecordService>;
 export function createRecordService(opts: RecordServiceOptions) {
   const { store, catalog, clock } = opts;
   const iso = (): string => new Date(clock.now()).toISOString();
+  /**
+   * Parsed list queries by their text (and the owner they are narrowed to),
+   * so a repeated list parses nothing; the same query object also lets the
+   * store reuse what it compiled from it. Invalid input throws before it is kept.
+   */
+  const queries = new Map<string, { readonly query: RecordQuery; readonly sort: readonly SortKey[]; readonly limit: number; readonly pageKey: string }>();
+  function listQuery(input: ListInput, ownerOnly: string | null) {
+    const key = `${ownerOnly ?? ''}\u0000${input.filter ?? ''}\u0000${input.sort ?? ''}\u0000${input.limit ?? ''}\u0000${input.after ?? ''}`;
+    let known = queries.get(key);
+    if (known === undefined) {
+      let filter: FilterNode | null = parseFilter(input.filter);
+      if (ownerOnly !== null) {
+        const mine: FilterNode = { op: 'eq', field: { kind: 'system', name: 'owner' }, value: ownerOnly };
+        filter = filter ? { op: 'and', children: [mine, filter] } : mine;
+      }
+      const sort = parseSort(input.sort);
+      const limit = parseLimit(input.limit);
+      const after = input.after === undefined || input.after === '' ? null : decodeRecordCursor(input.after, sort);
+      // A page made from a cached answer is kept per limit and sort (see `pages`).
+      known = Object.freeze({ query: Object.freeze({ filter, sort, after, limit: limit + 1 }), sort, limit, pageKey: `${limit} ${formatSort(sort)}` });
+      if (key.length <= MAX_KEPT_QUERY_LENGTH) {
+        if (queries.size >= MAX_KEPT_QUERIES) queries.clear();
+        queries.set(key, known);
+      }
+    }
+    return known;
+  }
+
   /** Pages made from answers a store handed out frozen (cached), by limit and sort. */
   const pages = new WeakMap<object, Map<string, ListResult>>();
 
@@ -146,19 +177,12 @@ export function createRecordService(opts: RecordServiceOptions) {
   return {
     async list(principal: Principal | null, name: string, input: ListInput): Promise<ListResult> {
       const collection = await collectionFor(name, principal, 'list');
-      let filter: FilterNode | null = parseFilter(input.filter);
       // `list: owner` narrows to the caller's own records (admins see all).
-      if (collection.rules.list === 'owner' && principal && principal.role !== 'admin') {
-        const mine: FilterNode = { op: 'eq', field: { kind: 'system', name: 'owner' }, value: principal.userId };
-        filter = filter ? { op: 'and', children: [mine, filter] } : mine;
-      }
-      const sort = parseSort(input.sort);
-      const limit = parseLimit(input.limit);
-      const after = input.after === undefined || input.after === '' ? null : decodeRecordCursor(input.after, sort);
-      const answer = await store.records.queryRecords(name, { filter, sort, after, limit: limit + 1 });
+      const ownerOnly = collection.rules.list === 'owner' && principal !== null && principal.role !== 'admin' ? principal.userId : null;
+      const { query, sort, limit, pageKey } = listQuery(input, ownerOnly);
+      const answer = await store.records.queryRecords(name, query);
       // A store may hand back the same (frozen) answer while its data is
       // unchanged; the page made from it is then the same too.
-      const pageKey = `${limit} ${formatSort(sort)}`;
       const known = pages.get(answer)?.get(pageKey);
       if (known !== undefined) return known;
       const { rows, seq } = answer;
