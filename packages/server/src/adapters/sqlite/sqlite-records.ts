@@ -114,6 +114,37 @@ export class SqliteRecordStatements {
   }
 }
 
+interface PointSql {
+  readonly select: string;
+  readonly insert: string;
+  readonly update: string;
+  readonly delete: string;
+}
+
+/**
+ * The one-record statements' SQL of each collection, built once: the same
+ * string object every time also makes the prepared-statement lookup cheap
+ * (a string's hash is computed once and kept with it).
+ */
+const pointSqls = new Map<string, PointSql>();
+
+function pointSql(collection: string): PointSql {
+  let sql = pointSqls.get(collection);
+  if (sql === undefined) {
+    const table = recordsTable(collection);
+    sql = {
+      select: `SELECT ${COLUMNS} FROM ${table} WHERE id = ?`,
+      insert: `INSERT INTO ${table} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+      // Compare-and-set on version: a writer that read an older version changes nothing.
+      update: `UPDATE ${table} SET data = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`,
+      delete: `DELETE FROM ${table} WHERE id = ? AND version = ?`,
+    };
+    if (pointSqls.size >= 10_000) pointSqls.clear();
+    pointSqls.set(collection, sql);
+  }
+  return sql;
+}
+
 interface CompiledList {
   readonly collection: string;
   readonly sql: string;
@@ -137,7 +168,7 @@ function compiledList(collection: string, query: RecordQuery): CompiledList {
 
 export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, write: Exec<SqliteRecordStatements>): RecordRepository {
   async function readRecord(collection: string, id: string): Promise<StoredRecord | null> {
-    const sql = `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id = ?`;
+    const sql = pointSql(collection).select;
     return read((s) => s.recordAnswer(collection, id, () => {
       const row = s.statement(collection, sql).get(id);
       return row === undefined ? null : toStored(row);
@@ -146,7 +177,7 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
 
   return {
     async insertRecord(collection, r) {
-      const sql = `INSERT INTO ${recordsTable(collection)} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`;
+      const sql = pointSql(collection).insert;
       await write((s) => {
         s.touched(collection, r.id);
         s.statement(collection, sql).run(r.id, r.owner, r.version, iso(r.createdAt), iso(r.updatedAt), JSON.stringify(r.data));
@@ -158,8 +189,7 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
     },
     readRecord,
     async updateRecord(collection, r, expectedVersion) {
-      // Compare-and-set on version: a writer that read an older version changes nothing.
-      const sql = `UPDATE ${recordsTable(collection)} SET data = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`;
+      const sql = pointSql(collection).update;
       const result = await write((s) => {
         s.touched(collection, r.id);
         return s.statement(collection, sql).run(JSON.stringify(r.data), iso(r.updatedAt), r.version, r.id, expectedVersion);
@@ -167,7 +197,7 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
       return result.changes === 1;
     },
     async deleteRecord(collection, id, expectedVersion) {
-      const sql = `DELETE FROM ${recordsTable(collection)} WHERE id = ? AND version = ?`;
+      const sql = pointSql(collection).delete;
       const result = await write((s) => {
         s.touched(collection, id);
         return s.statement(collection, sql).run(id, expectedVersion);
