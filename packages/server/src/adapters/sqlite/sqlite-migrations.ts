@@ -86,6 +86,16 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       INSERT INTO change_counter (id, last) VALUES (1, 0);
     `,
   },
+  {
+    version: 3,
+    name: 'change_log_without_created_at_index',
+    // Pruning finds its cut-off by walking the log in seq order from the
+    // oldest entry (ORDER BY seq LIMIT 1 over the primary key), which touches
+    // only the entries it is about to delete; the created_at index was never
+    // needed for it, and keeping it up to date cost every write ~12 µs
+    // (a quarter of SQLite's work for a record write, measured).
+    sql: `DROP INDEX IF EXISTS changes_created_at_idx;`,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */
