@@ -3,6 +3,7 @@ import type { ChangeOp, ChangeRow, NewChange, RecordRow } from '../../core/recor
 import type { ChangeRepository } from '../../core/storage/store.js';
 import { limitClause } from './sqlite-limit.js';
 import type { Exec } from './sqlite-store.js';
+import { isoText } from './sqlite-time.js';
 
 type Db = Database.Database;
 
@@ -57,7 +58,7 @@ export function prepareChangeWrites(db: Db) {
     append: db.transaction((c: NewChange): number => {
       const seq = next.get()!;
       insert.run(seq, c.collection, c.recordId, c.op, JSON.stringify(c.record),
-        c.previous === null ? null : JSON.stringify(c.previous), new Date(c.createdAt).toISOString());
+        c.previous === null ? null : JSON.stringify(c.previous), isoText(c.createdAt));
       return seq;
     }),
     /**
@@ -94,7 +95,7 @@ export function makeSqliteChangeRepository(read: Exec<ChangeReads>, write: Exec<
       return (await read((s) => s.oldest.get())) ?? null;
     },
     async pruneChanges(before) {
-      const result = await write((s) => s.prune.run(new Date(before).toISOString()));
+      const result = await write((s) => s.prune.run(isoText(before)));
       return result.changes;
     },
   };

@@ -4,6 +4,7 @@ import type { CollectionRepository } from '../../core/storage/store.js';
 import { recordsTable, wantedIndexes as indexesFor } from '../collection-tables.js';
 import { sqliteIndexColumns } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
+import { isoText } from './sqlite-time.js';
 
 type Db = Database.Database;
 
@@ -25,7 +26,6 @@ function toCollection(r: CollectionRecord): Collection {
   };
 }
 
-const iso = (time: string): string => new Date(time).toISOString();
 
 export function prepareCollectionReads(db: Db) {
   return {
@@ -98,7 +98,7 @@ export function makeSqliteCollectionRepository(
       const table = recordsTable(c.name);
       await changeTable(c.name, (s) => {
         s.insert.run(c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes),
-          c.schemaVersion, iso(c.createdAt), iso(c.updatedAt));
+          c.schemaVersion, isoText(c.createdAt), isoText(c.updatedAt));
         // STRICT: a wrong type is an error. Times are fixed-width ISO text, so text order is time order.
         s.db.exec(`CREATE TABLE ${table} (
           id         TEXT PRIMARY KEY,
@@ -115,7 +115,7 @@ export function makeSqliteCollectionRepository(
       const table = recordsTable(c.name);
       return changeTable(c.name, (s) => {
         const updated = s.update.run(JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes),
-          c.schemaVersion, iso(c.updatedAt), c.name).changes;
+          c.schemaVersion, isoText(c.updatedAt), c.name).changes;
         if (updated === 0) return false;
         const wanted = indexesFor(c, sqliteIndexColumns);
         const existing = new Set(s.indexNames.all(table.slice(1, -1)));

@@ -7,6 +7,7 @@ import { limitClause } from './sqlite-limit.js';
 import { listCacheKey, type ListAnswer, type ReadCache } from './sqlite-read-cache.js';
 import { compileSqliteQuery } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
+import { isoText } from './sqlite-time.js';
 
 type Db = Database.Database;
 /** Statements that return rows return them as arrays (`raw`), in `COLUMNS` order: no object per row. */
@@ -24,7 +25,6 @@ function toStored(r: unknown[]): StoredRecord {
   return { id, owner, version, createdAt, updatedAt, dataJson };
 }
 
-const iso = (time: string): string => new Date(time).toISOString();
 
 /**
  * The prepared statements of one connection for the records tables, prepared
@@ -180,7 +180,7 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
       const sql = pointSql(collection).insert;
       await write((s) => {
         s.touched(collection, r.id);
-        s.statement(collection, sql).run(r.id, r.owner, r.version, iso(r.createdAt), iso(r.updatedAt), JSON.stringify(r.data));
+        s.statement(collection, sql).run(r.id, r.owner, r.version, isoText(r.createdAt), isoText(r.updatedAt), JSON.stringify(r.data));
       });
     },
     async findRecord(collection, id) {
@@ -192,7 +192,7 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
       const sql = pointSql(collection).update;
       const result = await write((s) => {
         s.touched(collection, r.id);
-        return s.statement(collection, sql).run(JSON.stringify(r.data), iso(r.updatedAt), r.version, r.id, expectedVersion);
+        return s.statement(collection, sql).run(JSON.stringify(r.data), isoText(r.updatedAt), r.version, r.id, expectedVersion);
       });
       return result.changes === 1;
     },

@@ -13,6 +13,7 @@ import { migrateSqlite } from './sqlite-migrations.js';
 import { createGroupCommit, Mutex } from './sqlite-group-commit.js';
 import { ReadCache } from './sqlite-read-cache.js';
 import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-records.js';
+import { isoText } from './sqlite-time.js';
 
 type Db = Database.Database;
 
@@ -128,11 +129,6 @@ function then<T, R>(value: T | Promise<T>, map: (v: T) => R): R | Promise<R> {
   return value instanceof Promise ? value.then(map) : map(value);
 }
 
-/**
- * Fixed-width ISO text keeps SQLite's text comparison in time order, whatever
- * ISO variant the caller passed.
- */
-const iso = (time: string): string => new Date(time).toISOString();
 
 function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, forget: (collection: string) => void): StoreTransaction {
   const read = narrow(readSide, (s) => s.base);
@@ -143,7 +139,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
     changes: makeSqliteChangeRepository(narrow(readSide, (s) => s.changes), narrow(writeSide, (s) => s.changes)),
     users: {
       async insertUser(u) {
-        const params = { id: u.id, username: u.username.toLowerCase(), email: u.email, passwordHash: u.passwordHash, role: u.role, createdAt: iso(u.createdAt) };
+        const params = { id: u.id, username: u.username.toLowerCase(), email: u.email, passwordHash: u.passwordHash, role: u.role, createdAt: isoText(u.createdAt) };
         return then(write((s) => s.insertUser.get(params)), (r) => toUser(r!));
       },
       async findUserById(id) { return then(read((s) => s.userById.get(id)), userOrNull); },
@@ -155,7 +151,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
       async updateUser(id, c) {
         const params = {
           id, setEmail: c.email === undefined ? 0 : 1, email: c.email ?? null, passwordHash: c.passwordHash ?? null,
-          role: c.role ?? null, disabled: c.disabled === undefined ? null : Number(c.disabled), updatedAt: iso(c.updatedAt),
+          role: c.role ?? null, disabled: c.disabled === undefined ? null : Number(c.disabled), updatedAt: isoText(c.updatedAt),
         };
         return then(write((s) => s.updateUser.get(params)), userOrNull);
       },
@@ -165,7 +161,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
     },
     sessions: {
       async insertSession(x) {
-        return then(write((s) => s.insertSession.run(x.id, x.userId, iso(x.createdAt), iso(x.expiresAt))), () => undefined);
+        return then(write((s) => s.insertSession.run(x.id, x.userId, isoText(x.createdAt), isoText(x.expiresAt))), () => undefined);
       },
       async findSession(id) { return then(read((s) => s.session.get(id)), (r) => (r === undefined ? null : toSession(r))); },
       async findSessionIdentity(sessionId) {
@@ -174,20 +170,20 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
           session: { id: r.s_id, userId: r.id, createdAt: r.s_created_at, expiresAt: r.s_expires_at, revokedAt: r.s_revoked_at },
         });
       },
-      async revokeSession(id, at) { return then(write((s) => s.revokeSession.run(iso(at), id)), () => undefined); },
+      async revokeSession(id, at) { return then(write((s) => s.revokeSession.run(isoText(at), id)), () => undefined); },
       async revokeUserSessions(userId, at, except) {
-        return write((s) => s.revokeUserSessions.all(iso(at), userId, except ?? null));
+        return write((s) => s.revokeUserSessions.all(isoText(at), userId, except ?? null));
       },
       async insertRefreshToken(t) {
-        return then(write((s) => s.insertToken.run(t.tokenHash, t.sessionId, iso(t.createdAt))), () => undefined);
+        return then(write((s) => s.insertToken.run(t.tokenHash, t.sessionId, isoText(t.createdAt))), () => undefined);
       },
       async findRefreshToken(hash) {
         return then(read((s) => s.token.get(hash)), (r) => r === undefined ? null
           : { tokenHash: r.token_hash, sessionId: r.session_id, createdAt: r.created_at, usedAt: r.used_at });
       },
-      async markRefreshTokenUsed(hash, at) { return then(write((s) => s.markTokenUsed.run(iso(at), hash).changes), (n) => n === 1); },
+      async markRefreshTokenUsed(hash, at) { return then(write((s) => s.markTokenUsed.run(isoText(at), hash).changes), (n) => n === 1); },
       async deleteStaleSessions(before) {
-        const t = iso(before);
+        const t = isoText(before);
         return then(write((s) => s.deleteStale.run(t, t).changes), Number);
       },
     },
