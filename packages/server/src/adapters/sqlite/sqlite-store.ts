@@ -293,12 +293,13 @@ function createStore(writer: Db, reader: Db, readCacheBytes: number): Store {
     mutex,
     isClosed: () => closed,
     // A tx object that escapes `fn` must not write into a later transaction.
-    repositories: (isActive) => {
-      const inTx = <S>(stmts: S): Exec<S> => (op) => {
+    repositories: (isActive, wrote) => {
+      const inTx = <S>(stmts: S, onUse?: () => void): Exec<S> => (op) => {
         if (!isActive()) throw new Error('This transaction has already finished.');
+        onUse?.();
         return guarded(stmts, op);
       };
-      return makeRepositories(inTx(writerReads), inTx(writes), forget);
+      return makeRepositories(inTx(writerReads), inTx(writes, wrote), forget);
     },
     ended: () => ended(undefined),
   });
