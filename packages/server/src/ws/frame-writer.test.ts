@@ -93,6 +93,23 @@ describe('FrameWriter', () => {
     writer.close();
   });
 
+  it('gives sockets with the same frames queued one shared buffer, and a socket with other frames its own', async () => {
+    const writer = new FrameWriter(0);
+    const [a, b, c] = [fakeSocket(), fakeSocket(), fakeSocket()];
+    const [outA, outB, outC] = [a, b, c].map((s) => writer.outbox(s.socket));
+    for (const out of [outA!, outB!]) {
+      out.pushShared('one');
+      out.pushShared('two');
+    }
+    outC!.pushShared('one');
+    outC!.push('own');
+    await vi.advanceTimersToNextTimerAsync();
+    expect(a.writes[0]).toBe(b.writes[0]);
+    expect(receive(a.writes[0]!)).toEqual(['one', 'two']);
+    expect(receive(c.writes[0]!)).toEqual(['one', 'own']);
+    writer.close();
+  });
+
   it('drops what is queued for a socket that closed meanwhile', async () => {
     const writer = new FrameWriter(0);
     const a = fakeSocket();

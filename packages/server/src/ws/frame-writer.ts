@@ -65,6 +65,8 @@ export class FrameWriter {
   private readonly shared = new Map<string, Buffer>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastFlushAt = -Infinity;
+  private lastBatch: readonly Buffer[] = [];
+  private lastJoined: Buffer | undefined;
 
   constructor(private readonly flushIntervalMs: number) {}
 
@@ -81,7 +83,7 @@ export class FrameWriter {
       pendingBytes = 0;
       if (socket.readyState !== socket.OPEN || raw === undefined) return;
       // One buffer, one write: cheaper through Node's stream machinery than corked chunks.
-      raw.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
+      raw.write(this.join(batch, bytes));
     };
     const queue = (frame: Buffer): void => {
       pending.push(frame);
@@ -94,6 +96,21 @@ export class FrameWriter {
       flush,
       bytes: () => pendingBytes,
     };
+  }
+
+  /**
+   * `batch` as one buffer. Subscribers of the same stream have the same
+   * frames queued, in the same order: they share the buffer joined for the
+   * previous socket instead of each getting a copy.
+   */
+  private join(batch: Buffer[], bytes: number): Buffer {
+    if (batch.length === 1) return batch[0]!;
+    const last = this.lastBatch;
+    if (this.lastJoined !== undefined && last.length === batch.length && batch.every((frame, i) => frame === last[i])) return this.lastJoined;
+    const joined = Buffer.concat(batch, bytes);
+    this.lastBatch = batch;
+    this.lastJoined = joined;
+    return joined;
   }
 
   private sharedFrame(text: string): Buffer {
