@@ -27,7 +27,7 @@
  */
 import { assertSafeSegments } from '../../core/records/query/field-path.js';
 import { compileFilter, type FilterDialect, type PositiveLeaf } from '../filter-negation.js';
-import { SORT_RANK, compareSortValues, sortRank, type SortRank, type SortValue } from '../../core/records/query/order.js';
+import { SORT_RANK, compareSortValues, prefixEnd, sortRank, type SortRank, type SortValue } from '../../core/records/query/order.js';
 import type { CursorPosition, FieldRef, FilterNode, RecordQuery, Scalar, SortKey, SystemFieldName } from '../../core/records/query/query-types.js';
 
 export interface CompiledSqliteQuery {
@@ -157,21 +157,6 @@ function positive(node: PositiveLeaf, params: unknown[]): string {
       return `(substr(${v}, 1, length(?)) = ? AND ${r} = ${SORT_RANK.string} AND ${v} >= ?${end === null ? '' : ` AND ${v} < ?`})`;
     }
   }
-}
-
-/**
- * The least string above every string that starts with `prefix`, in code
- * point order: the prefix with its last code point incremented (after
- * dropping trailing U+10FFFF, which has no successor; skipping the
- * surrogates, which are no code points of a string). null when there is none.
- */
-function prefixEnd(prefix: string): string | null {
-  const points = Array.from(prefix, (c) => c.codePointAt(0)!);
-  while (points.length > 0) {
-    const last = points.pop()!;
-    if (last < 0x10ffff) return String.fromCodePoint(...points, last + 1 === 0xd800 ? 0xe000 : last + 1);
-  }
-  return null;
 }
 
 const RANGE_OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;

@@ -14,7 +14,7 @@ const FOREIGN_CHECK_MS = 1000;
  *
  * Sigil on SQLite is one process, so its writer knows every change: record
  * writes report their key (`touched`), and when the transaction ends
- * (`committed`, in the same tick as the COMMIT, so no read can see new data
+ * (`writeEnded`, in the same tick as the COMMIT, so no read can see new data
  * while the cache still holds the old) those records and every list answer
  * are dropped. A change of a collection's table drops everything. Writes by
  * another process (an operator's `sqlite3` shell) are caught by

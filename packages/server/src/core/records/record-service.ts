@@ -143,10 +143,8 @@ export function createRecordService(opts: RecordServiceOptions) {
   }
 
   /** Loads a record the caller may view, else 404 (existence is not revealed). */
-  async function loadVisible(collection: Collection, principal: Principal | null, id: string, reader: Pick<StoreTransaction, 'records'> = store): Promise<RecordRow> {
-    const row = CLIENT_ID_RE.test(id) ? await reader.records.findRecord(collection.name, id) : null;
-    if (!row || !allows(collection.rules.view, principal, row.owner)) throw notFound();
-    return row;
+  async function loadVisible(collection: Collection, principal: Principal | null, id: string, reader: Pick<StoreTransaction, 'records'>): Promise<RecordRow> {
+    return visible(collection, principal, CLIENT_ID_RE.test(id) ? await reader.records.findRecord(collection.name, id) : null);
   }
 
   /** The shared path of PATCH, PUT and DELETE: visibility, rule, If-Match, compare-and-set. */
@@ -204,9 +202,7 @@ export function createRecordService(opts: RecordServiceOptions) {
     /** The record in stored form (`recordJson` answers with it unparsed). */
     async get(principal: Principal | null, name: string, id: string): Promise<StoredRecord> {
       const collection = await collectionFor(name, principal, 'view');
-      const row = CLIENT_ID_RE.test(id) ? await store.records.readRecord(name, id) : null;
-      if (!row || !allows(collection.rules.view, principal, row.owner)) throw notFound();
-      return row;
+      return visible(collection, principal, CLIENT_ID_RE.test(id) ? await store.records.readRecord(name, id) : null);
     },
 
     async create(principal: Principal | null, name: string, body: JsonObject): Promise<RecordDto> {
@@ -261,8 +257,11 @@ export function createRecordService(opts: RecordServiceOptions) {
   };
 }
 
-/** A record that does not exist or that the caller may not view: existence is not revealed. */
-const notFound = (): AppError => new AppError('not_found', 'No such record.');
+/** `row` if it exists and the caller may view it; else 404 either way, so existence is not revealed. */
+function visible<R extends { readonly owner: string | null }>(collection: Collection, principal: Principal | null, row: R | null): R {
+  if (!row || !allows(collection.rules.view, principal, row.owner)) throw new AppError('not_found', 'No such record.');
+  return row;
+}
 
 function parseLimit(value: string | undefined): number {
   if (value === undefined || value === '') return 50;

@@ -74,6 +74,21 @@ export function compareStrings(a: string, b: string): number {
   return a.length < b.length ? -1 : 1;
 }
 
+/**
+ * The least string above every string that starts with `prefix`, in code
+ * point order: the prefix with its last code point incremented (after
+ * dropping trailing U+10FFFF, which has no successor; skipping the
+ * surrogates, which are no code points of a string). null when there is none.
+ */
+export function prefixEnd(prefix: string): string | null {
+  const points = Array.from(prefix, (c) => c.codePointAt(0)!);
+  while (points.length > 0) {
+    const last = points.pop()!;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last + 1 === 0xd800 ? 0xe000 : last + 1);
+  }
+  return null;
+}
+
 /** Type-strict equality of a field value and a scalar operand; null matches null and missing. */
 export function valueEquals(value: FieldValue, operand: string | number | boolean | null): boolean {
   // `===` is already type-strict for scalars, and containers never equal a scalar.
