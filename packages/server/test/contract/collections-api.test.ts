@@ -190,8 +190,10 @@ describe.each(STORES)('collections API on $name', (backend) => {
 
     it('lists what the caller could read: anonymous only public ones, users all but admin-only ones, admins everything', async () => {
       const p = uniqueName('vis').toLowerCase();
-      const names = { pub: `${p}_pub`, viewpub: `${p}_viewpub`, auth: `${p}_auth`, own: `${p}_own`, adm: `${p}_adm` };
-      await createOk({ name: names.pub, schema: SCHEMA, rules: { list: 'public' } });
+      const names = { pub: `${p}_pub`, listpub: `${p}_listpub`, viewpub: `${p}_viewpub`, auth: `${p}_auth`, own: `${p}_own`, adm: `${p}_adm` };
+      await createOk({ name: names.pub, schema: SCHEMA, rules: { list: 'public', view: 'public' } });
+      // Listing needs the view rule too: anonymous callers can read nothing of this one.
+      await createOk({ name: names.listpub, schema: SCHEMA, rules: { list: 'public' } });
       await createOk({ name: names.viewpub, schema: SCHEMA, rules: { list: 'admin', view: 'public' } });
       await createOk({ name: names.auth, schema: SCHEMA });
       await createOk({ name: names.own, schema: SCHEMA, rules: { list: 'owner', view: 'owner' } });
@@ -202,10 +204,11 @@ describe.each(STORES)('collections API on $name', (backend) => {
         return res.json<{ items: { name: string; schema: unknown; rules: unknown; indexes: unknown }[] }>().items.map((c) => c.name).filter((n) => n.startsWith(p));
       };
       expect(await listed()).toEqual([names.pub, names.viewpub].sort());
-      expect(await listed(alice.accessToken)).toEqual([names.auth, names.own, names.pub, names.viewpub].sort());
+      expect(await listed(alice.accessToken)).toEqual([names.auth, names.listpub, names.own, names.pub, names.viewpub].sort());
       expect(await listed(admin.accessToken)).toEqual(Object.values(names).sort());
       // A collection you cannot see is not found, exactly like one that does not exist.
       expectError(await get(names.auth), 404, 'not_found');
+      expectError(await get(names.listpub), 404, 'not_found');
       expectError(await get(names.adm, alice.accessToken), 404, 'not_found');
       expect((await get(names.pub)).statusCode).toBe(200);
       expect((await get(names.own, alice.accessToken)).statusCode).toBe(200);

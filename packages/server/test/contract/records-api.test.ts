@@ -162,8 +162,9 @@ describe.each(STORES)('records API on $name', (backend) => {
     it('default rules: authenticated read and create, owner update and delete', async () => {
       const record = await create('tasks', { title: 'alice owns this' }, alice.accessToken);
       const url = `/api/collections/tasks/records/${record['id'] as string}`;
-      expectError(await t.request({ method: 'GET', url }), 401, 'unauthorized');
-      expectError(await t.request({ method: 'POST', url: '/api/collections/tasks/records', body: { title: 'anon' } }), 401, 'unauthorized');
+      // Anonymous callers may read nothing of it: to them it does not exist (SPEC §4.5).
+      expectError(await t.request({ method: 'GET', url }), 404, 'not_found');
+      expectError(await t.request({ method: 'POST', url: '/api/collections/tasks/records', body: { title: 'anon' } }), 404, 'not_found');
       expect((await t.request({ method: 'GET', url, token: bob.accessToken })).statusCode).toBe(200);
       expectError(await t.request({ method: 'PATCH', url, token: bob.accessToken, body: { done: true } }), 403, 'forbidden');
       expectError(await t.request({ method: 'DELETE', url, token: bob.accessToken }), 403, 'forbidden');
@@ -199,10 +200,22 @@ describe.each(STORES)('records API on $name', (backend) => {
       expectError(await t.request({ method: 'PATCH', url, token: alice.accessToken, body: { title: 'x' } }), 403, 'forbidden');
     });
 
-    it('admin rules: users get 403, anonymous 401, admins pass', async () => {
-      expectError(await t.request({ method: 'GET', url: '/api/collections/secrets/records', token: alice.accessToken }), 403, 'forbidden');
-      expectError(await t.request({ method: 'GET', url: '/api/collections/secrets/records' }), 401, 'unauthorized');
-      expectError(await t.request({ method: 'POST', url: '/api/collections/secrets/records', token: alice.accessToken, body: { title: 'x' } }), 403, 'forbidden');
+    it('admin rules: to users and anonymous callers the collection does not exist; admins pass', async () => {
+      const missing = await t.request({ method: 'GET', url: '/api/collections/nosuch/records', token: alice.accessToken });
+      expectError(missing, 404, 'not_found');
+      for (const token of [alice.accessToken, undefined]) {
+        for (const res of [
+          await t.request({ method: 'GET', url: '/api/collections/secrets/records', token }),
+          await t.request({ method: 'GET', url: '/api/collections/secrets/records/some-id', token }),
+          await t.request({ method: 'POST', url: '/api/collections/secrets/records', token, body: { title: 'x' } }),
+          await t.request({ method: 'PATCH', url: '/api/collections/secrets/records/some-id', token, body: { title: 'x' } }),
+          await t.request({ method: 'DELETE', url: '/api/collections/secrets/records/some-id', token }),
+        ]) {
+          expectError(res, 404, 'not_found');
+          // Exactly the answer for a name that does not exist, but for the name itself.
+          expect(res.body.replace('secrets', 'nosuch')).toBe(missing.body);
+        }
+      }
       await create('secrets', { title: 'classified' }, admin.accessToken);
       expect((await t.request({ method: 'GET', url: '/api/collections/secrets/records', token: admin.accessToken })).json<{ items: unknown[] }>().items).toHaveLength(1);
     });

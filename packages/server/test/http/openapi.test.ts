@@ -86,7 +86,7 @@ describe('GET /api/openapi.json', () => {
     const signedIn = Object.keys((await fetchDoc(user.accessToken)).components.schemas).filter((k) => k.startsWith('Record_'));
     expect(signedIn.sort()).toEqual(['Record_board', 'Record_tasks']);
 
-    await createCollection('later', { type: 'object' }, { list: 'public' });
+    await createCollection('later', { type: 'object' }, { list: 'public', view: 'public' });
     expect((await fetchDoc()).components.schemas).toHaveProperty('Record_later');
     const res = await t.request({ method: 'DELETE', url: '/api/collections/later', token: admin.accessToken });
     expect(res.statusCode).toBe(204);

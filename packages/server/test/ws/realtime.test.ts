@@ -89,7 +89,8 @@ describe.each(STORES)('realtime on $name', (backend) => {
 
     it('without auth only public collections can be subscribed', async () => {
       const s = await socket();
-      expect(await subscribe(s, 'x', 'tasks')).toMatchObject({ type: 'error', id: 'x', code: 'unauthorized' });
+      // A collection an anonymous caller may not read is answered like a missing one (SPEC §4.5).
+      expect(await subscribe(s, 'x', 'tasks')).toEqual({ type: 'error', id: 'x', code: 'not_found', message: 'No collection "tasks".' });
       expect(await subscribe(s, 'b', 'board')).toMatchObject({ type: 'subscribed' });
       await t.request({ method: 'POST', url: '/api/collections/board/records', body: { title: 'hello' } });
       expect((await s.next(changesOf(s, 'b')))['op']).toBe('create');

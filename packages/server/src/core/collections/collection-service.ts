@@ -2,7 +2,7 @@ import type { ErrorDetail, SchemaCheckReport } from '@sigil/protocol';
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { AppError, isAppError } from '../errors.js';
-import { allows } from '../records/access.js';
+import { readScope } from '../records/access.js';
 import type { StoreTransaction, Store } from '../storage/store.js';
 import type { CollectionCatalog } from './collection-catalog.js';
 import {
@@ -151,7 +151,7 @@ export function createCollectionService(opts: CollectionServiceOptions) {
   }
 
   return {
-    /** Admins see every collection; others those whose `list` or `view` rule they satisfy. */
+    /** Admins see every collection; others those with records they may read (SPEC §4.5). */
     async list(principal: Principal | null): Promise<Collection[]> {
       const all = await store.collections.listCollections();
       return all.filter((c) => canSee(c, principal));
@@ -211,9 +211,9 @@ function requireAdmin(principal: Principal | null): void {
   if (principal.role !== 'admin') throw new AppError('forbidden', 'Only admins may change collections.');
 }
 
-/** Anyone who could list or view a collection's records may see its definition. */
+/** Anyone who may read some of a collection's records may see its definition; to others it does not exist. */
 function canSee(collection: Collection, principal: Principal | null): boolean {
-  return allows(collection.rules.list, principal) || allows(collection.rules.view, principal);
+  return readScope(collection, principal, 'view') !== null;
 }
 
 /** Validates every record against `compiled`, a batch at a time; keeps the first failures and counts all. */

@@ -1,6 +1,6 @@
 import { CLOSE_CODES } from '@sigil/protocol';
 import { AppError, isAppError } from '../errors.js';
-import { allows, refusal } from '../records/access.js';
+import { hiddenCollection, readScope } from '../records/access.js';
 import { parseFilter } from '../records/query/filter.js';
 import type { HubInternals } from './realtime-hub.js';
 import type { RealtimeConnection, Subscription } from './realtime-connection.js';
@@ -90,12 +90,8 @@ async function subscribe(hub: HubInternals, conn: RealtimeConnection, msg: Recor
   const filter = rawFilter === undefined ? null : parseFilter(JSON.stringify(rawFilter));
 
   const collection = await hub.collectionOrNull(name);
-  if (collection === null) throw new AppError('not_found', `No collection "${name}".`);
-  const principal = conn.expired ? null : conn.principal;
-  // `owner` rules are checked per record at delivery.
-  if (!allows(collection.rules.view, principal, collection.rules.view === 'owner' ? undefined : null)) {
-    throw refusal(principal, `subscribe to "${name}"`);
-  }
+  // One the caller may not read answers like one that does not exist; which records they see is decided per change.
+  if (collection === null || readScope(collection, conn.expired ? null : conn.principal, 'list') === null) throw hiddenCollection(name);
   if (conn.closed || conn.subscriptions.has(id)) return;
 
   const sub: Subscription = { id, collection: name, filter, state: 'live', lastSeq: hub.processedSeq };

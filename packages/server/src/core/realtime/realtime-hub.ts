@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import type { Collection } from '../collections/collection.js';
 import { AppError, isAppError } from '../errors.js';
-import { allows } from '../records/access.js';
+import { inScope, readScope, type ReadScope } from '../records/access.js';
 import { matchesFilter } from '../records/query/evaluate.js';
 import type { ChangeRow } from '../records/record.js';
 import { toRecordDto } from '../records/record-dto.js';
@@ -71,15 +71,15 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
       sub.lastSeq = change.seq;
       return;
     }
-    const rule = collection.rules.view;
-    if (conn.expired && rule !== 'public') {
+    const scope = readScope(collection, conn.expired ? null : conn.principal, 'list');
+    if (conn.expired && scope === null) {
       // Hold the position: after a fresh `auth` the subscription replays from here.
       sub.state = 'paused';
       return;
     }
     sub.lastSeq = change.seq;
-    if (!allows(rule, conn.expired ? null : conn.principal, change.record.owner)) return;
-    const op = operationFor(sub, change);
+    if (scope === null) return;
+    const op = operationFor(sub, scope, change);
     if (op === null || conn.closed) return;
     conn.sink.sendText(changeMessage(change, sub.id, op));
     if (conn.sink.bufferedBytes() > limits.maxBufferedBytes) close(conn, CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
@@ -233,10 +233,14 @@ function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update'
   return text;
 }
 
-/** create/delete concern a subscription when the record matches; an update may also be a `leave`. */
-function operationFor(sub: Subscription, change: ChangeRow): 'create' | 'update' | 'delete' | 'leave' | null {
-  const matches = matchesFilter(sub.filter, change.record);
+/**
+ * create/delete concern a subscription when the record matches its filter and
+ * is in the subscriber's read scope; an update after which it no longer is,
+ * while it was before, is a `leave`.
+ */
+function operationFor(sub: Subscription, scope: ReadScope, change: ChangeRow): 'create' | 'update' | 'delete' | 'leave' | null {
+  const matches = inScope(scope, change.record) && matchesFilter(sub.filter, change.record);
   if (change.op !== 'update') return matches ? change.op : null;
   if (matches) return 'update';
-  return change.previous !== null && matchesFilter(sub.filter, change.previous) ? 'leave' : null;
+  return change.previous !== null && inScope(scope, change.previous) && matchesFilter(sub.filter, change.previous) ? 'leave' : null;
 }

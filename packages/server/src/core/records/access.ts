@@ -1,11 +1,13 @@
 import type { Principal } from '../auth/principal.js';
-import type { RuleValue } from '../collections/collection.js';
+import type { Collection, RuleValue } from '../collections/collection.js';
 import { AppError } from '../errors.js';
+import { matchesFilter } from './query/evaluate.js';
+import type { FilterNode } from './query/query-types.js';
+import { parseStoredRecord, type RecordRow, type StoredRecord } from './record.js';
 
 /**
  * Whether `principal` satisfies `rule` for a record owned by `owner`
- * (`undefined`: no particular record yet, as for create and list). Admins
- * always may.
+ * (`undefined`: no particular record yet, as for create). Admins always may.
  */
 export function allows(rule: RuleValue, principal: Principal | null, owner?: string | null): boolean {
   if (principal?.role === 'admin') return true;
@@ -24,4 +26,85 @@ export function allows(rule: RuleValue, principal: Principal | null, owner?: str
 /** The refusal for an operation the caller may not perform: 401 without a token, else 403. */
 export function refusal(principal: Principal | null, what: string): AppError {
   return principal === null ? new AppError('unauthorized', `Sign in to ${what}.`) : new AppError('forbidden', `You may not ${what}.`);
+}
+
+/**
+ * What a caller may read of a collection (SPEC §4.5): `null` when nothing,
+ * else the records matching `filter` (`null`: every record). `view` is what a
+ * GET by id (and any single record the caller is shown) needs; `list` is what
+ * listing and subscribing need, and is the view rule AND the list rule, so a
+ * list, a GET by id and a subscription never disagree about a record.
+ */
+export interface ReadScope {
+  readonly filter: FilterNode | null;
+}
+
+export type ReadPurpose = 'list' | 'view';
+
+const EVERY_RECORD: ReadScope = Object.freeze({ filter: null });
+/** Scopes by collection (a new object whenever its rules change), then caller: the same answer object every time. */
+const scopes = new WeakMap<Collection, { anonymous: Partial<Record<ReadPurpose, ReadScope | null>>; byPrincipal: WeakMap<Principal, Partial<Record<ReadPurpose, ReadScope | null>>> }>();
+
+/** The one answer to "which records of `collection` may this caller read?" (used by lists as SQL, by everything else in JS). */
+export function readScope(collection: Collection, principal: Principal | null, purpose: ReadPurpose): ReadScope | null {
+  let forCollection = scopes.get(collection);
+  if (forCollection === undefined) {
+    forCollection = { anonymous: {}, byPrincipal: new WeakMap() };
+    scopes.set(collection, forCollection);
+  }
+  let forCaller = principal === null ? forCollection.anonymous : forCollection.byPrincipal.get(principal);
+  if (forCaller === undefined) {
+    forCaller = {};
+    forCollection.byPrincipal.set(principal!, forCaller);
+  }
+  const known = forCaller[purpose];
+  if (known !== undefined) return known;
+  const scope = computeScope(collection, principal, purpose);
+  forCaller[purpose] = scope;
+  return scope;
+}
+
+function computeScope(collection: Collection, principal: Principal | null, purpose: ReadPurpose): ReadScope | null {
+  if (principal?.role === 'admin') return EVERY_RECORD;
+  const rules = purpose === 'list' ? [collection.rules.view, collection.rules.list] : [collection.rules.view];
+  let ownOnly = false;
+  for (const rule of rules) {
+    if (!allows(rule, principal)) return null;
+    if (rule === 'owner') ownOnly = true;
+  }
+  if (!ownOnly) return EVERY_RECORD;
+  // `allows` above refused `owner` without a caller.
+  return Object.freeze({ filter: { op: 'eq', field: { kind: 'system', name: 'owner' }, value: principal!.userId } as const });
+}
+
+/** Whether a record (parsed, or as read for an answer) is inside the scope. */
+export function inScope(scope: ReadScope, record: RecordRow | StoredRecord): boolean {
+  if (scope.filter === null) return true;
+  if ('data' in record) return matchesFilter(scope.filter, record);
+  // A scope on system fields only needs no parse of the user fields.
+  const row = touchesData(scope.filter) ? parseStoredRecord(record) : { ...record, data: NO_DATA };
+  return matchesFilter(scope.filter, row);
+}
+
+const NO_DATA = Object.freeze({});
+
+function touchesData(node: FilterNode): boolean {
+  switch (node.op) {
+    case 'and':
+    case 'or':
+      return node.children.some(touchesData);
+    case 'not':
+      return touchesData(node.child);
+    default:
+      return node.field.kind === 'data';
+  }
+}
+
+/**
+ * The collection as seen by a caller who must be able to read it: one the
+ * caller may not read answers exactly like one that does not exist, so its
+ * name is not revealed (SPEC §4.5). The message is the catalog's.
+ */
+export function hiddenCollection(name: string): AppError {
+  return new AppError('not_found', `No collection "${name}".`);
 }

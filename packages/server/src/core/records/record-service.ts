@@ -1,11 +1,11 @@
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CollectionCatalog } from '../collections/collection-catalog.js';
-import type { Collection, JsonObject, JsonValue, RuleName } from '../collections/collection.js';
+import type { Collection, JsonObject, JsonValue } from '../collections/collection.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Store, StoreTransaction } from '../storage/store.js';
-import { allows, refusal } from './access.js';
+import { allows, hiddenCollection, inScope, readScope, refusal, type ReadPurpose, type ReadScope } from './access.js';
 import { applyMergePatch, assertDepth } from './merge-patch.js';
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
 import { parseFilter } from './query/filter.js';
@@ -69,15 +69,13 @@ export function createRecordService(opts: RecordServiceOptions) {
    * store reuse what it compiled from it. Invalid input throws before it is kept.
    */
   const queries = new Map<string, { readonly query: RecordQuery; readonly sort: readonly SortKey[]; readonly limit: number; readonly pageKey: string }>();
-  function listQuery(input: ListInput, ownerOnly: string | null) {
-    const key = `${ownerOnly ?? ''}\u0000${input.filter ?? ''}\u0000${input.sort ?? ''}\u0000${input.limit ?? ''}\u0000${input.after ?? ''}`;
+  function listQuery(input: ListInput, scope: ReadScope) {
+    const key = `${scopeKey(scope)}\u0000${input.filter ?? ''}\u0000${input.sort ?? ''}\u0000${input.limit ?? ''}\u0000${input.after ?? ''}`;
     let known = queries.get(key);
     if (known === undefined) {
       let filter: FilterNode | null = parseFilter(input.filter);
-      if (ownerOnly !== null) {
-        const mine: FilterNode = { op: 'eq', field: { kind: 'system', name: 'owner' }, value: ownerOnly };
-        filter = filter ? { op: 'and', children: [mine, filter] } : mine;
-      }
+      // The caller's read scope narrows the query in SQL, so pages and cursors stay exact.
+      if (scope.filter !== null) filter = filter ? { op: 'and', children: [scope.filter, filter] } : scope.filter;
       const sort = parseSort(input.sort);
       const limit = parseLimit(input.limit);
       const after = input.after === undefined || input.after === '' ? null : decodeRecordCursor(input.after, sort);
@@ -94,13 +92,12 @@ export function createRecordService(opts: RecordServiceOptions) {
   /** Pages made from answers a store handed out frozen (cached), by limit and sort. */
   const pages = new WeakMap<object, Map<string, ListResult>>();
 
-  async function collectionFor(name: string, principal: Principal | null, rule: RuleName): Promise<Collection> {
+  /** The collection and what the caller may read of it; a collection they may not read is 404 like a missing one. */
+  async function readable(name: string, principal: Principal | null, purpose: ReadPurpose): Promise<{ collection: Collection; scope: ReadScope }> {
     const collection = await catalog.get(name);
-    // `owner` needs a record to decide; the per-record check comes later.
-    if (!allows(collection.rules[rule], principal, collection.rules[rule] === 'owner' ? undefined : null)) {
-      throw refusal(principal, `${rule === 'list' || rule === 'view' ? 'read' : rule} records of "${name}"`);
-    }
-    return collection;
+    const scope = readScope(collection, principal, purpose);
+    if (scope === null) throw hiddenCollection(name);
+    return { collection, scope };
   }
 
   function validate(collection: Collection, data: JsonObject): void {
@@ -144,7 +141,9 @@ export function createRecordService(opts: RecordServiceOptions) {
 
   /** Loads a record the caller may view, else 404 (existence is not revealed). */
   async function loadVisible(collection: Collection, principal: Principal | null, id: string, reader: Pick<StoreTransaction, 'records'>): Promise<RecordRow> {
-    return visible(collection, principal, CLIENT_ID_RE.test(id) ? await reader.records.findRecord(collection.name, id) : null);
+    const scope = readScope(collection, principal, 'view');
+    if (scope === null) throw hiddenCollection(collection.name);
+    return visible(scope, CLIENT_ID_RE.test(id) ? await reader.records.findRecord(collection.name, id) : null);
   }
 
   /** The shared path of PATCH, PUT and DELETE: visibility, rule, If-Match, compare-and-set. */
@@ -156,8 +155,8 @@ export function createRecordService(opts: RecordServiceOptions) {
     rule: 'update' | 'delete',
     change: (collection: Collection, current: RecordRow, tx: StoreTransaction) => Promise<WriteOutcome | Retry>,
   ): Promise<RecordRow> {
-    // A record you cannot view is one you cannot change: 401/403 for the collection, 404 for the record.
-    await collectionFor(name, principal, 'view');
+    // A record you cannot view is one you cannot change: 404 for the collection or the record alike.
+    await readable(name, principal, 'view');
     return write(name, async (collection, tx) => {
       const current = await loadVisible(collection, principal, id, tx);
       if (!allows(collection.rules[rule], principal, current.owner)) throw refusal(principal, `${rule} this record`);
@@ -174,10 +173,8 @@ export function createRecordService(opts: RecordServiceOptions) {
 
   return {
     async list(principal: Principal | null, name: string, input: ListInput): Promise<ListResult> {
-      const collection = await collectionFor(name, principal, 'list');
-      // `list: owner` narrows to the caller's own records (admins see all).
-      const ownerOnly = collection.rules.list === 'owner' && principal !== null && principal.role !== 'admin' ? principal.userId : null;
-      const { query, sort, limit, pageKey } = listQuery(input, ownerOnly);
+      const { scope } = await readable(name, principal, 'list');
+      const { query, sort, limit, pageKey } = listQuery(input, scope);
       const answer = await store.records.queryRecords(name, query);
       // A store may hand back the same (frozen) answer while its data is
       // unchanged; the page made from it is then the same too.
@@ -201,12 +198,15 @@ export function createRecordService(opts: RecordServiceOptions) {
 
     /** The record in stored form (`recordJson` answers with it unparsed). */
     async get(principal: Principal | null, name: string, id: string): Promise<StoredRecord> {
-      const collection = await collectionFor(name, principal, 'view');
-      return visible(collection, principal, CLIENT_ID_RE.test(id) ? await store.records.readRecord(name, id) : null);
+      const { scope } = await readable(name, principal, 'view');
+      return visible(scope, CLIENT_ID_RE.test(id) ? await store.records.readRecord(name, id) : null);
     },
 
     async create(principal: Principal | null, name: string, body: JsonObject): Promise<RecordDto> {
-      await collectionFor(name, principal, 'create');
+      const target = await catalog.get(name);
+      if (!allows(target.rules.create, principal)) {
+        throw readScope(target, principal, 'view') === null ? hiddenCollection(name) : refusal(principal, `create records of "${name}"`);
+      }
       assertDepth(body, MAX_BODY_DEPTH);
       const rawId = body['id'];
       if (rawId !== undefined && (typeof rawId !== 'string' || !CLIENT_ID_RE.test(rawId))) {
@@ -257,10 +257,21 @@ export function createRecordService(opts: RecordServiceOptions) {
   };
 }
 
-/** `row` if it exists and the caller may view it; else 404 either way, so existence is not revealed. */
-function visible<R extends { readonly owner: string | null }>(collection: Collection, principal: Principal | null, row: R | null): R {
-  if (!row || !allows(collection.rules.view, principal, row.owner)) throw new AppError('not_found', 'No such record.');
+/** `row` if it exists and is in the caller's read scope; else 404 either way, so existence is not revealed. */
+function visible<R extends RecordRow | StoredRecord>(scope: ReadScope, row: R | null): R {
+  if (!row || !inScope(scope, row)) throw new AppError('not_found', 'No such record.');
   return row;
+}
+
+/** A string naming a read scope, for keys of kept queries (scopes are few per caller: computed once each). */
+const scopeKeys = new WeakMap<ReadScope, string>();
+function scopeKey(scope: ReadScope): string {
+  let key = scopeKeys.get(scope);
+  if (key === undefined) {
+    key = scope.filter === null ? '' : JSON.stringify(scope.filter);
+    scopeKeys.set(scope, key);
+  }
+  return key;
 }
 
 function parseLimit(value: string | undefined): number {
