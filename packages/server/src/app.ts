@@ -39,7 +39,12 @@ export interface RealtimeTuning {
   readonly idleTimeoutMs: number;
   /** How often the change log is read even without a notification. */
   readonly pollIntervalMs: number;
+  /** Changes a replay reads and sends at a time (it yields to other work between batches)… */
   readonly replayBatchSize: number;
+  /** …and the most JSON characters of them (at least one change, however large). */
+  readonly replayBatchChars: number;
+  /** Replays running at once on this instance; more subscriptions with `since` wait their turn. */
+  readonly maxConcurrentReplays: number;
   /** Least time between two writes of realtime messages to a socket (see ws/frame-writer.ts). */
   readonly flushIntervalMs: number;
 }
@@ -51,7 +56,9 @@ export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
   pingIntervalMs: 30_000,
   idleTimeoutMs: 30_000,
   pollIntervalMs: 1_000,
-  replayBatchSize: 500,
+  replayBatchSize: 200,
+  replayBatchChars: 1024 * 1024,
+  maxConcurrentReplays: 4,
   flushIntervalMs: 20,
 });
 
@@ -109,7 +116,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const users = createUserService({ store, passwords, clock, identities, onUserChanged: userChanged });
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
-    const collections = createCollectionService({ store, clock, catalog, compiler });
+    const collections = createCollectionService({ store, clock, catalog, compiler, onCommitted: () => realtime?.committed() });
     const records = createRecordService({ store, catalog, clock, onCommitted: () => realtime?.committed() });
     const live = await startRealtime({
       changes: store.changes,
@@ -117,7 +124,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       auth,
       clock,
       notifier,
-      limits: { maxSubscriptions: tuning.maxSubscriptions, maxBufferedBytes: tuning.maxBufferedBytes, replayBatchSize: tuning.replayBatchSize },
+      limits: { maxSubscriptions: tuning.maxSubscriptions, maxBufferedBytes: tuning.maxBufferedBytes, replayBatchSize: tuning.replayBatchSize, replayBatchChars: tuning.replayBatchChars, maxConcurrentReplays: tuning.maxConcurrentReplays },
       pollIntervalMs: tuning.pollIntervalMs,
       onRemoteIdentityChange: () => identities.invalidate(),
       onError,

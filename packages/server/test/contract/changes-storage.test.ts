@@ -15,7 +15,7 @@ const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
 
 const TASKS: Collection = {
-  name: 'tasks', schema: { type: 'object' }, rules: DEFAULT_RULES, indexes: [], schemaVersion: 1, createdAt: at(0), updatedAt: at(0),
+  id: 'c_tasks', name: 'tasks', schema: { type: 'object' }, rules: DEFAULT_RULES, indexes: [], schemaVersion: 1, createdAt: at(0), updatedAt: at(0),
 };
 
 function row(id: string, overrides: Partial<RecordRow> = {}): RecordRow {
@@ -23,7 +23,7 @@ function row(id: string, overrides: Partial<RecordRow> = {}): RecordRow {
 }
 
 function change(record: RecordRow, overrides: Partial<NewChange> = {}): NewChange {
-  return { collection: 'tasks', recordId: record.id, op: 'create', record, previous: null, createdAt: at(0), ...overrides };
+  return { collection: 'tasks', collectionId: 'c_tasks', recordId: record.id, op: 'create', record, previous: null, createdAt: at(0), ...overrides };
 }
 
 /** Inserts a record and appends its change in the given transaction, as the record service does. */
@@ -61,9 +61,9 @@ describe.each(STORES)('change log storage: $name', (factory) => {
       ];
       expect(seqs).toEqual([1, 2, 3]);
       const expected: ChangeRow[] = [
-        { seq: 1, collection: 'tasks', recordId: 'r1', op: 'create', record: v1, previous: null, createdAt: at(1) },
-        { seq: 2, collection: 'tasks', recordId: 'r1', op: 'update', record: v2, previous: v1, createdAt: at(5) },
-        { seq: 3, collection: 'tasks', recordId: 'r1', op: 'delete', record: v2, previous: null, createdAt: at(9) },
+        { seq: 1, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'create', record: v1, previous: null, createdAt: at(1) },
+        { seq: 2, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'update', record: v2, previous: v1, createdAt: at(5) },
+        { seq: 3, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'delete', record: v2, previous: null, createdAt: at(9) },
       ];
       expect(await store.changes.readChanges(0, 10)).toEqual(expected);
       expect(await store.changes.readChanges(1, 1)).toEqual([expected[1]]);

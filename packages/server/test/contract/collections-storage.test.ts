@@ -19,6 +19,7 @@ const isAppError = (code: string) => (error: unknown): boolean => error instance
 
 function collection(name: string, overrides: Partial<Collection> = {}): Collection {
   return {
+    id: `c_${name}`,
     name,
     // Key order on purpose not alphabetical: it must survive the round trip.
     schema: { type: 'object', properties: { title: { type: 'string' }, done: { type: 'boolean' }, priority: { type: 'integer' } } },
@@ -114,8 +115,8 @@ describe.each(STORES)('collections storage: $name', (factory) => {
       expect(Object.keys(found!.schema['properties'] as object)).toEqual(['title', 'done', 'priority']);
       expect((await store.collections.listCollections()).map((c) => c.name)).toEqual(['a_1', 'notes', 'tasks']);
       expect(await store.collections.findCollection('nope')).toBeNull();
-      expect(await store.collections.findSchemaVersion('tasks')).toBe(1);
-      expect(await store.collections.findSchemaVersion('nope')).toBeNull();
+      expect(await store.collections.findSchemaStamp('tasks')).toEqual({ id: 'c_tasks', schemaVersion: 1 });
+      expect(await store.collections.findSchemaStamp('nope')).toBeNull();
       expect(await tableExists(opened, 'tasks')).toBe(true);
     });
 
@@ -170,7 +171,7 @@ describe.each(STORES)('collections storage: $name', (factory) => {
         return tx.collections.updateCollection(after);
       })).toBe(true);
       expect(await store.collections.findCollection('tasks')).toEqual(after);
-      expect(await store.collections.findSchemaVersion('tasks')).toBe(2);
+      expect(await store.collections.findSchemaStamp('tasks')).toEqual({ id: 'c_tasks', schemaVersion: 2 });
 
       const second = await indexesOf(opened, 'tasks');
       const dropped = [...first.keys()].filter((n) => !second.has(n));

@@ -14,6 +14,7 @@ describe.each(STORES)('concurrent transactions on $name', (backend) => {
     store = o.store;
     const now = new Date().toISOString();
     await store.collections.insertCollection({
+      id: 'c_items',
       name: 'items',
       schema: { type: 'object' },
       rules: { list: 'public', view: 'public', create: 'public', update: 'public', delete: 'public' },
@@ -32,7 +33,7 @@ describe.each(STORES)('concurrent transactions on $name', (backend) => {
           async (tx) => {
             const record = { id: `r${i}`, owner: null, version: 1, createdAt: now, updatedAt: now, data: { i } };
             await tx.records.insertRecord('items', record);
-            await tx.changes.appendChange({ collection: 'items', recordId: record.id, op: 'create', record, previous: null, createdAt: now });
+            await tx.changes.appendChange({ collection: 'items', collectionId: 'c_items', recordId: record.id, op: 'create', record, previous: null, createdAt: now });
             if (i % 7 === 3) throw new Error(`fail ${i}`);
             return i;
           },
@@ -82,7 +83,7 @@ describe.each(STORES)('concurrent transactions on $name', (backend) => {
         store.transaction(async (tx) => {
           if (i === 6) {
             await tx.collections.insertCollection({
-              name: 'ghost', schema: { type: 'object' }, rules: { list: 'public', view: 'public', create: 'public', update: 'public', delete: 'public' },
+              id: 'c_ghost', name: 'ghost', schema: { type: 'object' }, rules: { list: 'public', view: 'public', create: 'public', update: 'public', delete: 'public' },
               indexes: [['x']], schemaVersion: 1, createdAt: now, updatedAt: now,
             });
             throw new Error('changed my mind');

@@ -21,6 +21,7 @@ const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOStrin
 const isAppError = (code: string) => (error: unknown): boolean => error instanceof AppError && error.code === code;
 
 const TASKS: Collection = {
+  id: 'c_tasks',
   name: 'tasks',
   schema: { type: 'object' },
   rules: DEFAULT_RULES,
@@ -53,7 +54,7 @@ describe.each(STORES)('records storage: $name', (factory) => {
       if (op === 'create') await tx.records.insertRecord('tasks', record);
       else if (op === 'update') expect(await tx.records.updateRecord('tasks', record, record.version - 1)).toBe(true);
       else expect(await tx.records.deleteRecord('tasks', record.id, record.version)).toBe(true);
-      return tx.changes.appendChange({ collection: 'tasks', recordId: record.id, op, record, previous: null, createdAt: at(0) });
+      return tx.changes.appendChange({ collection: 'tasks', collectionId: 'c_tasks', recordId: record.id, op, record, previous: null, createdAt: at(0) });
     }, { isolation: 'read committed' });
   }
 

@@ -3,15 +3,15 @@ import type { ChangeRepository } from '../../core/storage/store.js';
 import type { Run } from './postgres-store.js';
 
 interface ChangeRecord {
-  seq: string; collection: string; record_id: string; op: string;
+  seq: string; collection: string; collection_id: string; record_id: string; op: string;
   record: RecordRow; previous: RecordRow | null; created_at: Date;
 }
 
-const COLUMNS = 'seq, collection, record_id, op, record, previous, created_at';
+const COLUMNS = 'seq, collection, collection_id, record_id, op, record, previous, created_at';
 
 function toChange(r: ChangeRecord): ChangeRow {
   return {
-    seq: Number(r.seq), collection: r.collection, recordId: r.record_id, op: r.op as ChangeOp,
+    seq: Number(r.seq), collection: r.collection, collectionId: r.collection_id, recordId: r.record_id, op: r.op as ChangeOp,
     record: r.record, previous: r.previous, createdAt: r.created_at.toISOString(),
   };
 }
@@ -51,14 +51,26 @@ export function makePostgresChangeRepository(run: Run): ChangeRepository {
       const result = await run<{ seq: string }>('sigil_append_change',
         `WITH next AS (UPDATE change_counter SET last = last + 1 WHERE id = 1 RETURNING last)
          INSERT INTO changes (${COLUMNS})
-         SELECT last, $1, $2, $3, $4::jsonb, $5::jsonb, $6 FROM next
+         SELECT last, $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7 FROM next
          RETURNING seq`,
-        [c.collection, c.recordId, c.op, JSON.stringify(c.record), c.previous === null ? null : JSON.stringify(c.previous), c.createdAt]);
+        [c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record), c.previous === null ? null : JSON.stringify(c.previous), c.createdAt]);
       return Number(result.rows[0]!.seq);
     },
     async readChanges(afterSeq, limit) {
       const result = await run<ChangeRecord>('sigil_read_changes',
         `SELECT ${COLUMNS} FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+      return result.rows.map(toChange);
+    },
+    async readCollectionChanges(collectionId, afterSeq, limit, maxChars) {
+      // The running size is summed in the database so that rows past the
+      // budget are never sent; the first row always is, however large.
+      const result = await run<ChangeRecord>('sigil_read_collection_changes',
+        `SELECT ${COLUMNS} FROM (
+           SELECT ${COLUMNS}, sum(octet_length(record::text) + coalesce(octet_length(previous::text), 0)) OVER (ORDER BY seq) AS upto,
+                  octet_length(record::text) + coalesce(octet_length(previous::text), 0) AS size
+           FROM changes WHERE collection_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+         ) batch WHERE upto - size < $4 ORDER BY seq`,
+        [collectionId, afterSeq, limit, maxChars]);
       return result.rows.map(toChange);
     },
     async latestSeq() {

@@ -5,14 +5,14 @@ import { postgresIndexColumns } from './postgres-query.js';
 import type { Atomic, Run } from './postgres-store.js';
 
 interface CollectionRecord {
-  name: string; schema: JsonObject; rules: CollectionRules; indexes: string[][];
+  id: string; name: string; schema: JsonObject; rules: CollectionRules; indexes: string[][];
   schema_version: number; created_at: Date; updated_at: Date;
 }
 
-const COLUMNS = 'name, schema, rules, indexes, schema_version, created_at, updated_at';
+const COLUMNS = 'id, name, schema, rules, indexes, schema_version, created_at, updated_at';
 function toCollection(r: CollectionRecord): Collection {
   return {
-    name: r.name, schema: r.schema, rules: r.rules, indexes: r.indexes, schemaVersion: r.schema_version,
+    id: r.id, name: r.name, schema: r.schema, rules: r.rules, indexes: r.indexes, schemaVersion: r.schema_version,
     createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
   };
 }
@@ -34,17 +34,18 @@ export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null
       const row = result.rows[0];
       return row === undefined ? null : toCollection(row);
     },
-    async findSchemaVersion(name) {
-      const result = await run<{ schema_version: number }>('sigil_collection_schema_version',
-        'SELECT schema_version FROM collections WHERE name = $1', [name]);
-      return result.rows[0]?.schema_version ?? null;
+    async findSchemaStamp(name) {
+      const result = await run<{ id: string; schema_version: number }>('sigil_collection_stamp',
+        'SELECT id, schema_version FROM collections WHERE name = $1', [name]);
+      const row = result.rows[0];
+      return row === undefined ? null : { id: row.id, schemaVersion: row.schema_version };
     },
     async insertCollection(c) {
       const table = recordsTable(c.name);
       await atomically(async (tx) => {
         await tx('sigil_insert_collection',
-          `INSERT INTO collections (${COLUMNS}) VALUES ($1, $2::json, $3::jsonb, $4::jsonb, $5, $6, $7)`,
-          [c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes), c.schemaVersion, c.createdAt, c.updatedAt]);
+          `INSERT INTO collections (${COLUMNS}) VALUES ($1, $2, $3::json, $4::jsonb, $5::jsonb, $6, $7, $8)`,
+          [c.id, c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes), c.schemaVersion, c.createdAt, c.updatedAt]);
         // One round trip for the table and its indexes (simple protocol: several statements, no parameters).
         // COLLATE "C" on ids: keyset pagination compares bytes, as on SQLite, whatever the database's locale.
         await tx(undefined, [

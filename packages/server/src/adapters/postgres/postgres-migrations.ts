@@ -99,6 +99,29 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     // measured: ~12 µs, a quarter of its work for a record write).
     sql: `DROP INDEX IF EXISTS changes_created_at_idx;`,
   },
+  {
+    version: 4,
+    name: 'collection_identity',
+    // A collection's identity outlives nothing: deleted and created again
+    // under the same name, it is another collection, and its change-log
+    // entries carry that identity so the new one never replays the old one's
+    // history. Existing entries get the identity of the collection of their
+    // name that existed when they were written (none: ''). `drop` entries end
+    // a collection's history. Replays read one collection's entries through
+    // the (collection_id, seq) index.
+    sql: `
+      ALTER TABLE collections ADD COLUMN id text COLLATE "C";
+      UPDATE collections SET id = gen_random_uuid()::text;
+      ALTER TABLE collections ALTER COLUMN id SET NOT NULL;
+      ALTER TABLE changes ADD COLUMN collection_id text COLLATE "C" NOT NULL DEFAULT '';
+      UPDATE changes SET collection_id = c.id FROM collections c
+        WHERE c.name = changes.collection AND c.created_at <= changes.created_at;
+      ALTER TABLE changes ALTER COLUMN collection_id DROP DEFAULT;
+      ALTER TABLE changes DROP CONSTRAINT IF EXISTS changes_op_check;
+      ALTER TABLE changes ADD CONSTRAINT changes_op_check CHECK (op IN ('create', 'update', 'delete', 'drop'));
+      CREATE INDEX changes_collection_seq_idx ON changes (collection_id, seq);
+    `,
+  },
 ];
 
 /**

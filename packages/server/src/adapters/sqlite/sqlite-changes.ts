@@ -8,15 +8,15 @@ import { isoText } from './sqlite-time.js';
 type Db = Database.Database;
 
 interface ChangeRecord {
-  seq: number; collection: string; record_id: string; op: string;
+  seq: number; collection: string; collection_id: string; record_id: string; op: string;
   record: string; previous: string | null; created_at: string;
 }
 
-const COLUMNS = 'seq, collection, record_id, op, record, previous, created_at';
+const COLUMNS = 'seq, collection, collection_id, record_id, op, record, previous, created_at';
 
 function toChange(r: ChangeRecord): ChangeRow {
   return {
-    seq: r.seq, collection: r.collection, recordId: r.record_id, op: r.op as ChangeOp,
+    seq: r.seq, collection: r.collection, collectionId: r.collection_id, recordId: r.record_id, op: r.op as ChangeOp,
     record: JSON.parse(r.record) as RecordRow,
     previous: r.previous === null ? null : JSON.parse(r.previous) as RecordRow,
     createdAt: r.created_at,
@@ -36,6 +36,10 @@ export function prepareChangeReads(db: Db) {
       }
       return statement;
     },
+    /** Iterated row by row, so a replay batch stops at its size budget without reading further. */
+    ofCollection: db.prepare<[string, number], ChangeRecord>(
+      `SELECT ${COLUMNS} FROM changes WHERE collection_id = ? AND seq > ? ORDER BY seq`,
+    ),
     latest: db.prepare<[], number>('SELECT last FROM change_counter WHERE id = 1').pluck(),
     oldest: db.prepare<[], number | null>('SELECT min(seq) FROM changes').pluck(),
   };
@@ -43,8 +47,8 @@ export function prepareChangeReads(db: Db) {
 
 export function prepareChangeWrites(db: Db) {
   const next = db.prepare<[], number>('UPDATE change_counter SET last = last + 1 WHERE id = 1 RETURNING last').pluck();
-  const insert = db.prepare<[number, string, string, string, string, string | null, string]>(
-    `INSERT INTO changes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  const insert = db.prepare<[number, string, string, string, string, string, string | null, string]>(
+    `INSERT INTO changes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return {
     /**
@@ -57,7 +61,7 @@ export function prepareChangeWrites(db: Db) {
      */
     append: db.transaction((c: NewChange): number => {
       const seq = next.get()!;
-      insert.run(seq, c.collection, c.recordId, c.op, JSON.stringify(c.record),
+      insert.run(seq, c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record),
         c.previous === null ? null : JSON.stringify(c.previous), isoText(c.createdAt));
       return seq;
     }),
@@ -86,6 +90,20 @@ export function makeSqliteChangeRepository(read: Exec<ChangeReads>, write: Exec<
     },
     async readChanges(afterSeq, limit) {
       const rows = await read((s) => s.after(limit).all(afterSeq));
+      return rows.map(toChange);
+    },
+    async readCollectionChanges(collectionId, afterSeq, limit, maxChars) {
+      const rows = await read((s) => {
+        const out: ChangeRecord[] = [];
+        let chars = 0;
+        for (const row of s.ofCollection.iterate(collectionId, afterSeq)) {
+          out.push(row);
+          chars += row.record.length + (row.previous?.length ?? 0);
+          // Ending the iteration early resets the statement: nothing more is read.
+          if (out.length >= limit || chars >= maxChars) break;
+        }
+        return out;
+      });
       return rows.map(toChange);
     },
     async latestSeq() {

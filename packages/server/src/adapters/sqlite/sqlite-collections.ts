@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
-import type { CollectionRepository } from '../../core/storage/store.js';
+import type { CollectionRepository, SchemaStamp } from '../../core/storage/store.js';
 import { recordsTable, wantedIndexes as indexesFor } from '../collection-tables.js';
 import { sqliteIndexColumns } from './sqlite-query.js';
 import type { Exec } from './sqlite-store.js';
@@ -9,13 +9,14 @@ import { isoText } from './sqlite-time.js';
 type Db = Database.Database;
 
 interface CollectionRecord {
-  name: string; schema: string; rules: string; indexes: string;
+  id: string; name: string; schema: string; rules: string; indexes: string;
   schema_version: number; created_at: string; updated_at: string;
 }
 
-const COLUMNS = 'name, schema, rules, indexes, schema_version, created_at, updated_at';
+const COLUMNS = 'id, name, schema, rules, indexes, schema_version, created_at, updated_at';
 function toCollection(r: CollectionRecord): Collection {
   return {
+    id: r.id,
     name: r.name,
     schema: JSON.parse(r.schema) as JsonObject,
     rules: JSON.parse(r.rules) as CollectionRules,
@@ -31,15 +32,15 @@ export function prepareCollectionReads(db: Db) {
   return {
     all: db.prepare<[], CollectionRecord>(`SELECT ${COLUMNS} FROM collections ORDER BY name`),
     byName: db.prepare<[string], CollectionRecord>(`SELECT ${COLUMNS} FROM collections WHERE name = ?`),
-    schemaVersion: db.prepare<[string], number>('SELECT schema_version FROM collections WHERE name = ?').pluck(),
+    stamp: db.prepare<[string], SchemaStamp>('SELECT id, schema_version AS schemaVersion FROM collections WHERE name = ?'),
   };
 }
 
 export function prepareCollectionWrites(db: Db) {
   return {
     db,
-    insert: db.prepare<[string, string, string, string, number, string, string]>(
-      `INSERT INTO collections (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    insert: db.prepare<[string, string, string, string, string, number, string, string]>(
+      `INSERT INTO collections (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     update: db.prepare<[string, string, string, number, string, string]>(
       'UPDATE collections SET schema = ?, rules = ?, indexes = ?, schema_version = ?, updated_at = ? WHERE name = ?',
@@ -91,13 +92,13 @@ export function makeSqliteCollectionRepository(
       const row = await read((s) => s.byName.get(name));
       return row === undefined ? null : toCollection(row);
     },
-    async findSchemaVersion(name) {
-      return (await read((s) => s.schemaVersion.get(name))) ?? null;
+    async findSchemaStamp(name) {
+      return (await read((s) => s.stamp.get(name))) ?? null;
     },
     async insertCollection(c) {
       const table = recordsTable(c.name);
       await changeTable(c.name, (s) => {
-        s.insert.run(c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes),
+        s.insert.run(c.id, c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes),
           c.schemaVersion, isoText(c.createdAt), isoText(c.updatedAt));
         // STRICT: a wrong type is an error. Times are fixed-width ISO text, so text order is time order.
         s.db.exec(`CREATE TABLE ${table} (

@@ -96,6 +96,40 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // (a quarter of SQLite's work for a record write, measured).
     sql: `DROP INDEX IF EXISTS changes_created_at_idx;`,
   },
+  {
+    version: 4,
+    name: 'collection_identity',
+    // A collection deleted and created again under the same name is another
+    // collection: its change-log entries carry its identity, so the new one
+    // never replays the old one's history. Existing entries get the identity
+    // of the collection of their name that existed when they were written
+    // (none: ''). `drop` entries end a collection's history; SQLite cannot
+    // alter a CHECK, so the log is copied into a table that allows them.
+    // Replays read one collection's entries through (collection_id, seq).
+    sql: `
+      ALTER TABLE collections ADD COLUMN id TEXT NOT NULL DEFAULT '';
+      UPDATE collections SET id = lower(hex(randomblob(16)));
+
+      CREATE TABLE changes_v4 (
+        seq           INTEGER PRIMARY KEY,
+        collection    TEXT NOT NULL,
+        collection_id TEXT NOT NULL,
+        record_id     TEXT NOT NULL,
+        op            TEXT NOT NULL CHECK (op IN ('create', 'update', 'delete', 'drop')),
+        record        TEXT NOT NULL,
+        previous      TEXT,
+        created_at    TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO changes_v4 (seq, collection, collection_id, record_id, op, record, previous, created_at)
+        SELECT seq, collection,
+               coalesce((SELECT c.id FROM collections c WHERE c.name = changes.collection AND c.created_at <= changes.created_at), ''),
+               record_id, op, record, previous, created_at
+        FROM changes;
+      DROP TABLE changes;
+      ALTER TABLE changes_v4 RENAME TO changes;
+      CREATE INDEX changes_collection_seq_idx ON changes (collection_id, seq);
+    `,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */

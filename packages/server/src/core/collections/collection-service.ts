@@ -2,7 +2,9 @@ import type { ErrorDetail, SchemaCheckReport } from '@sigil/protocol';
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { AppError, isAppError } from '../errors.js';
+import { newId } from '../ids.js';
 import { readScope } from '../records/access.js';
+import { droppedRecord } from '../records/record.js';
 import type { StoreTransaction, Store } from '../storage/store.js';
 import type { CollectionCatalog } from './collection-catalog.js';
 import {
@@ -33,6 +35,8 @@ export interface CollectionServiceOptions {
   readonly clock: Clock;
   readonly catalog: CollectionCatalog;
   readonly compiler: SchemaCompiler;
+  /** Called after a change-log entry commits (deleting a collection writes one). */
+  readonly onCommitted?: () => void;
 }
 
 /** The body of a create, or one file of `sigil apply`. Unknown until checked. */
@@ -86,7 +90,7 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     if (problems.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: problems });
     if (await store.collections.findCollection(name)) throw new AppError('conflict', `Collection "${name}" already exists.`);
     const now = iso();
-    const collection: Collection = { name, schema: input.schema as JsonObject, rules, indexes, schemaVersion: 1, createdAt: now, updatedAt: now };
+    const collection: Collection = { id: newId(clock.now()), name, schema: input.schema as JsonObject, rules, indexes, schemaVersion: 1, createdAt: now, updatedAt: now };
     if (dryRun) return collection;
     await store.collections.insertCollection(collection);
     catalog.invalidate(name);
@@ -177,9 +181,17 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     async remove(principal: Principal | null, name: string): Promise<void> {
       requireAdmin(principal);
       await find(name);
-      if (!(await store.collections.deleteCollection(name))) throw new AppError('not_found', `No collection "${name}".`);
+      // The `drop` entry ends the collection's history in the log, in the same
+      // transaction: subscribers on every instance learn of it in order.
+      await store.transaction(async (tx) => {
+        const stamp = await tx.collections.findSchemaStamp(name);
+        if (stamp === null || !(await tx.collections.deleteCollection(name))) throw new AppError('not_found', `No collection "${name}".`);
+        const at = new Date(clock.now()).toISOString();
+        await tx.changes.appendChange({ collection: name, collectionId: stamp.id, recordId: '', op: 'drop', record: droppedRecord(at), previous: null, createdAt: at });
+      });
       catalog.invalidate(name);
       compiler.forget(name);
+      opts.onCommitted?.();
     },
 
     /**

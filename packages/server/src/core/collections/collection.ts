@@ -33,6 +33,12 @@ export type JsonObject = { [key: string]: JsonValue };
  * can be detected inside its transaction.
  */
 export interface Collection {
+  /**
+   * This collection's identity, made at creation. A collection deleted and
+   * created again under the same name gets another one; change-log entries
+   * carry it, so the new one never replays the old one's history.
+   */
+  readonly id: string;
   readonly name: string;
   readonly schema: JsonObject;
   readonly rules: CollectionRules;

@@ -94,7 +94,7 @@ async function subscribe(hub: HubInternals, conn: RealtimeConnection, msg: Recor
   if (collection === null || readScope(collection, conn.expired ? null : conn.principal, 'list') === null) throw hiddenCollection(name);
   if (conn.closed || conn.subscriptions.has(id)) return;
 
-  const sub: Subscription = { id, collection: name, filter, state: 'live', lastSeq: hub.processedSeq };
+  const sub: Subscription = { id, collection: name, collectionId: collection.id, filter, state: 'live', lastSeq: hub.processedSeq };
   if (since === undefined) {
     conn.subscriptions.set(id, sub);
     hub.send(conn, { type: 'subscribed', id, seq: sub.lastSeq });

@@ -17,6 +17,8 @@ export type SubscriptionState = 'replaying' | 'live' | 'paused';
 export interface Subscription {
   readonly id: string;
   readonly collection: string;
+  /** The identity of the collection subscribed to (`Collection.id`): a later one of the same name is another. */
+  readonly collectionId: string;
   readonly filter: FilterNode | null;
   state: SubscriptionState;
   /** The last seq this subscription has considered (delivered or found not to concern it). */

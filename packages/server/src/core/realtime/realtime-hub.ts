@@ -17,6 +17,9 @@ export interface RealtimeLimits {
   /** Above this many queued bytes a client is closed with 4008 (it resumes with `since`). */
   readonly maxBufferedBytes: number;
   readonly replayBatchSize: number;
+  /** A replay batch stops once its changes pass this many JSON characters. */
+  readonly replayBatchChars: number;
+  readonly maxConcurrentReplays: number;
 }
 
 export interface RealtimeHubOptions {
@@ -62,12 +65,18 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
   /** Sends `change` to `sub` if it concerns it and the subscriber may see it; advances the subscription. */
   function deliver(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, collection: Collection | null): void {
     if (change.seq <= sub.lastSeq) return;
-    // Another collection's change is considered too: a replay whose batch holds only such changes must still move on.
-    if (change.collection !== sub.collection) {
+    // Another collection's change (or an earlier collection's of the same name) is considered too, and moves the position on.
+    if (change.collectionId !== sub.collectionId) {
       sub.lastSeq = change.seq;
       return;
     }
-    if (collection === null) {
+    if (change.op === 'drop') {
+      // The collection's history ends here: the subscription with it.
+      conn.subscriptions.delete(sub.id);
+      send(conn, { type: 'error', id: sub.id, code: 'not_found', message: `No collection "${sub.collection}".` });
+      return;
+    }
+    if (collection === null || collection.id !== sub.collectionId) {
       sub.lastSeq = change.seq;
       return;
     }
@@ -106,24 +115,46 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     }
   }
 
-  /** Replays the log from `sub.lastSeq` until it reaches what live delivery has dispatched, then goes live. */
+  const replaySlots = createSlots(limits.maxConcurrentReplays);
+  const replaying = (conn: RealtimeConnection, sub: Subscription): boolean => !conn.closed && conn.subscriptions.get(sub.id) === sub && sub.state === 'replaying';
+
+  /**
+   * Replays the subscription's collection from `sub.lastSeq` until it
+   * reaches what live delivery has dispatched, then goes live. Bounded so
+   * that no replay can stall the server or outgrow memory: a few at a time
+   * per instance, through the log's per-collection index, in batches bounded
+   * in count and size, yielding to other work between batches, and waiting
+   * for the client to read what it was sent rather than queueing the whole
+   * history for it (which would end in 4008).
+   */
   async function replay(conn: RealtimeConnection, sub: Subscription): Promise<void> {
     sub.state = 'replaying';
+    await replaySlots.take();
     try {
-      while (!conn.closed && conn.subscriptions.get(sub.id) === sub && sub.state === 'replaying') {
+      while (replaying(conn, sub)) {
         // Checked right after an await returns, before anything else runs: no live change can slip between.
         if (sub.lastSeq >= processedSeq) {
           sub.state = 'live';
           return;
         }
-        const batch = await changes.readChanges(sub.lastSeq, limits.replayBatchSize);
+        if (conn.sink.bufferedBytes() > limits.maxBufferedBytes / 4) {
+          await delay(DRAIN_POLL_MS);
+          continue;
+        }
+        // Everything up to `upTo` is committed: a read that finds nothing more of the collection has seen it all.
+        const upTo = processedSeq;
+        const batch = await changes.readCollectionChanges(sub.collectionId, sub.lastSeq, limits.replayBatchSize, limits.replayBatchChars);
         const collection = await collectionOrNull(sub.collection);
+        if (!replaying(conn, sub)) return;
         for (const change of batch) deliver(conn, sub, change, collection);
-        if (batch.length === 0 && sub.lastSeq < processedSeq) sub.lastSeq = processedSeq;
+        if (batch.length === 0 && sub.lastSeq < upTo) sub.lastSeq = upTo;
+        await yieldToOthers();
       }
     } catch (err) {
       opts.onError(err);
       close(conn, 1011, 'replay failed: resume with since');
+    } finally {
+      replaySlots.give();
     }
   }
 
@@ -212,6 +243,33 @@ export type HubInternals = {
   readonly processedSeq: number;
 };
 
+/** How often a replay waiting for its client to read checks again. */
+const DRAIN_POLL_MS = 10;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets I/O and timers run (a resolved promise would not: microtasks run before them). */
+const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A counting semaphore: at most `size` holders; the others wait in order. */
+function createSlots(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    take(): Promise<void> {
+      if (free > 0) {
+        free -= 1;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    give(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    },
+  };
+}
+
 // A change is serialized once, however many subscribers receive it: the
 // record JSON once, and each distinct (op, subscription id) message once
 // (clients commonly use the same ids, e.g. "s1").
@@ -239,6 +297,7 @@ function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update'
  * while it was before, is a `leave`.
  */
 function operationFor(sub: Subscription, scope: ReadScope, change: ChangeRow): 'create' | 'update' | 'delete' | 'leave' | null {
+  if (change.op === 'drop') return null;
   const matches = inScope(scope, change.record) && matchesFilter(sub.filter, change.record);
   if (change.op !== 'update') return matches ? change.op : null;
   if (matches) return 'update';

@@ -121,8 +121,9 @@ export function createRecordService(opts: RecordServiceOptions) {
           async (tx) => {
             const outcome = await attempt(collection, tx);
             if (outcome instanceof Retry) return outcome;
-            if ((await tx.collections.findSchemaVersion(name)) !== collection.schemaVersion) throw new Retry();
-            await tx.changes.appendChange({ collection: name, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso() });
+            const stamp = await tx.collections.findSchemaStamp(name);
+            if (stamp?.id !== collection.id || stamp.schemaVersion !== collection.schemaVersion) throw new Retry();
+            await tx.changes.appendChange({ collection: name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso() });
             return outcome.row;
           },
           { isolation: 'read committed' },

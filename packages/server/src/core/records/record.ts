@@ -35,11 +35,18 @@ export function parseStoredRecord(r: StoredRecord): RecordRow {
   return { id: r.id, owner: r.owner, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt, data: JSON.parse(r.dataJson) as JsonObject };
 }
 
-export type ChangeOp = 'create' | 'update' | 'delete';
+/**
+ * `drop`: the collection was deleted. Its entry ends the collection's history
+ * (subscribers are told); its `recordId` is empty and its `record` a
+ * placeholder ({@link droppedRecord}).
+ */
+export type ChangeOp = 'create' | 'update' | 'delete' | 'drop';
 
 /** One entry of the change log (transactional outbox). */
 export interface NewChange {
   readonly collection: string;
+  /** The collection's identity (`Collection.id`): the same name may stand for a later collection. */
+  readonly collectionId: string;
   readonly recordId: string;
   readonly op: ChangeOp;
   /** The record after the change; for `delete`, the record as it was. */
@@ -51,6 +58,11 @@ export interface NewChange {
   readonly previous: RecordRow | null;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
+}
+
+/** The `record` of a `drop` entry: no record, in the shape every entry has. */
+export function droppedRecord(at: string): RecordRow {
+  return { id: '', owner: null, version: 0, createdAt: at, updatedAt: at, data: {} };
 }
 
 export interface ChangeRow extends NewChange {

@@ -108,12 +108,21 @@ export interface SessionRepository {
   deleteStaleSessions(before: string): Promise<number>;
 }
 
+export interface SchemaStamp {
+  readonly id: string;
+  readonly schemaVersion: number;
+}
+
 export interface CollectionRepository {
   /** Ordered by name. */
   listCollections(): Promise<Collection[]>;
   findCollection(name: string): Promise<Collection | null>;
-  /** Just the schema version, for the in-transaction check of a record write. null when the collection is gone. */
-  findSchemaVersion(name: string): Promise<number | null>;
+  /**
+   * Just the identity and schema version, for the in-transaction check of a
+   * record write (the collection may have been changed, or deleted and
+   * created again, since the write was validated). null when it is gone.
+   */
+  findSchemaStamp(name: string): Promise<SchemaStamp | null>;
   /** Creates the row, the collection's records table and its indexes. `conflict` if the name exists. */
   insertCollection(collection: Collection): Promise<void>;
   /**
@@ -166,6 +175,13 @@ export interface ChangeRepository {
   appendChange(change: NewChange): Promise<number>;
   /** Changes with seq > `afterSeq`, ascending, at most `limit`. */
   readChanges(afterSeq: number, limit: number): Promise<ChangeRow[]>;
+  /**
+   * The changes of one collection (by its `id`) with seq > `afterSeq`,
+   * ascending, through an index: at most `limit`, and no more once their
+   * JSON passes `maxChars` characters (at least one, however large). For
+   * replays, which must not read the whole log nor hold it in memory.
+   */
+  readCollectionChanges(collectionId: string, afterSeq: number, limit: number, maxChars: number): Promise<ChangeRow[]>;
   /** The highest committed seq; 0 before the first change. Pruning never lowers it. */
   latestSeq(): Promise<number>;
   /** The lowest seq still in the log, or null when empty (older ones were pruned). */

@@ -179,7 +179,8 @@ export const DEMO_SCRIPT = String.raw`
       if (isPermanent(err)) {
         state.stopped = true;
         setStatus('error', 'not available');
-        showError(err.status === 404 ? 'No collection "' + collection + '" that you can see.' : err.message + (state.session ? '' : ' Sign in?'));
+        // A collection the caller may not read is 404, like a missing one: signing in may reveal it.
+        showError((err.status === 404 ? 'No collection "' + collection + '" that you can see.' : err.message) + (state.session ? '' : ' Sign in?'));
         return;
       }
       showError(err.message);
