@@ -117,7 +117,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
     const collections = createCollectionService({ store, clock, catalog, compiler, onCommitted: () => realtime?.committed() });
-    const records = createRecordService({ store, catalog, clock, onCommitted: () => realtime?.committed() });
+    const records = createRecordService({ store, catalog, clock, listPageChars: config.listPageChars, onCommitted: () => realtime?.committed() });
     const live = await startRealtime({
       changes: store.changes,
       catalog,

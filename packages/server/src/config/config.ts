@@ -41,6 +41,8 @@ export interface Config {
   readonly realtimeFlushMs: number;
   /** Memory for SQLite's read cache (records by id and list answers); 0 turns it off. */
   readonly readCacheBytes: number;
+  /** A list page stops early (with a `nextCursor`) once its records' JSON passes this many characters. */
+  readonly listPageChars: number;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -75,6 +77,7 @@ export const CONFIG_VARIABLES = [
   'REALTIME_RETENTION',
   'REALTIME_FLUSH_MS',
   'READ_CACHE_MB',
+  'LIST_PAGE_MB',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -130,6 +133,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const readCache = get('READ_CACHE_MB') ?? '64';
   if (!/^\d{1,5}$/.test(readCache) || Number(readCache) > 65_536) throw new ConfigError('READ_CACHE_MB', `must be an integer from 0 to 65536 (got "${readCache}")`);
   const readCacheBytes = Number(readCache) * 1024 * 1024;
+  const listPage = get('LIST_PAGE_MB') ?? '4';
+  if (!/^\d{1,3}$/.test(listPage) || Number(listPage) < 1 || Number(listPage) > 256) throw new ConfigError('LIST_PAGE_MB', `must be an integer from 1 to 256 (got "${listPage}")`);
+  const listPageChars = Number(listPage) * 1024 * 1024;
 
   return deepFreeze({
     nodeEnv,
@@ -151,6 +157,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     realtimeRetentionSeconds,
     realtimeFlushMs,
     readCacheBytes,
+    listPageChars,
   });
 }
 

@@ -84,16 +84,29 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
       // change up to `seq` is in the rows, none after). The LEFT JOIN keeps the
       // counter's row when no record matches; the outer ORDER BY repeats the
       // inner one, which names only the columns the subquery returns (`data`
-      // stays jsonb for it; the answer takes the text).
-      const result = await run<RecordRecord & { seq: string }>(undefined,
+      // stays jsonb for it; the answer takes the text). `before` sums the
+      // JSON of the rows ahead of each one: past the page's budget a row is
+      // sent without its data, only to tell that more follow.
+      const result = await run<Omit<RecordRecord, 'data'> & { seq: string; data: string | null }>(undefined,
         `WITH s AS (SELECT last FROM change_counter WHERE id = 1)
-         SELECT s.last AS seq, r.id, r.owner, r.version, r.created_at, r.updated_at, r.data_text AS data FROM s LEFT JOIN LATERAL (
-           SELECT ${COLUMNS}, data::text AS data_text FROM ${table} WHERE ${where} ORDER BY ${orderBy} LIMIT $${params.length + 1}
+         SELECT s.last AS seq, r.id, r.owner, r.version, r.created_at, r.updated_at,
+                CASE WHEN r.before < $${params.length + 2} THEN r.data_text END AS data FROM s LEFT JOIN LATERAL (
+           SELECT page.*, coalesce(sum(octet_length(page.data_text)) OVER (ORDER BY ${orderBy} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+           FROM (SELECT ${COLUMNS}, data::text AS data_text FROM ${table} WHERE ${where} ORDER BY ${orderBy} LIMIT $${params.length + 1}) page
          ) r ON true
          ORDER BY ${orderBy}`,
-        [...params, query.limit]);
-      const rows = result.rows.filter((r) => r.id !== null).map(toStored);
-      return { seq: Number(result.rows[0]?.seq ?? 0), rows };
+        [...params, query.limit, query.maxChars ?? Number.MAX_SAFE_INTEGER]);
+      const rows: StoredRecord[] = [];
+      let truncated = false;
+      for (const r of result.rows) {
+        if (r.id === null) continue;
+        if (r.data === null) {
+          truncated = true;
+          break;
+        }
+        rows.push(toStored(r as RecordRecord));
+      }
+      return { seq: Number(result.rows[0]?.seq ?? 0), rows, truncated };
     },
   };
 }

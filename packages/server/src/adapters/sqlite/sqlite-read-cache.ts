@@ -1,10 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { StoredRecord } from '../../core/records/record.js';
+import type { RecordPage } from '../../core/storage/store.js';
 
-export interface ListAnswer {
-  readonly rows: StoredRecord[];
-  readonly seq: number;
-}
+export type ListAnswer = RecordPage;
 
 /** How often the cache asks SQLite whether another process changed the file. */
 const FOREIGN_CHECK_MS = 1000;

@@ -214,7 +214,24 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
     async queryRecords(collection, query) {
       const { sql, params, cacheKey } = compiledList(collection, query);
       return read((s) => s.listAnswer(cacheKey, () => {
-        const run = (): unknown[][] => s.statement(collection, sql).all(...params);
+        let truncated = false;
+        // Row by row, so a page of large records stops at its budget without reading (or holding) the rest.
+        const run = (): unknown[][] => {
+          const out: unknown[][] = [];
+          let chars = 0;
+          const budget = query.maxChars ?? Infinity;
+          const rows = s.statement(collection, sql).iterate(...params) as IterableIterator<unknown[]>;
+          for (const row of rows) {
+            out.push(row);
+            chars += (row[5] as string).length;
+            if (chars >= budget && out.length < query.limit) {
+              truncated = rows.next().done !== true;
+              rows.return?.();
+              break;
+            }
+          }
+          return out;
+        };
         // One statement is one snapshot: the rows and the seq column agree
         // (every change up to seq is in the rows, none after). With no row
         // there is no seq column, so then both are read in one transaction.
@@ -222,7 +239,7 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
         let seq: number;
         if (rows.length > 0) seq = (rows[0]![6] as number | null) ?? 0;
         else [seq, rows] = s.snapshot(() => [s.seq(), run()] as const);
-        return { seq, rows: rows.map(toStored) };
+        return { seq, rows: rows.map(toStored), truncated };
       }));
     },
   };

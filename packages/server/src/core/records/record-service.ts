@@ -18,6 +18,8 @@ export interface RecordServiceOptions {
   readonly store: Store;
   readonly catalog: CollectionCatalog;
   readonly clock: Clock;
+  /** A list page stops early once its records' JSON passes this many characters (LIST_PAGE_MB). */
+  readonly listPageChars: number;
   /** Called after each write commits (realtime reads the log then). */
   readonly onCommitted?: () => void;
 }
@@ -80,7 +82,7 @@ export function createRecordService(opts: RecordServiceOptions) {
       const limit = parseLimit(input.limit);
       const after = input.after === undefined || input.after === '' ? null : decodeRecordCursor(input.after, sort);
       // A page made from a cached answer is kept per limit and sort (see `pages`).
-      known = Object.freeze({ query: Object.freeze({ filter, sort, after, limit: limit + 1 }), sort, limit, pageKey: `${limit} ${formatSort(sort)}` });
+      known = Object.freeze({ query: Object.freeze({ filter, sort, after, limit: limit + 1, maxChars: opts.listPageChars }), sort, limit, pageKey: `${limit} ${formatSort(sort)}` });
       if (key.length <= MAX_KEPT_QUERY_LENGTH) {
         if (queries.size >= MAX_KEPT_QUERIES) queries.clear();
         queries.set(key, known);
@@ -181,12 +183,12 @@ export function createRecordService(opts: RecordServiceOptions) {
       // unchanged; the page made from it is then the same too.
       const known = pages.get(answer)?.get(pageKey);
       if (known !== undefined) return known;
-      const { rows, seq } = answer;
+      const { rows, seq, truncated } = answer;
       const page = rows.length > limit ? rows.slice(0, limit) : rows;
       const last = page.at(-1);
       const result: ListResult = {
         items: page,
-        nextCursor: rows.length > limit && last ? encodeRecordCursor(cursorPositionOf(parseStoredRecord(last), sort), sort) : null,
+        nextCursor: (rows.length > limit || truncated) && last ? encodeRecordCursor(cursorPositionOf(parseStoredRecord(last), sort), sort) : null,
         seq,
       };
       if (Object.isFrozen(answer)) {

@@ -141,6 +141,14 @@ export interface CollectionRepository {
   lockCollection(name: string): Promise<void>;
 }
 
+/** A list query's answer (see `queryRecords`). */
+export interface RecordPage {
+  readonly rows: StoredRecord[];
+  readonly seq: number;
+  /** The rows stopped at `query.maxChars`, and more rows would have followed. */
+  readonly truncated: boolean;
+}
+
 export interface RecordRepository {
   /** `conflict` when the id exists. */
   insertRecord(collection: string, record: RecordRow): Promise<void>;
@@ -163,7 +171,7 @@ export interface RecordRepository {
    * Rows keep their user fields as stored JSON text (lists are answered
    * without parsing them).
    */
-  queryRecords(collection: string, query: RecordQuery): Promise<{ rows: StoredRecord[]; seq: number }>;
+  queryRecords(collection: string, query: RecordQuery): Promise<RecordPage>;
 }
 
 export interface ChangeRepository {

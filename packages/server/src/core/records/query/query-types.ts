@@ -49,4 +49,11 @@ export interface RecordQuery {
   readonly after: CursorPosition | null;
   /** 1–200, plus one if the caller wants to know whether more follow. */
   readonly limit: number;
+  /**
+   * The page's budget in characters of the records' user-field JSON: the
+   * store stops after the record that passes it (and says `truncated` when
+   * more would have followed), so no page holds more than about this much.
+   * Unset: no budget (internal scans).
+   */
+  readonly maxChars?: number;
 }
