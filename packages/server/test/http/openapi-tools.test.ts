@@ -110,7 +110,7 @@ export async function main(token: string): Promise<void> {
 
 describe('real tools on the OpenAPI document', () => {
   let t: TestSigil;
-  let doc: Record<string, unknown>;
+  let doc: Parameters<typeof openapiTS>[0];
   let dir: string;
 
   beforeAll(async () => {
@@ -143,7 +143,7 @@ describe('real tools on the OpenAPI document', () => {
   }, 60_000);
 
   it('openapi-typescript types compile with an openapi-fetch program under tsc --strict', async () => {
-    const types = astToString(await openapiTS(doc as Parameters<typeof openapiTS>[0]));
+    const types = astToString(await openapiTS(doc));
     writeFileSync(join(dir, 'sigil-api.ts'), types);
     writeFileSync(join(dir, 'main.ts'), PROGRAM);
     const program = ts.createProgram([join(dir, 'main.ts')], {
