@@ -137,7 +137,7 @@ describe('real tools on the OpenAPI document', () => {
     // Exit status 1 means "problems found"; the JSON report says which.
     // Beside the document: the ruleset's file patterns are relative to where it lies.
     copyFileSync(RULESET, join(dir, '.spectral.yaml'));
-    const { stdout } = await run(spectral, ['lint', join(dir, 'openapi.json'), '--ruleset', join(dir, '.spectral.yaml'), '--format', 'json', '--fail-severity', 'hint', '--quiet'], { cwd: ROOT }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+    const { stdout } = await run(spectral, ['lint', join(dir, 'openapi.json'), '--ruleset', join(dir, '.spectral.yaml'), '--format', 'json', '--fail-severity', 'hint', '--quiet'], { cwd: ROOT }).catch((err: unknown) => ({ stdout: (err as { stdout?: string }).stdout ?? '' }));
     const problems = JSON.parse(stdout === '' ? '[]' : stdout) as { code: string; message: string; path: string[] }[];
     expect(problems.map((p) => `${p.code} at ${p.path.join('.')}: ${p.message}`)).toEqual([]);
   }, 60_000);
