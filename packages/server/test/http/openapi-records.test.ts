@@ -26,6 +26,8 @@ const KEYWORDS: readonly [string, object, Record<string, unknown>, Record<string
   ['kw_pattern_properties', { type: 'object', patternProperties: { '^x_': { type: 'string' } }, additionalProperties: false }, { x_a: 's' }, { x_a: 't' }, { y: 's' }],
   ['kw_one_of', { type: 'object', oneOf: [{ required: ['a'] }, { required: ['b'] }] }, { a: 1 }, { a: 2 }, { a: 1, b: 2 }],
   ['kw_defs', { type: 'object', required: ['due'], properties: { due: { $ref: '#/$defs/date' }, sub: { type: 'array', items: { $ref: '#' } } }, $defs: { date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } } }, { due: '2026-01-02', sub: [{ due: '2026-01-03' }] }, { due: '2026-02-02' }, { due: 'soon' }],
+  ['kw_odd_names', { type: 'object', properties: { '100%': { type: 'object', $defs: { 'a b/c': { type: 'integer' } }, properties: { v: { $ref: '#/properties/100%25/$defs/a%20b~1c' } } } } }, { '100%': { v: 1 } }, { '100%': { v: 2 } }, { '100%': { v: 'x' } }],
+  ['kw_nested_defs', { type: 'object', properties: { a: { type: 'object', $defs: { n: { type: 'integer' } }, properties: { v: { $ref: '#/properties/a/$defs/n' }, w: { $ref: '#/$defs/n' } } } }, $defs: { n: { type: 'string' } } }, { a: { v: 1, w: 's' } }, { a: { v: 2 } }, { a: { v: 'x' } }],
 ];
 
 /** [what, schema, the detail path]: whole-object constraints that no record with system fields could satisfy, or that a shared $ref carries. */
@@ -96,6 +98,9 @@ describe('record schemas in the OpenAPI document fit the records the server real
     expect(text).not.toContain('/$defs/');
     expect(doc.components.schemas['RecordInput_kw_defs']).not.toHaveProperty('$defs');
     expect(doc.components.schemas['Def_kw_defs_date']).toEqual({ type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
+    // $defs below the top are hoisted too, each $ref to its own: two `n`s, one per scope.
+    expect(doc.components.schemas['Def_kw_nested_defs_n']).toEqual({ type: 'string' });
+    expect(doc.components.schemas['Def_kw_nested_defs_n_2']).toEqual({ type: 'integer' });
     expect(check(schema('Record_kw_defs'), { id: 'a', createdAt: 'x', updatedAt: 'x', owner: null, version: 1, due: '2026-01-01', sub: [{ due: 'late' }] })).not.toBe('valid');
   });
 

@@ -33,40 +33,62 @@ const CLIENT_ID: Record<string, JsonObject> = { id: { type: 'string', pattern: '
 const clone = <T>(value: T): T => structuredClone(value);
 /** Component names allow `[A-Za-z0-9._-]`; a `$defs` key may be any string. */
 const componentSafe = (key: string): string => key.replace(/[^A-Za-z0-9._-]/g, '_');
-const decodeSegment = (raw: string): string => decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+/** A JSON Pointer segment of a URI fragment; a stray `%` (a field named `100%`) is taken literally. */
+function decodeSegment(raw: string): string {
+  let text = raw;
+  try {
+    text = decodeURIComponent(raw);
+  } catch {
+    // not percent-encoded
+  }
+  return text.replaceAll('~1', '/').replaceAll('~0', '~');
+}
 
 /**
- * The collection's schema as components. Its top-level `$defs` (and
- * `definitions`) become components of their own (`Def_<collection>_<key>`)
- * and every local `$ref` is rewritten to point there, or into the input
- * component for other pointers (`#` is the input schema itself). Generators
- * such as openapi-typescript resolve `$ref`s to components, but read a
- * pointer through `…/$defs/x` as a property named `$defs`.
+ * The collection's schema as components. Its `$defs` (and `definitions`), at
+ * the top and below, become components of their own (`Def_<collection>_<key>`,
+ * the top level's first) and every local `$ref` is rewritten to point there,
+ * or into the input component for other pointers (`#` is the input schema
+ * itself). Generators such as openapi-typescript resolve `$ref`s to
+ * components, but read a pointer through `…/$defs/x` as a property named
+ * `$defs`.
  */
 function hoist(collection: Collection, inputName: string): { root: JsonObject; defs: Record<string, JsonObject> } {
   const root = clone(collection.schema);
   delete root['$schema'];
-  const defNames = new Map<string, string>();
-  const defs: Record<string, JsonObject> = {};
-  const taken = new Set<string>();
-  const hoisted = { $defs: own(root, '$defs'), definitions: own(root, 'definitions') };
-  delete root['$defs'];
-  delete root['definitions'];
-  for (const [keyword, map] of Object.entries(hoisted)) {
-    if (!isObject(map)) continue;
-    for (const [key, def] of Object.entries(map)) {
-      let name = `Def_${collection.name}_${componentSafe(key)}`;
-      for (let i = 2; taken.has(name); i++) name = `Def_${collection.name}_${componentSafe(key)}_${i}`;
-      taken.add(name);
-      defNames.set(`${keyword}/${key}`, name);
-      defs[name] = isObject(def) ? def : { allOf: [def] };
+  const found: { segments: string[]; key: string; def: JsonValue; owner: JsonObject; keyword: '$defs' | 'definitions' }[] = [];
+  eachSubschema(root, '', (s, path) => {
+    for (const keyword of ['$defs', 'definitions'] as const) {
+      const map = own(s, keyword);
+      if (!isObject(map)) continue;
+      const at = path === '' ? [] : path.slice(1).split('/').map(decodeSegment);
+      for (const [key, def] of Object.entries(map)) found.push({ segments: [...at, keyword, key], key, def, owner: s, keyword });
     }
+  });
+  found.sort((a, b) => a.segments.length - b.segments.length);
+  const taken = new Set<string>();
+  const defs: Record<string, JsonObject> = {};
+  const hoisted: { segments: string[]; name: string }[] = [];
+  for (const { segments, key, def } of found) {
+    const base = `Def_${collection.name}_${componentSafe(key)}`;
+    let name = base;
+    for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+    taken.add(name);
+    hoisted.push({ segments, name });
+    defs[name] = isObject(def) ? def : { allOf: [def] };
   }
+  for (const { owner, keyword } of found) {
+    if (keyword === '$defs') delete owner['$defs'];
+    else delete owner['definitions'];
+  }
+  // Longest first: a pointer into a nested definition goes to that definition's component.
+  hoisted.sort((a, b) => b.segments.length - a.segments.length);
   const rewrite = (target: string): string => {
     if (target === '#') return `${SCHEMAS}${inputName}`;
-    const [keyword, raw, ...rest] = target.slice(2).split('/');
-    const hoisted = raw === undefined ? undefined : defNames.get(`${keyword}/${decodeSegment(raw)}`);
-    if (hoisted !== undefined) return [`${SCHEMAS}${hoisted}`, ...rest].join('/');
+    const raw = target.slice(2).split('/');
+    const segments = raw.map(decodeSegment);
+    const def = hoisted.find((h) => h.segments.length <= segments.length && h.segments.every((s, i) => s === segments[i]));
+    if (def) return [`${SCHEMAS}${def.name}`, ...raw.slice(def.segments.length)].join('/');
     return `${SCHEMAS}${inputName}${target.slice(1)}`;
   };
   for (const schema of [root, ...Object.values(defs)]) {
