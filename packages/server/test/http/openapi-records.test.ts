@@ -36,6 +36,7 @@ const REFUSED: readonly [string, object, string][] = [
   ['a whole-record enum', { type: 'object', enum: [{ a: 1 }] }, '/schema/enum'],
   ['a whole-record const under allOf', { type: 'object', allOf: [{ const: { a: 1 } }] }, '/schema/allOf/0/const'],
   ['additionalProperties in a $ref the record reaches', { type: 'object', allOf: [{ $ref: '#/$defs/base' }], $defs: { base: { properties: { a: {} }, additionalProperties: false } } }, '/schema/$defs/base/additionalProperties'],
+  ['a $ref with a stray % (not a server error)', { type: 'object', allOf: [{ $ref: '#/properties/100%' }], properties: { '100%': { type: 'object' } } }, '/schema'],
   ['maxProperties in a top-level $ref', { type: 'object', $ref: '#/$defs/base', $defs: { base: { maxProperties: 3 } } }, '/schema/$defs/base/maxProperties'],
 ];
 

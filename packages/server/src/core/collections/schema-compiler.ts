@@ -271,7 +271,12 @@ export function resolveLocalRef(root: JsonObject, ref: string): JsonObject | nul
   if (!ref.startsWith('#/')) return null;
   let node: JsonValue | undefined = root;
   for (const raw of ref.slice(2).split('/')) {
-    const segment = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+    } catch {
+      return null; // not a valid URI fragment: Ajv's compile reports it
+    }
     if (isObject(node)) node = own(node, segment);
     else if (Array.isArray(node) && /^\d+$/.test(segment)) node = node[Number(segment)];
     else return null;
