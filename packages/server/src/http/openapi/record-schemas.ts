@@ -182,7 +182,8 @@ export function recordComponents(collection: Collection): Record<string, JsonObj
   };
   return {
     ...defs,
-    [names.input]: { ...root, description: `The fields of a ${collection.name} record, as sent on replace (PUT).` },
+    // The collection's own description, if it has one, says more than ours.
+    [names.input]: { description: `The fields of a ${collection.name} record, as sent on replace (PUT).`, ...root },
     [names.create]: create,
     [names.patch]: patchSchema(root, collection.name),
     [names.record]: { ...record, description: `A ${collection.name} record as the server returns it: system fields and the collection's fields.` },
