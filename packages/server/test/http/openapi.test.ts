@@ -104,4 +104,35 @@ describe('GET /api/openapi.json', () => {
       }
     }
   });
+
+  it('declares conditional requests, rate limits and every error status with the error body', async () => {
+    type Op = { operationId: string; parameters?: { name: string; in: string }[]; responses: Record<string, { $ref?: string }> };
+    const doc = await fetchDoc(admin.accessToken);
+    const ops = doc.paths as unknown as Record<string, Record<string, Op>>;
+    const getRecord = ops['/api/collections/tasks/records/{id}']!['get']!;
+    expect(getRecord.parameters?.map((p) => p.name)).toContain('If-None-Match');
+    expect(getRecord.responses).toHaveProperty('304');
+    for (const method of ['patch', 'put', 'delete']) {
+      const o = ops['/api/collections/tasks/records/{id}']![method]!;
+      expect(o.parameters?.map((p) => p.name), method).toContain('If-Match');
+      expect(o.responses['412'], method).toEqual({ $ref: '#/components/responses/PreconditionFailed' });
+    }
+    for (const path of ['/api/auth/login', '/api/auth/register']) expect(ops[path]!['post']!.responses['429']).toEqual({ $ref: '#/components/responses/RateLimited' });
+    const responses = (doc.components as unknown as { responses: Record<string, { headers?: Record<string, { required?: boolean }>; content: Record<string, { schema: unknown }> }> }).responses;
+    expect(responses['RateLimited']!.headers!['Retry-After']!.required).toBe(true);
+    for (const [name, r] of Object.entries(responses)) expect(r.content['application/json']!.schema, name).toEqual({ $ref: '#/components/schemas/Error' });
+    const create = ops['/api/collections/tasks/records']!['post']!;
+    for (const status of ['400', '401', '403', '404', '409', '413', '415', '503']) expect(create.responses, status).toHaveProperty(status);
+  });
+
+  it('documents the realtime endpoint and follows one operationId convention', async () => {
+    const doc = await fetchDoc();
+    const realtime = doc.paths['/api/realtime']!['get'] as { description: string; responses: Record<string, unknown> };
+    expect(realtime.description).toContain('docs/realtime.md');
+    expect(realtime.responses).toHaveProperty('101');
+    const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).flatMap((o) => (typeof o === 'object' && o !== null && 'operationId' in o ? [String(o.operationId)] : [])));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^(get|list|create|update|replace|patch|delete|register|login|logout|refresh|connect)[A-Za-z]*(_[a-z][a-z0-9_]*)?$/);
+    expect(ids).toContain('listRecords_board');
+  });
 });

@@ -203,41 +203,66 @@ function checkSemantics(root: JsonObject): ErrorDetail[] {
     const required = own(s, 'required');
     if (Array.isArray(required) && required.includes('__proto__')) problems.push({ path: `${path}/required`, message: '"__proto__" is not a usable field name' });
   });
-  for (const { schema, path } of rootApplicators(root)) problems.push(...systemFieldProblems(schema, path));
+  for (const { schema, path, viaRef } of rootApplicators(root)) problems.push(...systemFieldProblems(schema, path), ...wholeObjectProblems(schema, path, viaRef));
   return problems;
 }
 
 /**
  * Every subschema that applies to the record object itself: the root and what
- * it reaches through allOf/anyOf/oneOf/if/then/else/dependentSchemas and local
- * `$ref`s. A system field named in any of them would be a field the schema
- * "declares", so each is checked.
+ * it reaches through allOf/anyOf/oneOf/not/if/then/else/dependentSchemas and
+ * local `$ref`s. A system field named in any of them would be a field the
+ * schema "declares", so each is checked. `viaRef`: reached through a `$ref`,
+ * whose target may also describe nested values.
  */
-function rootApplicators(root: JsonObject): { schema: JsonObject; path: string }[] {
-  const found: { schema: JsonObject; path: string }[] = [];
+function rootApplicators(root: JsonObject): { schema: JsonObject; path: string; viaRef: boolean }[] {
+  const found: { schema: JsonObject; path: string; viaRef: boolean }[] = [];
   const seen = new Set<JsonObject>();
-  const visit = (schema: JsonObject, path: string): void => {
+  const visit = (schema: JsonObject, path: string, viaRef: boolean): void => {
     if (seen.has(schema)) return;
     seen.add(schema);
-    found.push({ schema, path });
+    found.push({ schema, path, viaRef });
     for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
       const list = own(schema, key);
-      if (Array.isArray(list)) list.forEach((sub, i) => isObject(sub) && visit(sub, `${path}/${key}/${i}`));
+      if (Array.isArray(list)) list.forEach((sub, i) => isObject(sub) && visit(sub, `${path}/${key}/${i}`, viaRef));
     }
-    for (const key of ['if', 'then', 'else'] as const) {
+    for (const key of ['not', 'if', 'then', 'else'] as const) {
       const sub = own(schema, key);
-      if (isObject(sub)) visit(sub, `${path}/${key}`);
+      if (isObject(sub)) visit(sub, `${path}/${key}`, viaRef);
     }
     const dependent = own(schema, 'dependentSchemas');
-    if (isObject(dependent)) for (const [name, sub] of Object.entries(dependent)) if (isObject(sub)) visit(sub, `${path}/dependentSchemas/${escapePointer(name)}`);
+    if (isObject(dependent)) for (const [name, sub] of Object.entries(dependent)) if (isObject(sub)) visit(sub, `${path}/dependentSchemas/${escapePointer(name)}`, viaRef);
     const ref = own(schema, '$ref');
     if (typeof ref === 'string') {
       const target = resolveLocalRef(root, ref);
-      if (target) visit(target, `/schema${ref.slice(1)}`);
+      if (target) visit(target, `/schema${ref.slice(1)}`, true);
     }
   };
-  visit(root, '/schema');
+  visit(root, '/schema', false);
   return found;
+}
+
+/** Keywords that count or name every key of the object they apply to. */
+const KEY_COUNTING = ['additionalProperties', 'unevaluatedProperties', 'propertyNames', 'minProperties', 'maxProperties'] as const;
+
+/**
+ * Whole-record constraints that the records the server returns could not
+ * meet, because they carry the system fields (docs/collections.md, "Top-level
+ * keywords"). The OpenAPI record schema shifts key-counting keywords to make
+ * room for the system fields, but it cannot do so behind a `$ref`, whose
+ * target is shared with nested values; and no shift makes a whole-record
+ * `const` or `enum` match a record with an id.
+ */
+function wholeObjectProblems(schema: JsonObject, path: string, viaRef: boolean): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  for (const key of ['const', 'enum']) {
+    if (own(schema, key) !== undefined) problems.push({ path: `${path}/${key}`, message: `must not constrain the whole record: records also carry the system fields ${SYSTEM_FIELDS.join(', ')}; constrain its properties instead` });
+  }
+  if (viaRef) {
+    for (const key of KEY_COUNTING) {
+      if (own(schema, key) !== undefined) problems.push({ path: `${path}/${key}`, message: `is not supported in a schema the whole record reaches through $ref (it would count the system fields too); write it in the collection schema itself` });
+    }
+  }
+  return problems;
 }
 
 /** Resolves `#` and `#/json/pointer` in `root`; null for anchors and anything missing. */
@@ -246,7 +271,12 @@ export function resolveLocalRef(root: JsonObject, ref: string): JsonObject | nul
   if (!ref.startsWith('#/')) return null;
   let node: JsonValue | undefined = root;
   for (const raw of ref.slice(2).split('/')) {
-    const segment = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+    } catch {
+      return null; // not a valid URI fragment: Ajv's compile reports it
+    }
     if (isObject(node)) node = own(node, segment);
     else if (Array.isArray(node) && /^\d+$/.test(segment)) node = node[Number(segment)];
     else return null;

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { ERROR_STATUS } from '@sigil/protocol';
+import type { Collection } from '../../core/collections/collection.js';
+import { collectionSchema, schemaCheckReportSchema } from '../routes/collection-routes.js';
+import { authResponseSchema, tokenPairSchema, userSchema } from '../routes/schemas.js';
+import { errorResponseComponents, ref, type Doc } from './openapi-parts.js';
+import { recordPaths, recordsTag } from './record-paths.js';
+import { recordComponents, recordSchemaNames } from './record-schemas.js';
+import { STATIC_TAGS, staticPaths } from './static-paths.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', enum: Object.keys(ERROR_STATUS) },
+        message: { type: 'string' },
+        details: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+        report: { ...ref('SchemaCheckReport'), description: 'Only on schema_conflict' },
+      },
+    },
+  },
+};
+
+/** The whole API as OpenAPI 3.1, for the given (visible) collections. */
+export function buildOpenApiDocument(collections: readonly Collection[]): Doc {
+  const schemas: Doc = {
+    Error: errorSchema,
+    SchemaCheckReport: schemaCheckReportSchema,
+    User: userSchema,
+    AuthResponse: { ...authResponseSchema, properties: { ...authResponseSchema.properties, user: ref('User') } },
+    TokenPair: tokenPairSchema,
+    // A collection's schema is an object of any keys: say so, or generators type it as having none.
+    Collection: { ...collectionSchema, properties: { ...collectionSchema.properties, schema: { type: 'object', additionalProperties: true } } },
+  };
+  const paths: Doc = staticPaths();
+  const tags = [...STATIC_TAGS];
+  for (const c of collections) {
+    // Collection names are [a-z0-9_], valid in component names; the prefixes keep them apart from the fixed ones.
+    const names = recordSchemaNames(c.name);
+    Object.assign(schemas, recordComponents(c));
+    Object.assign(paths, recordPaths(c, names));
+    tags.push({ name: recordsTag(c.name), description: `Records of the ${c.name} collection` });
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Sigil',
+      version: VERSION,
+      description: 'A realtime backend: JSON Schema collections, records, JWT auth, WebSocket realtime. Generated from the live collections (docs/openapi.md). Errors: docs/errors.md; collections: docs/collections.md.',
+      // The operator of a self-hosted server is its contact; the document only names the product.
+      contact: { name: 'Sigil' },
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    servers: [{ url: '/', description: 'The server that served this document' }],
+    tags,
+    paths,
+    components: {
+      schemas,
+      responses: errorResponseComponents(),
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from /api/auth/login' } },
+    },
+  };
+}

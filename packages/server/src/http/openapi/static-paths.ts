@@ -1,0 +1,112 @@
+import { createCollectionBody, updateCollectionBody } from '../routes/collection-routes.js';
+import { refreshBodySchema } from '../routes/schemas.js';
+import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
+
+/** Tags of the fixed API, declared at the top of the document (record tags are added per collection). */
+export const STATIC_TAGS = [
+  { name: 'service', description: 'Health and this document' },
+  { name: 'auth', description: 'Accounts, sessions and tokens (docs/auth.md)' },
+  { name: 'users', description: 'User management: self or admin' },
+  { name: 'collections', description: 'Collection definitions: JSON Schema, rules, indexes (docs/collections.md)' },
+  { name: 'realtime', description: 'The WebSocket endpoint (protocol: docs/realtime.md)' },
+];
+
+/** A JSON Schema is an object of any keys: `additionalProperties: true` says so to generators (a bare `type: object` reads as "no keys"). */
+const ANY_OBJECT = { type: 'object', additionalProperties: true };
+const schemaField = { ...ANY_OBJECT, description: createCollectionBody.properties.schema.description };
+const createCollection = { ...createCollectionBody, properties: { ...createCollectionBody.properties, schema: schemaField } };
+const updateCollection = { ...updateCollectionBody, properties: { ...updateCollectionBody.properties, schema: schemaField } };
+
+const CREDENTIALS = { type: 'object', additionalProperties: false, required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } };
+const REGISTRATION = { ...CREDENTIALS, properties: { ...CREDENTIALS.properties, email: { type: ['string', 'null'] } } };
+const USER_PATCH = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { email: { type: ['string', 'null'] }, password: { type: 'string' }, currentPassword: { type: 'string' }, role: { type: 'string', enum: ['user', 'admin'] }, disabled: { type: 'boolean' } },
+};
+const USER_ENVELOPE = { type: 'object', required: ['user'], properties: { user: ref('User') } };
+const COLLECTION_ENVELOPE = { type: 'object', required: ['collection'], properties: { collection: ref('Collection') } };
+const PAGE_LIMIT = { type: 'integer', minimum: 1, maximum: 200 };
+
+/** The parts of the API that do not depend on the collections. */
+export function staticPaths(): Doc {
+  const username = pathParam('username', 'Lower-case username');
+  const name = pathParam('name', 'Collection name');
+  const auth = ['auth'];
+  const users = ['users'];
+  const collections = ['collections'];
+  return {
+    '/api/health': {
+      get: op('getHealth', 'Whether the database answers', { tags: ['service'], description: '200 when the database answers a query, 503 when it does not: for load balancers and probes.', errors: [], responses: { 200: json({ type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }) } }),
+    },
+    '/api/openapi.json': {
+      get: op('getOpenApiDocument', 'This document', { tags: ['service'], security: OPTIONAL, description: 'The OpenAPI 3.1 document of the API, with one record schema per collection the caller may list (docs/openapi.md).', errors: [], responses: { 200: json(ANY_OBJECT) } }),
+    },
+    '/api/realtime': {
+      get: op('connectRealtime', 'WebSocket: live changes of records', {
+        tags: ['realtime'],
+        security: OPTIONAL,
+        description: 'A WebSocket upgrade (RFC 6455). After the upgrade, client and server exchange the JSON messages of the realtime protocol (auth, subscribe with `since`, change events, errors and close codes), described in docs/realtime.md. A browser Origin must be in CORS_ORIGINS.',
+        errors: [400, 403],
+        responses: { 101: { description: 'Switching Protocols: the connection is now a WebSocket speaking the protocol of docs/realtime.md' } },
+      }),
+    },
+    '/api/auth/register': {
+      post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-]), password (8–128), optional email'), responses: { 201: json(ref('AuthResponse'), 'Created') } }),
+    },
+    '/api/auth/login': {
+      post: op('login', 'Log in', { tags: auth, description: 'A wrong username and a wrong password give the same 401 invalid_credentials; a disabled account is 403. Rate limited per client address and per username.', errors: [400, 401, 403, 413, 415, 429], requestBody: body(CREDENTIALS, 'Username and password'), responses: { 200: json(ref('AuthResponse')) } }),
+    },
+    '/api/auth/refresh': {
+      post: op('refreshTokens', 'Exchange a refresh token (rotated)', { tags: auth, description: 'Returns a new access token and a new refresh token; the old refresh token stops working, and presenting it again revokes the session.', errors: [400, 401, 403, 413, 415, 429], requestBody: body(refreshBodySchema, 'The current refresh token'), responses: { 200: json(ref('TokenPair')) } }),
+    },
+    '/api/auth/logout': {
+      post: op('logout', 'End the session', { tags: auth, description: 'Revokes the session of this refresh token.', errors: [400, 401, 413, 415], requestBody: body(refreshBodySchema, 'The refresh token of the session to end'), responses: { 204: NO_CONTENT } }),
+    },
+    '/api/auth/me': {
+      get: op('getMe', 'The caller', { tags: auth, security: BEARER, description: 'The user the access token belongs to.', errors: [401], responses: { 200: json(USER_ENVELOPE) } }),
+    },
+    '/api/users': {
+      get: op('listUsers', 'List users (admin)', {
+        tags: users,
+        security: BEARER,
+        description: 'Keyset pages of users, oldest first; pass nextCursor as after for the next page.',
+        errors: [400, 401, 403],
+        parameters: [query('limit', '1–200, default 50', PAGE_LIMIT), query('after', 'nextCursor of the previous page')],
+        responses: { 200: json({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('User') }, nextCursor: { type: ['string', 'null'] } } }) },
+      }),
+    },
+    '/api/users/{username}': {
+      parameters: [username],
+      get: op('getUser', 'A user (self or admin)', { tags: users, security: BEARER, description: 'Another user than the caller is visible to admins only.', errors: [400, 401, 403, 404], responses: { 200: json(USER_ENVELOPE) } }),
+      patch: op('updateUser', 'Change a user', {
+        tags: users,
+        security: BEARER,
+        description: 'Self: email, and password with currentPassword (which revokes the other sessions). Admin: also role and disabled. The last admin cannot be demoted.',
+        errors: [400, 401, 403, 404, 409, 413, 415, 429],
+        requestBody: body(USER_PATCH, 'The fields to change'),
+        responses: { 200: json(USER_ENVELOPE) },
+      }),
+      delete: op('deleteUser', 'Delete a user (self or admin)', { tags: users, security: BEARER, description: 'Revokes the user\'s sessions and closes their WebSockets. The last admin cannot be deleted.', errors: [400, 401, 403, 404, 409], responses: { 204: NO_CONTENT } }),
+    },
+    '/api/collections': {
+      get: op('listCollections', 'List collections', { tags: collections, security: OPTIONAL, description: 'The collections the caller may read (admin: all), with their schemas.', errors: [401], responses: { 200: json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Collection') } } }) } }),
+      post: op('createCollection', 'Create a collection (admin)', { tags: collections, security: BEARER, description: 'Name, JSON Schema, rules and indexes; the schema rules are in docs/collections.md.', errors: [400, 401, 403, 409, 413, 415], requestBody: body(createCollection, 'The new collection'), responses: { 201: json(COLLECTION_ENVELOPE, 'Created') } }),
+    },
+    '/api/collections/{name}': {
+      parameters: [name],
+      get: op('getCollection', 'A collection', { tags: collections, security: OPTIONAL, description: 'A collection the caller may read; any other name is 404.', errors: [400, 401, 404], responses: { 200: json(COLLECTION_ENVELOPE) } }),
+      put: op('updateCollection', 'Change a collection (admin)', {
+        tags: collections,
+        security: BEARER,
+        description: 'Changes schema, rules or indexes. A schema change first checks every record; if any fails, nothing changes and the 409 lists them. dryRun=true only checks.',
+        errors: [400, 401, 403, 404, 409, 413, 415],
+        parameters: [query('dryRun', '"true": only check and report', { type: 'string', enum: ['true', 'false'] })],
+        requestBody: body(updateCollection, 'The parts to change'),
+        responses: { 200: json({ type: 'object', required: ['collection'], properties: { collection: ref('Collection'), report: ref('SchemaCheckReport') } }) },
+      }),
+      delete: op('deleteCollection', 'Delete a collection (admin)', { tags: collections, security: BEARER, description: 'Deletes the collection, its records and its history.', errors: [400, 401, 403, 404], responses: { 204: NO_CONTENT } }),
+    },
+  };
+}
