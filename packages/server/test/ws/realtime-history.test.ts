@@ -119,3 +119,44 @@ describe.each(STORES)('realtime history on $name', (backend) => {
     expect(closed).toBe('open');
   });
 });
+
+describe('replays run a few at a time', () => {
+  let t: TestSigil;
+  let admin: Account;
+  const sockets: TestSocket[] = [];
+  beforeAll(async () => {
+    t = await startTestSigil({ listen: true, realtime: { maxConcurrentReplays: 1, replayBatchSize: 20 } });
+    admin = await createAdmin(t);
+    const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name: 'pile', schema: SCHEMA, rules: { list: 'public', view: 'public' } } });
+    expect(res.statusCode).toBe(201);
+    const blob = 'p'.repeat(50_000);
+    for (let i = 0; i < 400; i++) {
+      expect((await t.request({ method: 'POST', url: '/api/collections/pile/records', token: admin.accessToken, body: { title: `p${i}`, blob } })).statusCode).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await t?.close();
+  });
+
+  it('a replay waiting for its slow client holds its slot; the next one starts when it is done, and both arrive whole', async () => {
+    const slow = await openSocket(wsUrl(t.url!));
+    const next = await openSocket(wsUrl(t.url!));
+    sockets.push(slow, next);
+    const tcp = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    slow.send({ type: 'subscribe', id: 's', collection: 'pile', since: 0 });
+    await slow.next((m) => m.type === 'subscribed');
+    // ~20 MB of history: far more than loopback buffers hold, so the replay waits for this client to read.
+    tcp.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    next.send({ type: 'subscribe', id: 'n', collection: 'pile', since: 0 });
+    await next.next((m) => m.type === 'subscribed');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(next.messages.filter((m) => m.type === 'change')).toHaveLength(0);
+    tcp.resume();
+    const slowEvents = await slow.collect((m) => m.type === 'change', 400, 20_000);
+    const nextEvents = await next.collect((m) => m.type === 'change', 400, 20_000);
+    expect(slowEvents.map((e) => (e['record'] as { title: string }).title)).toEqual(Array.from({ length: 400 }, (_, i) => `p${i}`));
+    expect(nextEvents.map((e) => e['seq'])).toEqual(slowEvents.map((e) => e['seq']));
+  });
+});
