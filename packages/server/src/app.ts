@@ -43,7 +43,7 @@ export interface RealtimeTuning {
   readonly replayBatchSize: number;
   /** …and the most JSON characters of them (at least one change, however large). */
   readonly replayBatchChars: number;
-  /** Replays running at once on this instance; more subscriptions with `since` wait their turn. */
+  /** Replay batches read at once on this instance; replays take turns (one waiting for its client holds none). */
   readonly maxConcurrentReplays: number;
   /** Least time between two writes of realtime messages to a socket (see ws/frame-writer.ts). */
   readonly flushIntervalMs: number;

@@ -120,7 +120,7 @@ describe.each(STORES)('realtime history on $name', (backend) => {
   });
 });
 
-describe('replays run a few at a time', () => {
+describe('replays take turns', () => {
   let t: TestSigil;
   let admin: Account;
   const sockets: TestSocket[] = [];
@@ -139,24 +139,24 @@ describe('replays run a few at a time', () => {
     await t?.close();
   });
 
-  it('a replay waiting for its slow client holds its slot; the next one starts when it is done, and both arrive whole', async () => {
+  it('a replay waiting for a client that does not read holds up no other replay; both arrive whole', async () => {
     const slow = await openSocket(wsUrl(t.url!));
-    const next = await openSocket(wsUrl(t.url!));
-    sockets.push(slow, next);
+    const other = await openSocket(wsUrl(t.url!));
+    sockets.push(slow, other);
     const tcp = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     slow.send({ type: 'subscribe', id: 's', collection: 'pile', since: 0 });
     await slow.next((m) => m.type === 'subscribed');
-    // ~20 MB of history: far more than loopback buffers hold, so the replay waits for this client to read.
+    // ~20 MB of history: far more than loopback buffers hold, so this replay waits for its client to read.
     tcp.pause();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    next.send({ type: 'subscribe', id: 'n', collection: 'pile', since: 0 });
-    await next.next((m) => m.type === 'subscribed');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(next.messages.filter((m) => m.type === 'change')).toHaveLength(0);
+    other.send({ type: 'subscribe', id: 'o', collection: 'pile', since: 0 });
+    // With one replay slot, this arrives only because the stalled replay holds none while it waits.
+    const otherEvents = await other.collect((m) => m.type === 'change', 400, 20_000);
+    const stalled = slow.messages.filter((m) => m.type === 'change').length;
+    expect(stalled).toBeLessThan(400);
     tcp.resume();
     const slowEvents = await slow.collect((m) => m.type === 'change', 400, 20_000);
-    const nextEvents = await next.collect((m) => m.type === 'change', 400, 20_000);
     expect(slowEvents.map((e) => (e['record'] as { title: string }).title)).toEqual(Array.from({ length: 400 }, (_, i) => `p${i}`));
-    expect(nextEvents.map((e) => e['seq'])).toEqual(slowEvents.map((e) => e['seq']));
+    expect(otherEvents.map((e) => e['seq'])).toEqual(slowEvents.map((e) => e['seq']));
   });
 });

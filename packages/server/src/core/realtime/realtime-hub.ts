@@ -121,15 +121,16 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
   /**
    * Replays the subscription's collection from `sub.lastSeq` until it
    * reaches what live delivery has dispatched, then goes live. Bounded so
-   * that no replay can stall the server or outgrow memory: a few at a time
-   * per instance, through the log's per-collection index, in batches bounded
-   * in count and size, yielding to other work between batches, and waiting
-   * for the client to read what it was sent rather than queueing the whole
-   * history for it (which would end in 4008).
+   * that no replay can stall the server or outgrow memory: through the log's
+   * per-collection index, in batches bounded in count and size, a few
+   * batches at a time per instance (taken in turn, so replays share fairly),
+   * yielding to other work between batches, and waiting for the client to
+   * read what it was sent rather than queueing the whole history for it
+   * (which would end in 4008). A replay waiting for its client holds no
+   * slot: a client that never reads slows only itself.
    */
   async function replay(conn: RealtimeConnection, sub: Subscription): Promise<void> {
     sub.state = 'replaying';
-    await replaySlots.take();
     try {
       while (replaying(conn, sub)) {
         // Checked right after an await returns, before anything else runs: no live change can slip between.
@@ -141,20 +142,24 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
           await delay(DRAIN_POLL_MS);
           continue;
         }
-        // Everything up to `upTo` is committed: a read that finds nothing more of the collection has seen it all.
-        const upTo = processedSeq;
-        const batch = await changes.readCollectionChanges(sub.collectionId, sub.lastSeq, limits.replayBatchSize, limits.replayBatchChars);
-        const collection = await collectionOrNull(sub.collection);
-        if (!replaying(conn, sub)) return;
-        for (const change of batch) deliver(conn, sub, change, collection);
-        if (batch.length === 0 && sub.lastSeq < upTo) sub.lastSeq = upTo;
+        await replaySlots.take();
+        try {
+          if (!replaying(conn, sub)) return;
+          // Everything up to `upTo` is committed: a read that finds nothing more of the collection has seen it all.
+          const upTo = processedSeq;
+          const batch = await changes.readCollectionChanges(sub.collectionId, sub.lastSeq, limits.replayBatchSize, limits.replayBatchChars);
+          const collection = await collectionOrNull(sub.collection);
+          if (!replaying(conn, sub)) return;
+          for (const change of batch) deliver(conn, sub, change, collection);
+          if (batch.length === 0 && sub.lastSeq < upTo) sub.lastSeq = upTo;
+        } finally {
+          replaySlots.give();
+        }
         await yieldToOthers();
       }
     } catch (err) {
       opts.onError(err);
       close(conn, 1011, 'replay failed: resume with since');
-    } finally {
-      replaySlots.give();
     }
   }
 
