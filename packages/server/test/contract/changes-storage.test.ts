@@ -50,6 +50,26 @@ describe.each(STORES)('change log storage: $name', (factory) => {
       expect(await store.changes.readChanges(0, 10)).toEqual([]);
     });
 
+    it('reads one collection\'s changes by its identity, bounded in count and size (at least one)', async () => {
+      const append = (id: string, collectionId: string): Promise<number> =>
+        store.transaction((tx) => tx.changes.appendChange(change(row(id, { data: { blob: 'b'.repeat(500) } }), { collectionId })));
+      await append('a1', 'c_tasks');
+      await append('o1', 'c_old');
+      await append('a2', 'c_tasks');
+      await append('a3', 'c_tasks');
+      const ids = async (...args: [string, number, number, number]): Promise<string[]> =>
+        (await store.changes.readCollectionChanges(...args)).map((c) => c.recordId);
+      expect(await ids('c_tasks', 0, 10, 1e9)).toEqual(['a1', 'a2', 'a3']);
+      expect(await ids('c_old', 0, 10, 1e9)).toEqual(['o1']);
+      expect(await ids('c_tasks', 1, 10, 1e9)).toEqual(['a2', 'a3']);
+      expect(await ids('c_tasks', 0, 2, 1e9)).toEqual(['a1', 'a2']);
+      // Stops after the change that passes the budget; one always comes.
+      expect(await ids('c_tasks', 0, 10, 700)).toEqual(['a1', 'a2']);
+      expect(await ids('c_tasks', 0, 10, 1)).toEqual(['a1']);
+      expect(await ids('c_tasks', 4, 10, 1e9)).toEqual([]);
+      expect((await store.changes.readCollectionChanges('c_tasks', 0, 1, 1e9))[0]).toMatchObject({ seq: 1, collection: 'tasks', collectionId: 'c_tasks', op: 'create' });
+    });
+
     it('appends changes with seqs 1, 2, 3… and reads them back whole', async () => {
       const v1 = row('r1');
       const v2 = { ...v1, version: 2, updatedAt: at(5), data: { title: 'new', nested: { list: [1, 'two', null] } } };

@@ -241,8 +241,25 @@ describe.each(STORES)('records storage: $name', (factory) => {
       const s2 = await write('delete', row('n1', { done: false }, { createdAt: at(10) }));
       // Also when nothing matches: the seq comes with an empty page.
       const empty = await store.records.queryRecords('tasks', query({ filter: { op: 'eq', field: { kind: 'system', name: 'id' }, value: 'n1' } }));
-      expect(empty).toEqual({ rows: [], seq: s2 });
+      expect(empty).toEqual({ rows: [], seq: s2, truncated: false });
       expect(s2).toBe(s1 + 1);
+    });
+
+    it('stops a page after the row whose JSON passes maxChars, and says whether more would have followed', async () => {
+      for (const [i, id] of ['m1', 'm2', 'm3', 'm4'].entries()) await store.records.insertRecord('tasks', row(id, { blob: 'b'.repeat(1000) }, { createdAt: at(20 + i) }));
+      const only = { op: 'startsWith', field: { kind: 'system', name: 'id' }, value: 'm' } as const;
+      const cut = await store.records.queryRecords('tasks', query({ filter: only, maxChars: 1500 }));
+      expect(cut.rows.map((r) => r.id)).toEqual(['m1', 'm2']);
+      expect(cut.truncated).toBe(true);
+      // Passing the budget at the last row there is: nothing more to tell.
+      const last = await store.records.queryRecords('tasks', query({ filter: only, maxChars: 3500 }));
+      expect(last.rows.map((r) => r.id)).toEqual(['m1', 'm2', 'm3', 'm4']);
+      expect(last.truncated).toBe(false);
+      // One row is always sent, however large.
+      expect((await store.records.queryRecords('tasks', query({ filter: only, maxChars: 1 }))).rows.map((r) => r.id)).toEqual(['m1']);
+      const whole = await store.records.queryRecords('tasks', query({ filter: only }));
+      expect(whole.rows).toHaveLength(4);
+      expect(whole.truncated).toBe(false);
     });
 
     it('never returns a seq ahead of its rows while writers commit', async () => {

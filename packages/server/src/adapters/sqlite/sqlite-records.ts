@@ -149,7 +149,7 @@ interface CompiledList {
   readonly collection: string;
   readonly sql: string;
   readonly params: unknown[];
-  /** `listCacheKey(sql, params)`. */
+  /** `listCacheKey(sql, params)`, with the page budget (it changes the answer too). */
   readonly cacheKey: string;
 }
 
@@ -161,7 +161,7 @@ function compiledList(collection: string, query: RecordQuery): CompiledList {
   if (known !== undefined && known.collection === collection) return known;
   const { where, orderBy, params } = compileSqliteQuery(query);
   const sql = `SELECT ${COLUMNS}, ${SEQ_COLUMN} FROM ${recordsTable(collection)} WHERE ${where} ORDER BY ${orderBy} ${limitClause(query.limit)}`;
-  const compiled = { collection, sql, params, cacheKey: listCacheKey(sql, params) };
+  const compiled = { collection, sql, params, cacheKey: `${query.maxChars ?? ''}\u0000${listCacheKey(sql, params)}` };
   if (Object.isFrozen(query)) compiledLists.set(query, compiled);
   return compiled;
 }
