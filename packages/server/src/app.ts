@@ -42,6 +42,8 @@ export interface RealtimeTuning {
   readonly replayBatchSize: number;
   /** Least time between two writes of realtime messages to a socket (see ws/frame-writer.ts). */
   readonly flushIntervalMs: number;
+  /** `error` replies a connection may get in a minute; the next one closes it with 1008. */
+  readonly maxErrorsPerMinute: number;
 }
 
 export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
@@ -53,6 +55,7 @@ export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
   pollIntervalMs: 1_000,
   replayBatchSize: 500,
   flushIntervalMs: 20,
+  maxErrorsPerMinute: 100,
 });
 
 export interface Sigil {
@@ -142,6 +145,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
         pingIntervalMs: tuning.pingIntervalMs,
         idleTimeoutMs: tuning.idleTimeoutMs,
         flushIntervalMs: tuning.flushIntervalMs,
+        maxBufferedBytes: tuning.maxBufferedBytes,
+        maxErrorsPerMinute: tuning.maxErrorsPerMinute,
       },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,

@@ -1,7 +1,7 @@
 import websocket, { type WebSocket } from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData } from 'ws';
-import { CLOSE_CODES } from '@sigil/protocol';
+import { CLOSE_CODES, type ServerMessage } from '@sigil/protocol';
 import type { RealtimeHub } from '../core/realtime/realtime-hub.js';
 import { AppError } from '../core/errors.js';
 import { sendError } from '../http/error-handler.js';
@@ -20,6 +20,10 @@ export interface RealtimeTransportOptions {
    * in one write (see FrameWriter). 0 writes on every turn of the event loop.
    */
   readonly flushIntervalMs: number;
+  /** A client with more than this many bytes queued for it is closed with 4008, whatever the message. */
+  readonly maxBufferedBytes: number;
+  /** `error` replies a connection may get in a minute; the next one closes it with 1008. */
+  readonly maxErrorsPerMinute: number;
 }
 
 /**
@@ -28,7 +32,7 @@ export interface RealtimeTransportOptions {
  */
 export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTransportOptions): Promise<void> {
   // No permessage-deflate: FrameWriter writes frames to the TCP socket itself, in order.
-  await app.register(websocket, { options: { maxPayload: opts.maxMessageBytes, perMessageDeflate: false } });
+  await app.register(websocket, { options: { maxPayload: opts.maxMessageBytes, perMessageDeflate: false }, errorHandler: onSocketError });
   const alive = new WeakMap<WebSocket, boolean>();
   const sockets = new Set<WebSocket>();
   const frames = new FrameWriter(opts.flushIntervalMs);
@@ -62,14 +66,32 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     sockets.add(socket);
     alive.set(socket, true);
     const outbox = frames.outbox(socket);
+    const bufferedBytes = (): number => socket.bufferedAmount + outbox.bytes();
+    const errors = errorBudget(opts.maxErrorsPerMinute);
+    const cut = (code: number, reason: string): void => {
+      opts.hub.disconnect(conn);
+      outbox.flush();
+      socket.close(code, reason);
+    };
+    // Every message this socket gets passes here: replies of the hub and of
+    // this route alike are held to the same outbound cap and error budget.
+    const send = (message: ServerMessage): void => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (message.type === 'error' && !errors.spend()) {
+        cut(CLOSE_CODES.policyViolation, 'too many invalid messages');
+        return;
+      }
+      outbox.push(JSON.stringify(message));
+      if (bufferedBytes() > opts.maxBufferedBytes) cut(CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
+    };
     const conn = opts.hub.connect({
-      send: (message) => outbox.push(JSON.stringify(message)),
+      send,
       sendText: (text) => outbox.pushShared(text),
       close: (code, reason) => {
         outbox.flush();
         socket.close(code, reason);
       },
-      bufferedBytes: () => socket.bufferedAmount + outbox.bytes(),
+      bufferedBytes,
     });
     const idle = setTimeout(() => {
       if (conn.principal === null && conn.subscriptions.size === 0) socket.close(CLOSE_CODES.idleTimeout, 'no auth or subscribe in time');
@@ -87,7 +109,7 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
       try {
         message = JSON.parse(textOf(data));
       } catch {
-        outbox.push(JSON.stringify({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' }));
+        send({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' });
         return;
       }
       void opts.hub.receive(conn, message);
@@ -100,6 +122,46 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     socket.on('error', () => socket.terminate());
   });
 }
+
+/**
+ * At most `perMinute` spends in a fixed one-minute window. A client that
+ * makes the odd mistake never meets it; one that sends only garbage is cut
+ * off after a minute's worth instead of costing a reply per frame forever.
+ */
+function errorBudget(perMinute: number): { spend(): boolean } {
+  let windowStart = performance.now();
+  let spent = 0;
+  return {
+    spend() {
+      const now = performance.now();
+      if (now - windowStart >= 60_000) {
+        windowStart = now;
+        spent = 0;
+      }
+      spent += 1;
+      return spent <= perMinute;
+    },
+  };
+}
+
+/**
+ * Errors on an open socket. Those a client causes (a frame over the size
+ * limit, invalid UTF-8, a bad opcode, a reset connection) are the client's
+ * business: ws has already sent the matching close code, so they are logged
+ * at debug level, without a stack, and cannot flood the error log. Anything
+ * else is ours and logged as an error.
+ */
+function onSocketError(this: FastifyInstance, error: Error, socket: WebSocket, request: FastifyRequest): void {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('WS_ERR_') || CLIENT_SOCKET_ERRORS.has(code))) {
+    request.log.debug({ wsError: code, reason: error.message }, 'websocket closed for a client error');
+  } else {
+    request.log.error({ err: error }, 'websocket error');
+  }
+  socket.terminate();
+}
+
+const CLIENT_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 /** A text frame's payload as a string (ws hands over a Buffer, or fragments). */
 function textOf(data: RawData): string {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REALTIME_DEFAULTS } from '../../src/app.js';
 import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type TestSocket } from '../helpers/ws-client.js';
 
@@ -90,6 +91,67 @@ describe('realtime limits and hostile clients', () => {
     (s.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     expect((await s.closed).code).toBe(4008);
     await slow.close();
+  });
+
+  it('error replies to invalid frames count against the outbound cap: a client that does not read them is closed with 4008', async () => {
+    // A generous error budget, so only the outbound cap can end it.
+    const capped = await startTestSigil({ listen: true, realtime: { maxBufferedBytes: 64 * 1024, maxErrorsPerMinute: 1_000_000 } });
+    const s = await openSocket(wsUrl(capped.url!));
+    sockets.push(s);
+    s.send({ type: 'subscribe', id: 'keep', collection: 'nothing_here' });
+    await s.next((m) => m.type === 'error');
+    const raw = (s.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    // Far more replies than the kernel's socket buffers hold, so they pile up in the server.
+    for (let i = 0; i < 200_000 && s.ws.readyState === s.ws.OPEN; i++) s.ws.send('x');
+    await expect.poll(() => capped.sigil.realtime.hub.size, { timeout: 10_000 }).toBe(0);
+    raw.resume();
+    expect((await s.closed).code).toBe(4008);
+    await capped.close();
+  });
+
+  it('closes a client that sends only invalid messages with 1008 once it used up its error budget', async () => {
+    const s = await open();
+    const garbage: unknown[] = ['not json', Buffer.from([1, 2, 3]), { type: 'nonsense' }, { type: 'unsubscribe' }];
+    for (let i = 0; i < 200 && s.ws.readyState === s.ws.OPEN; i++) {
+      const item = garbage[i % garbage.length];
+      if (Buffer.isBuffer(item)) s.ws.send(item, { binary: true });
+      else s.send(item);
+    }
+    const closed = await s.closed;
+    expect(closed.code).toBe(1008);
+    // Every invalid message before the cut got its error, and no more than the budget did.
+    const errors = s.messages.filter((m) => m.type === 'error');
+    expect(errors).toHaveLength(REALTIME_DEFAULTS.maxErrorsPerMinute);
+  });
+
+  it('a well-behaved client that makes occasional mistakes keeps its connection', async () => {
+    const s = await open();
+    s.send({ type: 'subscribe', id: 'ok', collection: 'open' });
+    await s.next((m) => m.type === 'subscribed');
+    for (let i = 0; i < 10; i++) s.send('oops');
+    await s.collect((m) => m.type === 'error', 10);
+    s.send({ type: 'unsubscribe', id: 'ok' });
+    expect(await s.next((m) => m.type === 'unsubscribed')).toMatchObject({ id: 'ok' });
+  });
+
+  it.each([
+    ['a frame over 64 KiB', 1009, (s: TestSocket) => s.send('x'.repeat(70 * 1024))],
+    ['invalid UTF-8 in a text frame', 1007, (s: TestSocket) => s.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })],
+  ])('logs %s at debug level, not as an error with a stack', async (_name, code, misbehave) => {
+    const s = await open();
+    const before = t.logs.length;
+    misbehave(s);
+    expect((await s.closed).code).toBe(code);
+    await expect.poll(() => t.logs.slice(before).some((line) => line.includes('WS_ERR_')), { timeout: 2000 }).toBe(true);
+    const lines = t.logs.slice(before).map((line) => JSON.parse(line) as { level: number; msg?: string; err?: { stack?: string } });
+    const wsLines = lines.filter((l) => JSON.stringify(l).includes('WS_ERR_'));
+    expect(wsLines.length).toBeGreaterThan(0);
+    for (const line of wsLines) {
+      expect(line.level).toBe(20);
+      expect(line.err?.stack).toBeUndefined();
+    }
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('sends auth_expired when the token expires, holds non-public events, and catches up after a fresh auth', async () => {
