@@ -7,7 +7,7 @@ import { readOrCreateDevSecret } from './config/dev-secret.js';
 import { createAuthService, type AuthService } from './core/auth/auth-service.js';
 import { createIdentityCache } from './core/auth/identity-cache.js';
 import { createPasswordHasher, warmUpDummyHash, type Argon2Params } from './core/auth/password.js';
-import { createRateLimiter } from './core/auth/rate-limiter.js';
+import { createAuthThrottle } from './core/auth/auth-throttle.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
@@ -98,18 +98,24 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     await warmUpDummyHash(opts.argon2);
     const identities = createIdentityCache({ ttlMs: config.authCacheTtlMs, clock });
     const tokens = createTokenService({ secrets, issuer: config.jwtIssuer, accessTokenTtlSeconds: config.accessTokenTtlSeconds, clock });
+    const throttle = createAuthThrottle({
+      perAddress: config.authRateLimitPerAddress,
+      perUsernameAddress: config.authRateLimitPerUsername,
+      failuresPerUsername: config.authFailureLimitPerUsername,
+      underAttack: config.authRateLimitUnderAttack,
+      clock,
+    });
     const auth = createAuthService({
       store,
       tokens,
       passwords,
       clock,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-      addressLimiter: createRateLimiter({ ...config.authRateLimitPerAddress, clock }),
-      usernameLimiter: createRateLimiter({ ...config.authRateLimitPerUsername, clock }),
+      throttle,
       identities,
       onUserChanged: userChanged,
     });
-    const users = createUserService({ store, passwords, clock, identities, onUserChanged: userChanged });
+    const users = createUserService({ store, passwords, clock, identities, throttle, onUserChanged: userChanged });
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
     const collections = createCollectionService({ store, clock, catalog, compiler });

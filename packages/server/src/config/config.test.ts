@@ -34,6 +34,10 @@ describe('loadConfig', () => {
       authCacheTtlMs: 1000,
       trustProxy: false,
       readCacheBytes: 64 * 1024 * 1024,
+      authRateLimitPerAddress: { limit: 20, windowMs: 60_000 },
+      authRateLimitPerUsername: { limit: 10, windowMs: 60_000 },
+      authFailureLimitPerUsername: { limit: 100, windowMs: 3_600_000 },
+      authRateLimitUnderAttack: { limit: 3, windowMs: 15 * 60_000 },
     });
   });
 
@@ -70,6 +74,8 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       AUTH_RATE_LIMIT_PER_ADDRESS: '100/15m',
       AUTH_RATE_LIMIT_PER_USERNAME: '5/30s',
+      AUTH_FAILURE_LIMIT_PER_USERNAME: '500/1d',
+      AUTH_RATE_LIMIT_UNDER_ATTACK: '1/1h',
       TRUST_PROXY: 'true',
       READ_CACHE_MB: '0',
     });
@@ -88,6 +94,8 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       authRateLimitPerAddress: { limit: 100, windowMs: 15 * 60_000 },
       authRateLimitPerUsername: { limit: 5, windowMs: 30_000 },
+      authFailureLimitPerUsername: { limit: 500, windowMs: 86_400_000 },
+      authRateLimitUnderAttack: { limit: 1, windowMs: 3_600_000 },
       trustProxy: true,
       readCacheBytes: 0,
     });
@@ -110,6 +118,8 @@ describe('loadConfig', () => {
     [{ SIGIL_ADMIN_USERNAME: 'admin', SIGIL_ADMIN_PASSWORD: 'short' }, 'SIGIL_ADMIN_PASSWORD'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ AUTH_RATE_LIMIT_PER_ADDRESS: 'lots' }, 'AUTH_RATE_LIMIT_PER_ADDRESS'],
+    [{ AUTH_FAILURE_LIMIT_PER_USERNAME: '0/1h' }, 'AUTH_FAILURE_LIMIT_PER_USERNAME'],
+    [{ AUTH_RATE_LIMIT_UNDER_ATTACK: '3' }, 'AUTH_RATE_LIMIT_UNDER_ATTACK'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
     [{ READ_CACHE_MB: '-1' }, 'READ_CACHE_MB'],
     [{ READ_CACHE_MB: '1.5' }, 'READ_CACHE_MB'],

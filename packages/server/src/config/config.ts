@@ -30,7 +30,12 @@ export interface Config {
   readonly admin: { readonly username: string; readonly password: string } | undefined;
   readonly logLevel: LogLevel;
   readonly authRateLimitPerAddress: RateLimitSpec;
+  /** Attempts for one username from one address group (IPv4 address, IPv6 /64). */
   readonly authRateLimitPerUsername: RateLimitSpec;
+  /** Wrong passwords for one username from all addresses; beyond it the username is under attack. */
+  readonly authFailureLimitPerUsername: RateLimitSpec;
+  /** Attempts per username and address group while the username is under attack. */
+  readonly authRateLimitUnderAttack: RateLimitSpec;
   /** How long a verified session may be served from memory; 0 disables (see IdentityCache). */
   readonly authCacheTtlMs: number;
   /** Trust `X-Forwarded-For` from a reverse proxy when computing the client address. */
@@ -70,6 +75,8 @@ export const CONFIG_VARIABLES = [
   'LOG_LEVEL',
   'AUTH_RATE_LIMIT_PER_ADDRESS',
   'AUTH_RATE_LIMIT_PER_USERNAME',
+  'AUTH_FAILURE_LIMIT_PER_USERNAME',
+  'AUTH_RATE_LIMIT_UNDER_ATTACK',
   'TRUST_PROXY',
   'AUTH_CACHE_TTL',
   'REALTIME_RETENTION',
@@ -119,6 +126,8 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
 
   const authRateLimitPerAddress = rateLimit('AUTH_RATE_LIMIT_PER_ADDRESS', get('AUTH_RATE_LIMIT_PER_ADDRESS') ?? '20/1m');
   const authRateLimitPerUsername = rateLimit('AUTH_RATE_LIMIT_PER_USERNAME', get('AUTH_RATE_LIMIT_PER_USERNAME') ?? '10/1m');
+  const authFailureLimitPerUsername = rateLimit('AUTH_FAILURE_LIMIT_PER_USERNAME', get('AUTH_FAILURE_LIMIT_PER_USERNAME') ?? '100/1h');
+  const authRateLimitUnderAttack = rateLimit('AUTH_RATE_LIMIT_UNDER_ATTACK', get('AUTH_RATE_LIMIT_UNDER_ATTACK') ?? '3/15m');
   const authCacheTtl = get('AUTH_CACHE_TTL') ?? '1s';
   const authCacheTtlMs = authCacheTtl === '0' ? 0 : duration('AUTH_CACHE_TTL', authCacheTtl) * 1000;
   if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
@@ -146,6 +155,8 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     logLevel,
     authRateLimitPerAddress,
     authRateLimitPerUsername,
+    authFailureLimitPerUsername,
+    authRateLimitUnderAttack,
     authCacheTtlMs,
     trustProxy,
     realtimeRetentionSeconds,
