@@ -8,6 +8,7 @@ import { createAuthService, type AuthService } from './core/auth/auth-service.js
 import { createIdentityCache } from './core/auth/identity-cache.js';
 import { createPasswordHasher, warmUpDummyHash, type Argon2Params } from './core/auth/password.js';
 import { createAuthThrottle } from './core/auth/auth-throttle.js';
+import { createWorkGate } from './core/auth/work-gate.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
@@ -93,7 +94,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   let realtime: Realtime | undefined;
   const userChanged = (userId: string): void => realtime?.identityChanged(userId);
   try {
-    const passwords = createPasswordHasher(opts.argon2);
+    const passwords = createPasswordHasher(opts.argon2, createWorkGate({ maxConcurrent: config.passwordHashConcurrency, maxQueued: config.passwordHashQueue }));
     // The first unknown-user login would otherwise be slower than the rest, and that difference is observable.
     await warmUpDummyHash(opts.argon2);
     const identities = createIdentityCache({ ttlMs: config.authCacheTtlMs, clock });

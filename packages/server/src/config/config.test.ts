@@ -38,6 +38,8 @@ describe('loadConfig', () => {
       authRateLimitPerUsername: { limit: 10, windowMs: 60_000 },
       authFailureLimitPerUsername: { limit: 100, windowMs: 3_600_000 },
       authRateLimitUnderAttack: { limit: 3, windowMs: 15 * 60_000 },
+      passwordHashConcurrency: 2,
+      passwordHashQueue: 32,
     });
   });
 
@@ -76,6 +78,8 @@ describe('loadConfig', () => {
       AUTH_RATE_LIMIT_PER_USERNAME: '5/30s',
       AUTH_FAILURE_LIMIT_PER_USERNAME: '500/1d',
       AUTH_RATE_LIMIT_UNDER_ATTACK: '1/1h',
+      PASSWORD_HASH_CONCURRENCY: '4',
+      PASSWORD_HASH_QUEUE: '0',
       TRUST_PROXY: 'true',
       READ_CACHE_MB: '0',
     });
@@ -96,6 +100,8 @@ describe('loadConfig', () => {
       authRateLimitPerUsername: { limit: 5, windowMs: 30_000 },
       authFailureLimitPerUsername: { limit: 500, windowMs: 86_400_000 },
       authRateLimitUnderAttack: { limit: 1, windowMs: 3_600_000 },
+      passwordHashConcurrency: 4,
+      passwordHashQueue: 0,
       trustProxy: true,
       readCacheBytes: 0,
     });
@@ -120,6 +126,8 @@ describe('loadConfig', () => {
     [{ AUTH_RATE_LIMIT_PER_ADDRESS: 'lots' }, 'AUTH_RATE_LIMIT_PER_ADDRESS'],
     [{ AUTH_FAILURE_LIMIT_PER_USERNAME: '0/1h' }, 'AUTH_FAILURE_LIMIT_PER_USERNAME'],
     [{ AUTH_RATE_LIMIT_UNDER_ATTACK: '3' }, 'AUTH_RATE_LIMIT_UNDER_ATTACK'],
+    [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ PASSWORD_HASH_QUEUE: 'many' }, 'PASSWORD_HASH_QUEUE'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
     [{ READ_CACHE_MB: '-1' }, 'READ_CACHE_MB'],
     [{ READ_CACHE_MB: '1.5' }, 'READ_CACHE_MB'],

@@ -36,6 +36,10 @@ export interface Config {
   readonly authFailureLimitPerUsername: RateLimitSpec;
   /** Attempts per username and address group while the username is under attack. */
   readonly authRateLimitUnderAttack: RateLimitSpec;
+  /** argon2 hashes and verifications running at once (each holds a thread-pool thread and ~19 MiB). */
+  readonly passwordHashConcurrency: number;
+  /** Password checks waiting for a slot; beyond it requests get 503 with Retry-After. */
+  readonly passwordHashQueue: number;
   /** How long a verified session may be served from memory; 0 disables (see IdentityCache). */
   readonly authCacheTtlMs: number;
   /** Trust `X-Forwarded-For` from a reverse proxy when computing the client address. */
@@ -77,6 +81,8 @@ export const CONFIG_VARIABLES = [
   'AUTH_RATE_LIMIT_PER_USERNAME',
   'AUTH_FAILURE_LIMIT_PER_USERNAME',
   'AUTH_RATE_LIMIT_UNDER_ATTACK',
+  'PASSWORD_HASH_CONCURRENCY',
+  'PASSWORD_HASH_QUEUE',
   'TRUST_PROXY',
   'AUTH_CACHE_TTL',
   'REALTIME_RETENTION',
@@ -128,6 +134,8 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const authRateLimitPerUsername = rateLimit('AUTH_RATE_LIMIT_PER_USERNAME', get('AUTH_RATE_LIMIT_PER_USERNAME') ?? '10/1m');
   const authFailureLimitPerUsername = rateLimit('AUTH_FAILURE_LIMIT_PER_USERNAME', get('AUTH_FAILURE_LIMIT_PER_USERNAME') ?? '100/1h');
   const authRateLimitUnderAttack = rateLimit('AUTH_RATE_LIMIT_UNDER_ATTACK', get('AUTH_RATE_LIMIT_UNDER_ATTACK') ?? '3/15m');
+  const passwordHashConcurrency = integer('PASSWORD_HASH_CONCURRENCY', get('PASSWORD_HASH_CONCURRENCY') ?? '2', 1, 64);
+  const passwordHashQueue = integer('PASSWORD_HASH_QUEUE', get('PASSWORD_HASH_QUEUE') ?? '32', 0, 10_000);
   const authCacheTtl = get('AUTH_CACHE_TTL') ?? '1s';
   const authCacheTtlMs = authCacheTtl === '0' ? 0 : duration('AUTH_CACHE_TTL', authCacheTtl) * 1000;
   if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
@@ -157,6 +165,8 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     authRateLimitPerUsername,
     authFailureLimitPerUsername,
     authRateLimitUnderAttack,
+    passwordHashConcurrency,
+    passwordHashQueue,
     authCacheTtlMs,
     trustProxy,
     realtimeRetentionSeconds,
@@ -174,6 +184,13 @@ function parsePort(value: string | undefined): number {
   if (value === undefined) return 8090;
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
     throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got "${value}")`);
+  }
+  return Number(value);
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${value}")`);
   }
   return Number(value);
 }

@@ -104,3 +104,27 @@ describe('every password check is rate limited', () => {
     expect((await patch('right password')).statusCode).toBe(200);
   });
 });
+
+describe('concurrent password work is bounded', () => {
+  let t: TestSigil;
+  beforeAll(async () => {
+    t = await startTestSigil({ env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '2' } });
+  });
+  afterAll(() => t.close());
+
+  it('logins beyond the running and queued slots get 503 unavailable with Retry-After at once, never a 500', async () => {
+    const attempts = Array.from({ length: 20 }, (_, i) =>
+      t.sigil.http.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: `198.51.100.${i}`, payload: { username: `nobody${i}`, password: 'wrong password' } }),
+    );
+    const responses = await Promise.all(attempts);
+    const codes = responses.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 401).length).toBeGreaterThanOrEqual(3);
+    const busy = responses.filter((r) => r.statusCode === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(codes.every((c) => c === 401 || c === 503)).toBe(true);
+    for (const r of busy) {
+      expectError(r, 503, 'unavailable');
+      expect(r.headers['retry-after']).toBe('1');
+    }
+  });
+});
