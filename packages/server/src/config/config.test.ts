@@ -40,6 +40,10 @@ describe('loadConfig', () => {
       authRateLimitUnderAttack: { limit: 3, windowMs: 15 * 60_000 },
       passwordHashConcurrency: 2,
       passwordHashQueue: 32,
+      requestTimeoutMs: 30_000,
+      maxConnections: 10_000,
+      realtimeMaxConnections: 5000,
+      realtimeMaxConnectionsPerIp: 100,
     });
   });
 
@@ -80,6 +84,10 @@ describe('loadConfig', () => {
       AUTH_RATE_LIMIT_UNDER_ATTACK: '1/1h',
       PASSWORD_HASH_CONCURRENCY: '4',
       PASSWORD_HASH_QUEUE: '0',
+      REQUEST_TIMEOUT: '2m',
+      MAX_CONNECTIONS: '500',
+      REALTIME_MAX_CONNECTIONS: '300',
+      REALTIME_MAX_CONNECTIONS_PER_IP: '7',
       TRUST_PROXY: 'true',
       READ_CACHE_MB: '0',
     });
@@ -102,6 +110,10 @@ describe('loadConfig', () => {
       authRateLimitUnderAttack: { limit: 1, windowMs: 3_600_000 },
       passwordHashConcurrency: 4,
       passwordHashQueue: 0,
+      requestTimeoutMs: 120_000,
+      maxConnections: 500,
+      realtimeMaxConnections: 300,
+      realtimeMaxConnectionsPerIp: 7,
       trustProxy: true,
       readCacheBytes: 0,
     });
@@ -128,6 +140,11 @@ describe('loadConfig', () => {
     [{ AUTH_RATE_LIMIT_UNDER_ATTACK: '3' }, 'AUTH_RATE_LIMIT_UNDER_ATTACK'],
     [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY'],
     [{ PASSWORD_HASH_QUEUE: 'many' }, 'PASSWORD_HASH_QUEUE'],
+    [{ REQUEST_TIMEOUT: '0s' }, 'REQUEST_TIMEOUT'],
+    [{ REQUEST_TIMEOUT: '2h' }, 'REQUEST_TIMEOUT'],
+    [{ MAX_CONNECTIONS: '0' }, 'MAX_CONNECTIONS'],
+    [{ REALTIME_MAX_CONNECTIONS: '-5' }, 'REALTIME_MAX_CONNECTIONS'],
+    [{ REALTIME_MAX_CONNECTIONS_PER_IP: '1.5' }, 'REALTIME_MAX_CONNECTIONS_PER_IP'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
     [{ READ_CACHE_MB: '-1' }, 'READ_CACHE_MB'],
     [{ READ_CACHE_MB: '1.5' }, 'READ_CACHE_MB'],

@@ -48,6 +48,14 @@ export interface Config {
   readonly realtimeRetentionSeconds: number;
   /** Least time between two writes of realtime messages to one socket; a message after a quiet spell goes at once. */
   readonly realtimeFlushMs: number;
+  /** A request (headers and body) must have arrived within this; else 408 and the connection is closed. */
+  readonly requestTimeoutMs: number;
+  /** Open TCP connections (HTTP and WebSocket); more are closed as they arrive. */
+  readonly maxConnections: number;
+  /** Open WebSocket connections in total; more upgrades get 503. */
+  readonly realtimeMaxConnections: number;
+  /** Open WebSocket connections per client address group (IPv4 address, IPv6 /64); more get 429. */
+  readonly realtimeMaxConnectionsPerIp: number;
   /** Memory for SQLite's read cache (records by id and list answers); 0 turns it off. */
   readonly readCacheBytes: number;
 }
@@ -88,6 +96,10 @@ export const CONFIG_VARIABLES = [
   'REALTIME_RETENTION',
   'REALTIME_FLUSH_MS',
   'READ_CACHE_MB',
+  'REQUEST_TIMEOUT',
+  'MAX_CONNECTIONS',
+  'REALTIME_MAX_CONNECTIONS',
+  'REALTIME_MAX_CONNECTIONS_PER_IP',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -148,6 +160,12 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   if (!/^\d{1,5}$/.test(readCache) || Number(readCache) > 65_536) throw new ConfigError('READ_CACHE_MB', `must be an integer from 0 to 65536 (got "${readCache}")`);
   const readCacheBytes = Number(readCache) * 1024 * 1024;
 
+  const requestTimeoutMs = duration('REQUEST_TIMEOUT', get('REQUEST_TIMEOUT') ?? '30s') * 1000;
+  if (requestTimeoutMs < 1000 || requestTimeoutMs > 3_600_000) throw new ConfigError('REQUEST_TIMEOUT', 'must be from 1s to 1h');
+  const maxConnections = integer('MAX_CONNECTIONS', get('MAX_CONNECTIONS') ?? '10000', 1, 1_000_000);
+  const realtimeMaxConnections = integer('REALTIME_MAX_CONNECTIONS', get('REALTIME_MAX_CONNECTIONS') ?? '5000', 1, 1_000_000);
+  const realtimeMaxConnectionsPerIp = integer('REALTIME_MAX_CONNECTIONS_PER_IP', get('REALTIME_MAX_CONNECTIONS_PER_IP') ?? '100', 1, 1_000_000);
+
   return deepFreeze({
     nodeEnv,
     host,
@@ -172,6 +190,10 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     realtimeRetentionSeconds,
     realtimeFlushMs,
     readCacheBytes,
+    requestTimeoutMs,
+    maxConnections,
+    realtimeMaxConnections,
+    realtimeMaxConnectionsPerIp,
   });
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData } from 'ws';
 import { CLOSE_CODES, type ServerMessage } from '@sigil/protocol';
 import type { RealtimeHub } from '../core/realtime/realtime-hub.js';
+import { addressKey } from '../core/auth/address-key.js';
 import { AppError } from '../core/errors.js';
 import { sendError } from '../http/error-handler.js';
 import { FrameWriter } from './frame-writer.js';
@@ -24,7 +25,14 @@ export interface RealtimeTransportOptions {
   readonly maxBufferedBytes: number;
   /** `error` replies a connection may get in a minute; the next one closes it with 1008. */
   readonly maxErrorsPerMinute: number;
+  /** Open connections in total; one more upgrade is answered 503 before upgrading. */
+  readonly maxConnections: number;
+  /** Open connections per client address group (see addressKey); one more is answered 429. */
+  readonly maxConnectionsPerAddress: number;
 }
+
+/** What a refused upgrade is told to wait: connections come and go by the second. */
+const UPGRADE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * `GET /api/realtime`: the WebSocket transport. Translates frames to hub
@@ -62,7 +70,35 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     await sendError(reply, new AppError('forbidden', `Origin ${origin} is not allowed (CORS_ORIGINS).`));
   };
 
-  app.get('/api/realtime', { websocket: true, preValidation: checkOrigin }, (socket) => {
+  // Counted from the upgrade request until its TCP socket closes (the same
+  // socket carries the WebSocket), so every way out, a failed upgrade too,
+  // gives the place back.
+  let open = 0;
+  const perAddress = new Map<string, number>();
+  const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // Plain HTTP requests to this path are not connections to count.
+    if (reply.sent || !request.ws) return;
+    const key = addressKey(request.ip);
+    const mine = perAddress.get(key) ?? 0;
+    if (open >= opts.maxConnections) {
+      await sendError(reply, new AppError('unavailable', 'Too many realtime connections; retry later.', { retryAfter: UPGRADE_RETRY_AFTER_SECONDS }));
+      return;
+    }
+    if (mine >= opts.maxConnectionsPerAddress) {
+      await sendError(reply, new AppError('rate_limited', 'Too many realtime connections from this address.', { retryAfter: UPGRADE_RETRY_AFTER_SECONDS }));
+      return;
+    }
+    open += 1;
+    perAddress.set(key, mine + 1);
+    request.raw.socket.once('close', () => {
+      open -= 1;
+      const left = (perAddress.get(key) ?? 1) - 1;
+      if (left === 0) perAddress.delete(key);
+      else perAddress.set(key, left);
+    });
+  };
+
+  app.get('/api/realtime', { websocket: true, preValidation: [checkOrigin, admit] }, (socket) => {
     sockets.add(socket);
     alive.set(socket, true);
     const outbox = frames.outbox(socket);

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REALTIME_DEFAULTS } from '../../src/app.js';
 import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
@@ -172,5 +173,64 @@ describe('realtime limits and hostile clients', () => {
     s.send({ type: 'auth', token: login.json<{ accessToken: string }>().accessToken });
     const event = await s.next((m) => m.type === 'change');
     expect(event['record']).toMatchObject({ title: 'while expired' });
+  });
+});
+
+/** The HTTP answer to an upgrade that was refused, or 101 if it went through (then the socket is kept open). */
+function upgrade(url: string, localAddress: string, held: WebSocket[]): Promise<{ status: number; retryAfter: string | undefined; code: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(url), { localAddress });
+    ws.once('open', () => {
+      held.push(ws);
+      resolve({ status: 101, retryAfter: undefined, code: undefined });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        const code = (JSON.parse(body) as { error: { code: string } }).error.code;
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], code });
+      });
+    });
+    ws.once('error', reject);
+  });
+}
+
+describe('WebSocket connection caps', () => {
+  let t: TestSigil;
+  const held: WebSocket[] = [];
+  beforeAll(async () => {
+    t = await startTestSigil({ listen: true, env: { REALTIME_MAX_CONNECTIONS: '5', REALTIME_MAX_CONNECTIONS_PER_IP: '3' } });
+  });
+  afterAll(async () => {
+    for (const ws of held) ws.terminate();
+    await t.close();
+  });
+
+  it('per client address: the 4th upgrade from one address is refused with 429 before upgrading', async () => {
+    for (let i = 0; i < 3; i++) expect((await upgrade(t.url!, '127.0.0.1', held)).status).toBe(101);
+    const refused = await upgrade(t.url!, '127.0.0.1', held);
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    // Another address is not affected.
+    expect((await upgrade(t.url!, '127.0.0.2', held)).status).toBe(101);
+  });
+
+  it('in total: past REALTIME_MAX_CONNECTIONS every address gets 503 with Retry-After', async () => {
+    expect((await upgrade(t.url!, '127.0.0.3', held)).status).toBe(101); // the 5th
+    const refused = await upgrade(t.url!, '127.0.0.4', held);
+    expect(refused).toMatchObject({ status: 503, code: 'unavailable' });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    // HTTP requests are not counted against it.
+    expect((await fetch(`${t.url!}/api/health`)).status).toBe(200);
+  });
+
+  it('a closed connection frees its place', async () => {
+    const first = held.shift()!;
+    await new Promise<void>((resolve) => {
+      first.once('close', () => resolve());
+      first.close();
+    });
+    await expect.poll(async () => (await upgrade(t.url!, '127.0.0.1', held)).status, { timeout: 2000 }).toBe(101);
   });
 });
