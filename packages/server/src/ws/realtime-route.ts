@@ -31,6 +31,9 @@ export interface RealtimeTransportOptions {
   readonly maxConnectionsPerAddress: number;
 }
 
+/** How long a client closed for flooding (1008, 4008) has to answer our close frame before it is dropped. */
+const CUT_GRACE_MS = 1000;
+
 /** What a refused upgrade is told to wait: connections come and go by the second. */
 const UPGRADE_RETRY_AFTER_SECONDS = 5;
 
@@ -108,6 +111,10 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
       opts.hub.disconnect(conn);
       outbox.flush();
       socket.close(code, reason);
+      // A client cut off for flooding gets no more of our time: if it does
+      // not complete the close handshake at once, drop it (ws would wait 30 s,
+      // parsing whatever it keeps sending).
+      setTimeout(() => socket.terminate(), CUT_GRACE_MS).unref();
     };
     // Every message this socket gets passes here: replies of the hub and of
     // this route alike are held to the same outbound cap and error budget.
@@ -136,6 +143,8 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
 
     socket.on('pong', () => alive.set(socket, true));
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      // Frames still arriving after we closed are not worth parsing.
+      if (socket.readyState !== socket.OPEN) return;
       alive.set(socket, true);
       if (isBinary) {
         void opts.hub.receive(conn, undefined);
