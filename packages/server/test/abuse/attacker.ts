@@ -54,3 +54,21 @@ const code = await closed;
 console.log(JSON.stringify({ code, sent, closedAfterMs: Math.round(performance.now() - start) }));
 process.exit(0);
 `;
+
+/**
+ * `ARGS.count` concurrent `PATCH /api/users/<ARGS.username>` with a wrong
+ * `currentPassword` each, over real HTTP from one address. Prints the
+ * status codes.
+ */
+export const PATCH_FLOOD = `
+const codes = await Promise.all(Array.from({ length: ARGS.count }, async (_, i) => {
+  const res = await fetch(ARGS.url + '/api/users/' + ARGS.username, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ' + ARGS.token },
+    body: JSON.stringify({ password: 'new password 123', currentPassword: 'guess ' + i }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}));
+console.log(JSON.stringify({ codes }));
+`;
