@@ -31,8 +31,8 @@ export interface RealtimeTransportOptions {
   readonly maxConnectionsPerAddress: number;
 }
 
-/** How long a client closed for flooding (1008, 4008) has to answer our close frame before it is dropped. */
-const CUT_GRACE_MS = 1000;
+/** How long a client the server closes has to answer the close frame before it is dropped. */
+const CLOSE_GRACE_MS = 5000;
 
 /** What a refused upgrade is told to wait: connections come and go by the second. */
 const UPGRADE_RETRY_AFTER_SECONDS = 5;
@@ -107,14 +107,17 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     const outbox = frames.outbox(socket);
     const bufferedBytes = (): number => socket.bufferedAmount + outbox.bytes();
     const errors = errorBudget(opts.maxErrorsPerMinute);
-    const cut = (code: number, reason: string): void => {
-      opts.hub.disconnect(conn);
+    // Server-initiated closes: if the client does not complete the close
+    // handshake soon (a flooder that stopped reading), drop it; ws would
+    // otherwise wait 30 s, holding what is queued for it.
+    const closeSocket = (code: number, reason: string): void => {
       outbox.flush();
       socket.close(code, reason);
-      // A client cut off for flooding gets no more of our time: if it does
-      // not complete the close handshake at once, drop it (ws would wait 30 s,
-      // parsing whatever it keeps sending).
-      setTimeout(() => socket.terminate(), CUT_GRACE_MS).unref();
+      setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    };
+    const cut = (code: number, reason: string): void => {
+      opts.hub.disconnect(conn);
+      closeSocket(code, reason);
     };
     // Every message this socket gets passes here: replies of the hub and of
     // this route alike are held to the same outbound cap and error budget.
@@ -130,14 +133,11 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     const conn = opts.hub.connect({
       send,
       sendText: (text) => outbox.pushShared(text),
-      close: (code, reason) => {
-        outbox.flush();
-        socket.close(code, reason);
-      },
+      close: closeSocket,
       bufferedBytes,
     });
     const idle = setTimeout(() => {
-      if (conn.principal === null && conn.subscriptions.size === 0) socket.close(CLOSE_CODES.idleTimeout, 'no auth or subscribe in time');
+      if (conn.principal === null && conn.subscriptions.size === 0) closeSocket(CLOSE_CODES.idleTimeout, 'no auth or subscribe in time');
     }, opts.idleTimeoutMs);
     idle.unref();
 
