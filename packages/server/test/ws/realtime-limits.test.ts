@@ -177,9 +177,14 @@ describe('realtime limits and hostile clients', () => {
 });
 
 /** The HTTP answer to an upgrade that was refused, or 101 if it went through (then the socket is kept open). */
-function upgrade(url: string, localAddress: string, held: WebSocket[]): Promise<{ status: number; retryAfter: string | undefined; code: string | undefined }> {
+function upgrade(
+  url: string,
+  localAddress: string,
+  held: WebSocket[],
+  headers: Record<string, string> = {},
+): Promise<{ status: number; retryAfter: string | undefined; code: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(url), { localAddress });
+    const ws = new WebSocket(wsUrl(url), { localAddress, headers });
     ws.once('open', () => {
       held.push(ws);
       resolve({ status: 101, retryAfter: undefined, code: undefined });
@@ -232,5 +237,27 @@ describe('WebSocket connection caps', () => {
       first.close();
     });
     await expect.poll(async () => (await upgrade(t.url!, '127.0.0.1', held)).status, { timeout: 2000 }).toBe(101);
+  });
+});
+
+describe('WebSocket caps behind a reverse proxy (TRUST_PROXY)', () => {
+  let t: TestSigil;
+  const held: WebSocket[] = [];
+  beforeAll(async () => {
+    t = await startTestSigil({ listen: true, env: { TRUST_PROXY: 'true', REALTIME_MAX_CONNECTIONS_PER_IP: '1' } });
+  });
+  afterAll(async () => {
+    for (const ws of held) ws.terminate();
+    await t.close();
+  });
+
+  it('counts the forwarded client address, IPv6 by /64', async () => {
+    const from = (address: string) => upgrade(t.url!, '127.0.0.1', held, { 'x-forwarded-for': address });
+    expect((await from('198.51.100.7')).status).toBe(101);
+    expect((await from('198.51.100.8')).status).toBe(101);
+    expect((await from('198.51.100.7')).status).toBe(429);
+    expect((await from('2001:db8:5:6::1')).status).toBe(101);
+    expect((await from('2001:db8:5:6::ffff')).status).toBe(429);
+    expect((await from('2001:db8:5:7::1')).status).toBe(101);
   });
 });
