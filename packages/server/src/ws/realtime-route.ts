@@ -108,12 +108,21 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     const bufferedBytes = (): number => socket.bufferedAmount + outbox.bytes();
     const errors = errorBudget(opts.maxErrorsPerMinute);
     // Server-initiated closes: if the client does not complete the close
-    // handshake soon (a flooder that stopped reading), drop it; ws would
-    // otherwise wait 30 s, holding what is queued for it.
+    // handshake soon, drop it; ws would otherwise wait 30 s, holding what is
+    // queued for it.
     const closeSocket = (code: number, reason: string): void => {
       outbox.flush();
       socket.close(code, reason);
       setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+      // A client closed for flooding (1008) or for not reading (4008) gets no
+      // more of our time: stop reading what it keeps sending (ws would parse
+      // up to megabytes of tiny frames per turn of the event loop), and
+      // half-close, so the close frame and what precedes it still go out
+      // and the client learns the code without a handshake we no longer read.
+      if (code === CLOSE_CODES.policyViolation || code === CLOSE_CODES.slowConsumer) {
+        socket.pause();
+        (socket as unknown as { _socket?: { end(): void } })._socket?.end();
+      }
     };
     const cut = (code: number, reason: string): void => {
       opts.hub.disconnect(conn);
