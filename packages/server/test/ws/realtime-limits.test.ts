@@ -139,6 +139,8 @@ describe('realtime limits and hostile clients', () => {
   it.each([
     ['a frame over 64 KiB', 1009, (s: TestSocket) => s.send('x'.repeat(70 * 1024))],
     ['invalid UTF-8 in a text frame', 1007, (s: TestSocket) => s.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })],
+    // A final frame with the reserved opcode 0x3, masked, empty: written to the TCP socket by hand.
+    ['a reserved opcode', 1002, (s: TestSocket) => (s.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0]))],
   ])('logs %s at debug level, not as an error with a stack', async (_name, code, misbehave) => {
     const s = await open();
     const before = t.logs.length;
