@@ -57,6 +57,8 @@ export type ServerMessage =
 export const CLOSE_CODES = {
   /** The server is shutting down; reconnect and resume with `since`. */
   goingAway: 1001,
+  /** The client sent too many invalid messages (each answered with `error`) in a minute. */
+  policyViolation: 1008,
   /** The token presented was invalid. */
   invalidToken: 4001,
   /** The user was disabled or deleted, or the session revoked. */

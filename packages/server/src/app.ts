@@ -7,7 +7,8 @@ import { readOrCreateDevSecret } from './config/dev-secret.js';
 import { createAuthService, type AuthService } from './core/auth/auth-service.js';
 import { createIdentityCache } from './core/auth/identity-cache.js';
 import { createPasswordHasher, warmUpDummyHash, type Argon2Params } from './core/auth/password.js';
-import { createRateLimiter } from './core/auth/rate-limiter.js';
+import { createAuthThrottle } from './core/auth/auth-throttle.js';
+import { createWorkGate } from './core/auth/work-gate.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
@@ -47,6 +48,8 @@ export interface RealtimeTuning {
   readonly maxConcurrentReplays: number;
   /** Least time between two writes of realtime messages to a socket (see ws/frame-writer.ts). */
   readonly flushIntervalMs: number;
+  /** `error` replies a connection may get in a minute; the next one closes it with 1008. */
+  readonly maxErrorsPerMinute: number;
 }
 
 export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
@@ -60,6 +63,7 @@ export const REALTIME_DEFAULTS: RealtimeTuning = Object.freeze({
   replayBatchChars: 1024 * 1024,
   maxConcurrentReplays: 4,
   flushIntervalMs: 20,
+  maxErrorsPerMinute: 100,
 });
 
 export interface Sigil {
@@ -97,23 +101,29 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   let realtime: Realtime | undefined;
   const userChanged = (userId: string): void => realtime?.identityChanged(userId);
   try {
-    const passwords = createPasswordHasher(opts.argon2);
+    const passwords = createPasswordHasher(opts.argon2, createWorkGate({ maxConcurrent: config.passwordHashConcurrency, maxQueued: config.passwordHashQueue }));
     // The first unknown-user login would otherwise be slower than the rest, and that difference is observable.
     await warmUpDummyHash(opts.argon2);
     const identities = createIdentityCache({ ttlMs: config.authCacheTtlMs, clock });
     const tokens = createTokenService({ secrets, issuer: config.jwtIssuer, accessTokenTtlSeconds: config.accessTokenTtlSeconds, clock });
+    const throttle = createAuthThrottle({
+      perAddress: config.authRateLimitPerAddress,
+      perUsernameAddress: config.authRateLimitPerUsername,
+      failuresPerUsername: config.authFailureLimitPerUsername,
+      underAttack: config.authRateLimitUnderAttack,
+      clock,
+    });
     const auth = createAuthService({
       store,
       tokens,
       passwords,
       clock,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-      addressLimiter: createRateLimiter({ ...config.authRateLimitPerAddress, clock }),
-      usernameLimiter: createRateLimiter({ ...config.authRateLimitPerUsername, clock }),
+      throttle,
       identities,
       onUserChanged: userChanged,
     });
-    const users = createUserService({ store, passwords, clock, identities, onUserChanged: userChanged });
+    const users = createUserService({ store, passwords, clock, identities, throttle, onUserChanged: userChanged });
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
     const collections = createCollectionService({ store, clock, catalog, compiler, onCommitted: () => realtime?.committed() });
@@ -149,7 +159,12 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
         pingIntervalMs: tuning.pingIntervalMs,
         idleTimeoutMs: tuning.idleTimeoutMs,
         flushIntervalMs: tuning.flushIntervalMs,
+        maxBufferedBytes: tuning.maxBufferedBytes,
+        maxErrorsPerMinute: tuning.maxErrorsPerMinute,
+        maxConnections: config.realtimeMaxConnections,
+        maxConnectionsPerAddress: config.realtimeMaxConnectionsPerIp,
       },
+      connections: { requestTimeoutMs: config.requestTimeoutMs, maxConnections: config.maxConnections },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
       exposeInternalMessages: config.nodeEnv === 'development',

@@ -30,7 +30,16 @@ export interface Config {
   readonly admin: { readonly username: string; readonly password: string } | undefined;
   readonly logLevel: LogLevel;
   readonly authRateLimitPerAddress: RateLimitSpec;
+  /** Attempts for one username from one address group (IPv4 address, IPv6 /64). */
   readonly authRateLimitPerUsername: RateLimitSpec;
+  /** Wrong passwords for one username from all addresses; beyond it the username is under attack. */
+  readonly authFailureLimitPerUsername: RateLimitSpec;
+  /** Attempts per username and address group while the username is under attack. */
+  readonly authRateLimitUnderAttack: RateLimitSpec;
+  /** argon2 hashes and verifications running at once (each holds a thread-pool thread and ~19 MiB). */
+  readonly passwordHashConcurrency: number;
+  /** Password checks waiting for a slot; beyond it requests get 503 with Retry-After. */
+  readonly passwordHashQueue: number;
   /** How long a verified session may be served from memory; 0 disables (see IdentityCache). */
   readonly authCacheTtlMs: number;
   /** Trust `X-Forwarded-For` from a reverse proxy when computing the client address. */
@@ -39,6 +48,14 @@ export interface Config {
   readonly realtimeRetentionSeconds: number;
   /** Least time between two writes of realtime messages to one socket; a message after a quiet spell goes at once. */
   readonly realtimeFlushMs: number;
+  /** A request (headers and body) must have arrived within this; else 408 and the connection is closed. */
+  readonly requestTimeoutMs: number;
+  /** Open TCP connections (HTTP and WebSocket); more are closed as they arrive. */
+  readonly maxConnections: number;
+  /** Open WebSocket connections in total; more upgrades get 503. */
+  readonly realtimeMaxConnections: number;
+  /** Open WebSocket connections per client address group (IPv4 address, IPv6 /64); more get 429. */
+  readonly realtimeMaxConnectionsPerIp: number;
   /** Memory for SQLite's read cache (records by id and list answers); 0 turns it off. */
   readonly readCacheBytes: number;
   /** A list page stops early (with a `nextCursor`) once its records' JSON passes this many characters. */
@@ -72,12 +89,20 @@ export const CONFIG_VARIABLES = [
   'LOG_LEVEL',
   'AUTH_RATE_LIMIT_PER_ADDRESS',
   'AUTH_RATE_LIMIT_PER_USERNAME',
+  'AUTH_FAILURE_LIMIT_PER_USERNAME',
+  'AUTH_RATE_LIMIT_UNDER_ATTACK',
+  'PASSWORD_HASH_CONCURRENCY',
+  'PASSWORD_HASH_QUEUE',
   'TRUST_PROXY',
   'AUTH_CACHE_TTL',
   'REALTIME_RETENTION',
   'REALTIME_FLUSH_MS',
   'READ_CACHE_MB',
   'LIST_PAGE_MB',
+  'REQUEST_TIMEOUT',
+  'MAX_CONNECTIONS',
+  'REALTIME_MAX_CONNECTIONS',
+  'REALTIME_MAX_CONNECTIONS_PER_IP',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -122,6 +147,10 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
 
   const authRateLimitPerAddress = rateLimit('AUTH_RATE_LIMIT_PER_ADDRESS', get('AUTH_RATE_LIMIT_PER_ADDRESS') ?? '20/1m');
   const authRateLimitPerUsername = rateLimit('AUTH_RATE_LIMIT_PER_USERNAME', get('AUTH_RATE_LIMIT_PER_USERNAME') ?? '10/1m');
+  const authFailureLimitPerUsername = rateLimit('AUTH_FAILURE_LIMIT_PER_USERNAME', get('AUTH_FAILURE_LIMIT_PER_USERNAME') ?? '100/1h');
+  const authRateLimitUnderAttack = rateLimit('AUTH_RATE_LIMIT_UNDER_ATTACK', get('AUTH_RATE_LIMIT_UNDER_ATTACK') ?? '3/15m');
+  const passwordHashConcurrency = integer('PASSWORD_HASH_CONCURRENCY', get('PASSWORD_HASH_CONCURRENCY') ?? '2', 1, 64);
+  const passwordHashQueue = integer('PASSWORD_HASH_QUEUE', get('PASSWORD_HASH_QUEUE') ?? '32', 0, 10_000);
   const authCacheTtl = get('AUTH_CACHE_TTL') ?? '1s';
   const authCacheTtlMs = authCacheTtl === '0' ? 0 : duration('AUTH_CACHE_TTL', authCacheTtl) * 1000;
   if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
@@ -136,6 +165,12 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const listPage = get('LIST_PAGE_MB') ?? '4';
   if (!/^\d{1,3}$/.test(listPage) || Number(listPage) < 1 || Number(listPage) > 256) throw new ConfigError('LIST_PAGE_MB', `must be an integer from 1 to 256 (got "${listPage}")`);
   const listPageChars = Number(listPage) * 1024 * 1024;
+
+  const requestTimeoutMs = duration('REQUEST_TIMEOUT', get('REQUEST_TIMEOUT') ?? '30s') * 1000;
+  if (requestTimeoutMs < 1000 || requestTimeoutMs > 3_600_000) throw new ConfigError('REQUEST_TIMEOUT', 'must be from 1s to 1h');
+  const maxConnections = integer('MAX_CONNECTIONS', get('MAX_CONNECTIONS') ?? '10000', 1, 1_000_000);
+  const realtimeMaxConnections = integer('REALTIME_MAX_CONNECTIONS', get('REALTIME_MAX_CONNECTIONS') ?? '5000', 1, 1_000_000);
+  const realtimeMaxConnectionsPerIp = integer('REALTIME_MAX_CONNECTIONS_PER_IP', get('REALTIME_MAX_CONNECTIONS_PER_IP') ?? '100', 1, 1_000_000);
 
   return deepFreeze({
     nodeEnv,
@@ -152,12 +187,20 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     logLevel,
     authRateLimitPerAddress,
     authRateLimitPerUsername,
+    authFailureLimitPerUsername,
+    authRateLimitUnderAttack,
+    passwordHashConcurrency,
+    passwordHashQueue,
     authCacheTtlMs,
     trustProxy,
     realtimeRetentionSeconds,
     realtimeFlushMs,
     readCacheBytes,
     listPageChars,
+    requestTimeoutMs,
+    maxConnections,
+    realtimeMaxConnections,
+    realtimeMaxConnectionsPerIp,
   });
 }
 
@@ -170,6 +213,13 @@ function parsePort(value: string | undefined): number {
   if (value === undefined) return 8090;
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
     throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got "${value}")`);
+  }
+  return Number(value);
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${value}")`);
   }
   return Number(value);
 }

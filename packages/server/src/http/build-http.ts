@@ -28,9 +28,20 @@ export interface HttpDeps {
   readonly realtime: Omit<RealtimeTransportOptions, 'corsOrigins'>;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: boolean;
+  readonly connections: ConnectionLimits;
   /** Development only: put internal error messages in 500 responses. */
   readonly exposeInternalMessages: boolean;
 }
+
+export interface ConnectionLimits {
+  /** Headers and body must have arrived within this (REQUEST_TIMEOUT); else 408 and the connection closes. */
+  readonly requestTimeoutMs: number;
+  /** Open TCP connections; more are closed as they are accepted (MAX_CONNECTIONS). */
+  readonly maxConnections: number;
+}
+
+/** How often Node looks for requests past their timeout (its default, 30 s, would let one run 30 s over). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /** Builds the Fastify app. Plugin and route order lives here and only here. */
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -38,6 +49,15 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: deps.trustProxy,
+    // A client dripping its request a byte at a time holds a socket and a
+    // parser; the whole request must arrive within the timeout. Upgraded
+    // WebSockets are no longer requests and are not affected.
+    requestTimeout: deps.connections.requestTimeoutMs,
+    http: {
+      requestTimeout: deps.connections.requestTimeoutMs,
+      headersTimeout: deps.connections.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
     // Let in-flight requests finish on close, but drop idle keep-alive sockets at once.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -46,6 +66,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
+  app.server.maxConnections = deps.connections.maxConnections;
   // JSON only: text/plain (a Fastify default) gets 415 like every other type.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);

@@ -37,6 +37,8 @@ export async function startTestSigil(opts: {
   /** Listen on a free loopback port (for WebSocket tests); otherwise only `inject()`. */
   listen?: boolean;
   realtime?: SigilOptions['realtime'];
+  /** argon2 parameters; CHEAP_ARGON2 unless a test measures the real cost. */
+  argon2?: SigilOptions['argon2'];
 } = {}): Promise<TestSigil> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-test-'));
   const config = loadConfig(
@@ -63,7 +65,7 @@ export async function startTestSigil(opts: {
   const sigil = await createSigil({
     config,
     logger,
-    argon2: CHEAP_ARGON2,
+    argon2: opts.argon2 ?? CHEAP_ARGON2,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.realtime ? { realtime: opts.realtime } : {}),
   });

@@ -1,4 +1,6 @@
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REALTIME_DEFAULTS } from '../../src/app.js';
 import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type TestSocket } from '../helpers/ws-client.js';
 
@@ -92,6 +94,69 @@ describe('realtime limits and hostile clients', () => {
     await slow.close();
   });
 
+  it('error replies to invalid frames count against the outbound cap: a client that does not read them is closed with 4008', async () => {
+    // A generous error budget, so only the outbound cap can end it.
+    const capped = await startTestSigil({ listen: true, realtime: { maxBufferedBytes: 64 * 1024, maxErrorsPerMinute: 1_000_000 } });
+    const s = await openSocket(wsUrl(capped.url!));
+    sockets.push(s);
+    s.send({ type: 'subscribe', id: 'keep', collection: 'nothing_here' });
+    await s.next((m) => m.type === 'error');
+    const raw = (s.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    // Far more replies than the kernel's socket buffers hold, so they pile up in the server.
+    for (let i = 0; i < 200_000 && s.ws.readyState === s.ws.OPEN; i++) s.ws.send('x');
+    await expect.poll(() => capped.sigil.realtime.hub.size, { timeout: 10_000 }).toBe(0);
+    raw.resume();
+    expect((await s.closed).code).toBe(4008);
+    await capped.close();
+  });
+
+  it('closes a client that sends only invalid messages with 1008 once it used up its error budget', async () => {
+    const s = await open();
+    const garbage: unknown[] = ['not json', Buffer.from([1, 2, 3]), { type: 'nonsense' }, { type: 'unsubscribe' }];
+    for (let i = 0; i < 200 && s.ws.readyState === s.ws.OPEN; i++) {
+      const item = garbage[i % garbage.length];
+      if (Buffer.isBuffer(item)) s.ws.send(item, { binary: true });
+      else s.send(item);
+    }
+    const closed = await s.closed;
+    expect(closed.code).toBe(1008);
+    // Every invalid message before the cut got its error, and no more than the budget did.
+    const errors = s.messages.filter((m) => m.type === 'error');
+    expect(errors).toHaveLength(REALTIME_DEFAULTS.maxErrorsPerMinute);
+  });
+
+  it('a well-behaved client that makes occasional mistakes keeps its connection', async () => {
+    const s = await open();
+    s.send({ type: 'subscribe', id: 'ok', collection: 'open' });
+    await s.next((m) => m.type === 'subscribed');
+    for (let i = 0; i < 10; i++) s.send('oops');
+    await s.collect((m) => m.type === 'error', 10);
+    s.send({ type: 'unsubscribe', id: 'ok' });
+    expect(await s.next((m) => m.type === 'unsubscribed')).toMatchObject({ id: 'ok' });
+  });
+
+  it.each([
+    ['a frame over 64 KiB', 1009, (s: TestSocket) => s.send('x'.repeat(70 * 1024))],
+    ['invalid UTF-8 in a text frame', 1007, (s: TestSocket) => s.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })],
+    // A final frame with the reserved opcode 0x3, masked, empty: written to the TCP socket by hand.
+    ['a reserved opcode', 1002, (s: TestSocket) => (s.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0]))],
+  ])('logs %s at debug level, not as an error with a stack', async (_name, code, misbehave) => {
+    const s = await open();
+    const before = t.logs.length;
+    misbehave(s);
+    expect((await s.closed).code).toBe(code);
+    await expect.poll(() => t.logs.slice(before).some((line) => line.includes('WS_ERR_')), { timeout: 2000 }).toBe(true);
+    const lines = t.logs.slice(before).map((line) => JSON.parse(line) as { level: number; msg?: string; err?: { stack?: string } });
+    const wsLines = lines.filter((l) => JSON.stringify(l).includes('WS_ERR_'));
+    expect(wsLines.length).toBeGreaterThan(0);
+    for (const line of wsLines) {
+      expect(line.level).toBe(20);
+      expect(line.err?.stack).toBeUndefined();
+    }
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
   it('sends auth_expired when the token expires, holds non-public events, and catches up after a fresh auth', async () => {
     const fresh = await t.request({ method: 'POST', url: '/api/auth/login', body: { username: user.username, password: user.password } });
     const s = await open();
@@ -110,5 +175,91 @@ describe('realtime limits and hostile clients', () => {
     s.send({ type: 'auth', token: login.json<{ accessToken: string }>().accessToken });
     const event = await s.next((m) => m.type === 'change');
     expect(event['record']).toMatchObject({ title: 'while expired' });
+  });
+});
+
+/** The HTTP answer to an upgrade that was refused, or 101 if it went through (then the socket is kept open). */
+function upgrade(
+  url: string,
+  localAddress: string,
+  held: WebSocket[],
+  headers: Record<string, string> = {},
+): Promise<{ status: number; retryAfter: string | undefined; code: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(url), { localAddress, headers });
+    ws.once('open', () => {
+      held.push(ws);
+      resolve({ status: 101, retryAfter: undefined, code: undefined });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        const code = (JSON.parse(body) as { error: { code: string } }).error.code;
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], code });
+      });
+    });
+    ws.once('error', reject);
+  });
+}
+
+describe('WebSocket connection caps', () => {
+  let t: TestSigil;
+  const held: WebSocket[] = [];
+  beforeAll(async () => {
+    t = await startTestSigil({ listen: true, env: { REALTIME_MAX_CONNECTIONS: '5', REALTIME_MAX_CONNECTIONS_PER_IP: '3' } });
+  });
+  afterAll(async () => {
+    for (const ws of held) ws.terminate();
+    await t.close();
+  });
+
+  it('per client address: the 4th upgrade from one address is refused with 429 before upgrading', async () => {
+    for (let i = 0; i < 3; i++) expect((await upgrade(t.url!, '127.0.0.1', held)).status).toBe(101);
+    const refused = await upgrade(t.url!, '127.0.0.1', held);
+    expect(refused).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    // Another address is not affected.
+    expect((await upgrade(t.url!, '127.0.0.2', held)).status).toBe(101);
+  });
+
+  it('in total: past REALTIME_MAX_CONNECTIONS every address gets 503 with Retry-After', async () => {
+    expect((await upgrade(t.url!, '127.0.0.3', held)).status).toBe(101); // the 5th
+    const refused = await upgrade(t.url!, '127.0.0.4', held);
+    expect(refused).toMatchObject({ status: 503, code: 'unavailable' });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    // HTTP requests are not counted against it.
+    expect((await fetch(`${t.url!}/api/health`)).status).toBe(200);
+  });
+
+  it('a closed connection frees its place', async () => {
+    const first = held.shift()!;
+    await new Promise<void>((resolve) => {
+      first.once('close', () => resolve());
+      first.close();
+    });
+    await expect.poll(async () => (await upgrade(t.url!, '127.0.0.1', held)).status, { timeout: 2000 }).toBe(101);
+  });
+});
+
+describe('WebSocket caps behind a reverse proxy (TRUST_PROXY)', () => {
+  let t: TestSigil;
+  const held: WebSocket[] = [];
+  beforeAll(async () => {
+    t = await startTestSigil({ listen: true, env: { TRUST_PROXY: 'true', REALTIME_MAX_CONNECTIONS_PER_IP: '1' } });
+  });
+  afterAll(async () => {
+    for (const ws of held) ws.terminate();
+    await t.close();
+  });
+
+  it('counts the forwarded client address, IPv6 by /64', async () => {
+    const from = (address: string) => upgrade(t.url!, '127.0.0.1', held, { 'x-forwarded-for': address });
+    expect((await from('198.51.100.7')).status).toBe(101);
+    expect((await from('198.51.100.8')).status).toBe(101);
+    expect((await from('198.51.100.7')).status).toBe(429);
+    expect((await from('2001:db8:5:6::1')).status).toBe(101);
+    expect((await from('2001:db8:5:6::ffff')).status).toBe(429);
+    expect((await from('2001:db8:5:7::1')).status).toBe(101);
   });
 });

@@ -6,7 +6,7 @@ import type { SessionRepository, Store, StoreTransaction, UserRow } from '../sto
 import type { IdentityCache } from './identity-cache.js';
 import type { PasswordHasher } from './password.js';
 import type { Principal } from './principal.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import { hashRefreshToken, newRefreshToken } from './refresh-token.js';
 import type { TokenService } from './token-service.js';
 import { normalizeEmail, normalizeUsername, toUserDto } from './user-fields.js';
@@ -18,10 +18,8 @@ export interface AuthServiceOptions {
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
   readonly refreshTokenTtlSeconds: number;
-  /** Login and register attempts per client address. */
-  readonly addressLimiter: RateLimiter;
-  /** Login and register attempts per username. */
-  readonly usernameLimiter: RateLimiter;
+  /** Budgets for login and register attempts (see AuthThrottle). */
+  readonly throttle: AuthThrottle;
   readonly identities: IdentityCache;
   /** Told after a session of this user was revoked (logout, refresh-token reuse), so live connections can be re-checked. */
   readonly onUserChanged?: (userId: string) => void;
@@ -54,18 +52,6 @@ export function createAuthService(opts: AuthServiceOptions) {
   const { store, tokens, passwords, clock, identities } = opts;
   const iso = (): string => new Date(clock.now()).toISOString();
 
-  function throttle(origin: RequestOrigin, username: string): void {
-    for (const [limiter, key] of [
-      [opts.addressLimiter, origin.address],
-      [opts.usernameLimiter, username],
-    ] as const) {
-      const verdict = limiter.hit(key);
-      if (!verdict.allowed) {
-        throw new AppError('rate_limited', 'Too many attempts; retry later.', { retryAfter: verdict.retryAfterSeconds });
-      }
-    }
-  }
-
   /** Opens a session for `user` and returns its first token pair. */
   async function startSession(tx: StoreTransaction, user: UserRow): Promise<TokenPair> {
     const now = clock.now();
@@ -97,7 +83,7 @@ export function createAuthService(opts: AuthServiceOptions) {
   return {
     async register(input: RegisterInput, origin: RequestOrigin): Promise<AuthResponse> {
       const username = normalizeUsername(input.username);
-      throttle(origin, username);
+      opts.throttle.admit(username, origin.address);
       const password = validatePassword(input.password);
       const email = normalizeEmail(input.email);
       if (await store.users.findUserByUsername(username)) {
@@ -116,15 +102,19 @@ export function createAuthService(opts: AuthServiceOptions) {
       if (typeof input.username !== 'string' || typeof input.password !== 'string') {
         throw new AppError('validation_failed', 'username and password are required strings.');
       }
-      const username = input.username.toLowerCase();
-      throttle(origin, username.slice(0, 64));
+      const username = input.username.toLowerCase().slice(0, 64);
+      opts.throttle.admit(username, origin.address);
       // Same work whether or not the user exists: unknown users are verified
       // against a dummy hash, so timing does not reveal which usernames exist.
       // A password longer than the policy allows (128 code points) cannot match; still pay the hash.
       const plausible = input.password.length <= 512;
       const user = plausible ? await store.users.findUserByUsername(username) : null;
       const ok = await passwords.verifyOrDummy(user?.passwordHash ?? null, plausible ? input.password : '');
-      if (!user || !ok) throw new AppError('invalid_credentials');
+      if (!user || !ok) {
+        opts.throttle.failed(username);
+        throw new AppError('invalid_credentials');
+      }
+      opts.throttle.succeeded(username, origin.address);
       if (user.disabled) throw new AppError('forbidden', 'This account is disabled.');
       return store.transaction(async (tx) => ({ user: toUserDto(user), ...(await startSession(tx, user)) }));
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
+import { createWorkGate } from './work-gate.js';
 import {
   OWASP_ARGON2_PARAMS,
   createPasswordHasher,
@@ -117,5 +118,18 @@ describe('createPasswordHasher', () => {
     await expect(hasher.verify(hash, 'injected password')).resolves.toBe(true);
     await expect(hasher.verifyOrDummy(hash, 'injected password')).resolves.toBe(true);
     await expect(hasher.verifyOrDummy(null, 'injected password')).resolves.toBe(false);
+  });
+});
+
+describe('createPasswordHasher with a work gate', () => {
+  it('sends every hash and verification through the gate, refusing what does not fit', async () => {
+    const hasher = createPasswordHasher(CHEAP, createWorkGate({ maxConcurrent: 1, maxQueued: 0 }));
+    const hash = await hasher.hash('gated password');
+    const running = hasher.verify(hash, 'gated password');
+    for (const overflow of [hasher.verify(hash, 'gated password'), hasher.verifyOrDummy(null, 'x'), hasher.hash('another one')]) {
+      await expect(overflow).rejects.toMatchObject({ code: 'unavailable' });
+    }
+    await expect(running).resolves.toBe(true);
+    await expect(hasher.verifyOrDummy(hash, 'gated password')).resolves.toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { AppError } from '../errors.js';
+import type { WorkGate } from './work-gate.js';
 
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 128;
@@ -96,11 +97,16 @@ export interface PasswordHasher {
   verifyOrDummy(hashed: string | null, pw: string): Promise<boolean>;
 }
 
-export function createPasswordHasher(params: Argon2Params = OWASP_ARGON2_PARAMS): PasswordHasher {
+/**
+ * `gate`, when given, bounds how many hashes and verifications run at once
+ * and how many wait (see WorkGate): past that, calls fail with `unavailable`.
+ */
+export function createPasswordHasher(params: Argon2Params = OWASP_ARGON2_PARAMS, gate?: WorkGate): PasswordHasher {
+  const run = <T>(task: () => Promise<T>): Promise<T> => (gate ? gate.run(task) : task());
   return {
-    hash: (pw) => hashPassword(pw, params),
-    verify: (hashed, pw) => verifyPassword(hashed, pw),
-    verifyOrDummy: (hashed, pw) => verifyPasswordOrDummy(hashed, pw, params),
+    hash: (pw) => run(() => hashPassword(pw, params)),
+    verify: (hashed, pw) => run(() => verifyPassword(hashed, pw)),
+    verifyOrDummy: (hashed, pw) => run(() => verifyPasswordOrDummy(hashed, pw, params)),
   };
 }
 

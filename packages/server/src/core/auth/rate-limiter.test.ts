@@ -80,6 +80,21 @@ describe('createRateLimiter', () => {
     }
   });
 
+  it('check says what hit would answer without counting anything', () => {
+    const clock = fakeClock();
+    const limiter = createRateLimiter({ limit: 2, windowMs: MINUTE, clock });
+    expect(limiter.check('k')).toEqual({ allowed: true, retryAfterSeconds: 0 });
+    expect(limiter.size).toBe(0);
+    limiter.hit('k');
+    for (let i = 0; i < 5; i++) expect(limiter.check('k').allowed).toBe(true);
+    limiter.hit('k');
+    const denied = limiter.check('k');
+    expect(denied.allowed).toBe(false);
+    expect(denied).toEqual(limiter.hit('k'));
+    clock.advance(denied.retryAfterSeconds * 1000);
+    expect(limiter.check('k').allowed).toBe(true);
+  });
+
   it('reset forgets a key', () => {
     const limiter = createRateLimiter({ limit: 1, windowMs: MINUTE, clock: fakeClock() });
     limiter.hit('k');

@@ -10,6 +10,8 @@ export interface RateLimitDecision {
 export interface RateLimiter {
   /** Counts one attempt for `key` (if allowed) and says whether it may proceed. */
   hit(key: string): RateLimitDecision;
+  /** What `hit` would answer now, without counting anything. */
+  check(key: string): RateLimitDecision;
   /** Forgets `key`, e.g. after a successful login. */
   reset(key: string): void;
   /** Number of keys currently tracked (bounded by `maxKeys`). */
@@ -79,7 +81,25 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     entry.start = windowStart;
   };
 
+  const decide = (entry: Entry, now: number, windowStart: number): RateLimitDecision => {
+    const elapsed = now - windowStart;
+    const estimate = (entry.previous * (windowMs - elapsed)) / windowMs + entry.current;
+    if (estimate + 1 <= limit + EPSILON) return { allowed: true, retryAfterSeconds: 0 };
+    const waitMs = msUntilAllowed(entry, elapsed, limit, windowMs);
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+  };
+
   return {
+    check(key) {
+      const now = clock.now();
+      const windowStart = Math.floor(now / windowMs) * windowMs;
+      const stored = entries.get(key);
+      if (stored === undefined) return { allowed: true, retryAfterSeconds: 0 };
+      const entry = { ...stored };
+      roll(entry, windowStart);
+      return decide(entry, now, windowStart);
+    },
+
     hit(key) {
       const now = clock.now();
       const windowStart = Math.floor(now / windowMs) * windowMs;
@@ -98,14 +118,9 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       }
       entries.set(key, entry);
 
-      const elapsed = now - windowStart;
-      const estimate = (entry.previous * (windowMs - elapsed)) / windowMs + entry.current;
-      if (estimate + 1 <= limit + EPSILON) {
-        entry.current++;
-        return { allowed: true, retryAfterSeconds: 0 };
-      }
-      const waitMs = msUntilAllowed(entry, elapsed, limit, windowMs);
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+      const decision = decide(entry, now, windowStart);
+      if (decision.allowed) entry.current++;
+      return decision;
     },
 
     reset(key) {

@@ -2,6 +2,8 @@ import type { Page, Role, UserDto } from '@sigil/protocol';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { AuthThrottle } from '../auth/auth-throttle.js';
+import type { RequestOrigin } from '../auth/auth-service.js';
 import type { IdentityCache } from '../auth/identity-cache.js';
 import type { PasswordHasher } from '../auth/password.js';
 import { validatePassword } from '../auth/password.js';
@@ -14,6 +16,8 @@ export interface UserServiceOptions {
   readonly store: Store;
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
+  /** Budgets for password checks (`currentPassword`), shared with login. Without it (CLI), no limit. */
+  readonly throttle?: AuthThrottle;
   /** Cleared after every change to a user or their sessions. */
   readonly identities: IdentityCache;
   /** Told after a user's role, status, sessions or existence changed, so live connections can be re-checked. */
@@ -75,7 +79,7 @@ export function createUserService(opts: UserServiceOptions) {
       return toUserDto(await loadVisible(principal, username));
     },
 
-    async update(principal: Principal, username: string, patch: UserPatch): Promise<UserDto> {
+    async update(principal: Principal, username: string, patch: UserPatch, origin: RequestOrigin): Promise<UserDto> {
       const target = await loadVisible(principal, username);
       const self = target.id === principal.userId;
       const admin = principal.role === 'admin';
@@ -90,9 +94,14 @@ export function createUserService(opts: UserServiceOptions) {
         // Changing your own password proves you know the current one, admin or not.
         if (self) {
           const current = typeof patch.currentPassword === 'string' ? patch.currentPassword : null;
-          if (current === null || !(await passwords.verify(target.passwordHash, current))) {
+          if (current === null) throw new AppError('invalid_credentials', 'currentPassword is wrong or missing.');
+          // A password check like a login: the same budgets, so this is no back door for guessing.
+          opts.throttle?.admit(target.username, origin.address);
+          if (!(await passwords.verify(target.passwordHash, current))) {
+            opts.throttle?.failed(target.username);
             throw new AppError('invalid_credentials', 'currentPassword is wrong or missing.');
           }
+          opts.throttle?.succeeded(target.username, origin.address);
         }
         changes.passwordHash = await passwords.hash(password);
       }

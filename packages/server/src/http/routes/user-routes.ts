@@ -57,7 +57,7 @@ export function userRoutes(app: FastifyInstance, { users, hooks }: Deps): void {
   app.patch<{ Params: { username: string }; Body: UserPatch }>(
     '/api/users/:username',
     { preHandler: hooks.requireUser, schema: { params: usernameParams, body: patchBody, response: { 200: userEnvelope } } },
-    async (request) => ({ user: await users.update(principalOf(request), request.params.username, request.body) }),
+    async (request) => ({ user: await users.update(principalOf(request), request.params.username, request.body, { address: request.ip }) }),
   );
 
   app.delete<{ Params: { username: string } }>(
