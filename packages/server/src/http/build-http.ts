@@ -5,7 +5,9 @@ import type { CollectionService } from '../core/collections/collection-service.j
 import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
-import { installErrorHandler } from './error-handler.js';
+import { createClientErrorHandler } from './client-errors.js';
+import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
 import { openApiRoutes } from './openapi.js';
 import { authRoutes } from './routes/auth-routes.js';
@@ -43,6 +45,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Errors below the routes use the one error body too (see error-handler.ts, client-errors.ts).
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: createClientErrorHandler(() => deps.logger),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
@@ -50,6 +55,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
   installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages });
+  installSecurityHeaders(app);
 
   if (deps.corsOrigins.length > 0) {
     await app.register(cors, {

@@ -1,6 +1,9 @@
+import { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode, type ErrorDetail } from '@sigil/protocol';
 import { AppError, isAppError } from '../core/errors.js';
+import { answerWhileReceiving } from './client-errors.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /**
  * Turns every error into the one error body. Foreign errors (Fastify's body
@@ -20,12 +23,30 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
     }
     const message =
       appError.code === 'internal' && opts.exposeInternalMessages && !isAppError(error) ? `${appError.message} ${error.message}` : appError.message;
+    // The client is still sending a body we refused: answer so that it can read the 413 (see lingering-close.ts).
+    // (inject() has no socket to linger on: it gets the ordinary reply.)
+    if (appError.code === 'payload_too_large' && !request.raw.complete && request.raw.socket instanceof Socket) {
+      answerWhileReceiving(request, reply, appError);
+      return reply;
+    }
     return sendError(reply, new AppError(appError.code, message, { details: appError.details, retryAfter: appError.retryAfter, report: appError.report }));
   });
 
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
   );
+}
+
+/**
+ * Fastify's router errors (the `frameworkErrors` option), raised before any
+ * hook runs: a URL that does not decode, a path parameter over the router's
+ * length limit. Fastify's own bodies echo the URL; ours name the problem only.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.debug({ code: error.code }, 'request rejected by the router');
+  const message = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid percent-encoded UTF-8.' : 'A path segment of the URL is too long.';
+  void reply.headers(SECURITY_HEADERS);
+  void sendError(reply, new AppError('bad_request', message));
 }
 
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
