@@ -9,6 +9,7 @@ import { createClientErrorHandler } from './client-errors.js';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
+import { installStorableInputCheck } from './plugins/storable-input.js';
 import { openApiRoutes } from './openapi.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -56,6 +57,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null);
   installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages });
   installSecurityHeaders(app);
+  installStorableInputCheck(app);
 
   if (deps.corsOrigins.length > 0) {
     await app.register(cors, {
