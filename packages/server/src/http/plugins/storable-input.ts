@@ -41,10 +41,35 @@ function checkParameters(values: unknown, where: 'path' | 'query'): void {
 }
 
 /**
- * The first value that cannot be stored, walked without recursion (bodies
- * may nest deeply; depth limits come later, per route).
+ * The first value that cannot be stored, with its JSON Pointer. Walked
+ * without recursion (bodies may nest deeply; depth limits come later, per
+ * route), and without building paths: that would cost more than parsing
+ * the body did, and only a refused body needs one.
  */
 export function firstUnstorable(value: unknown): ErrorDetail | null {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'string') {
+      if (!isStorableString(current)) return locate(value);
+    } else if (typeof current === 'number') {
+      if (!Number.isFinite(current)) return locate(value);
+    } else if (typeof current === 'object' && current !== null) {
+      if (Array.isArray(current)) {
+        for (const item of current) stack.push(item);
+      } else {
+        for (const key in current) {
+          if (!isStorableString(key)) return locate(value);
+          stack.push((current as Record<string, unknown>)[key]);
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/** The same walk, in document order and with paths: only for a body already known to be refused. */
+function locate(value: unknown): ErrorDetail {
   const stack: { value: unknown; path: string }[] = [{ value, path: '' }];
   while (stack.length > 0) {
     const { value: current, path } = stack.pop()!;
@@ -64,7 +89,7 @@ export function firstUnstorable(value: unknown): ErrorDetail | null {
       }
     }
   }
-  return null;
+  return { path: '', message: 'is not storable' };
 }
 
 /** The offending characters as U+FFFD, so the error body itself is clean text. */
