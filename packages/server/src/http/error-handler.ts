@@ -37,6 +37,11 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
   );
 }
 
+const ROUTER_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'The URL is not valid percent-encoded UTF-8.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment of the URL is too long.',
+};
+
 /**
  * Fastify's router errors (the `frameworkErrors` option), raised before any
  * hook runs: a URL that does not decode, a path parameter over the router's
@@ -44,7 +49,7 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
  */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.debug({ code: error.code }, 'request rejected by the router');
-  const message = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid percent-encoded UTF-8.' : 'A path segment of the URL is too long.';
+  const message = ROUTER_MESSAGES[error.code] ?? 'The request is malformed.';
   void reply.headers(SECURITY_HEADERS);
   void sendError(reply, new AppError('bad_request', message));
 }
