@@ -20,7 +20,7 @@ import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor, sortFingerpri
 import { compareRecords, matchesFilter } from '../../src/core/records/query/evaluate.js';
 import { parseFilter } from '../../src/core/records/query/filter.js';
 import { isStorableString } from '../../src/core/records/query/order.js';
-import { firstUnstorable } from '../../src/http/plugins/storable-input.js';
+import { firstUnstorable } from '../../src/core/records/storable-json.js';
 import { AppError } from '../../src/core/errors.js';
 import type { RecordQuery } from '../../src/core/records/query/query-types.js';
 import { parseSort } from '../../src/core/records/query/sort.js';
