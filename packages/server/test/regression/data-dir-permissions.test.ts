@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { readOrCreateDevSecret } from '../../src/config/dev-secret.js';
+import { startServerProcess } from '../helpers/server-process.js';
 
 // The data directory holds password hashes, emails, records and the dev JWT
 // secret; under the usual umask 022 it was created 0755 with 0644 files.
@@ -66,5 +67,26 @@ describe('the SQLite data directory and its files are private to the server user
     chmodSync(join(dir, 'jwt-secret'), 0o644);
     expect(readOrCreateDevSecret(dir)).toEqual({ secret, created: false });
     expect(mode(join(dir, 'jwt-secret')).toString(8)).toBe('600');
+  });
+
+  it('holds for the built server started in production (umask 022 inherited)', async () => {
+    const cwd = join(root, 'prod');
+    dirs.push(cwd);
+    const dataDir = join(cwd, 'data');
+    const env = { NODE_ENV: 'production', JWT_SECRET: 'perm-Vb7Qk2Lx9Pz4Rt8Wm1Nc6Hy3Fj5Dg0Sa', SIGIL_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    mkdirSync(cwd);
+    const server = await startServerProcess({ env, cwd });
+    try {
+      const res = await fetch(`${server.url}/api/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'perm_prod', password: 'long enough pw' }),
+      });
+      expect(res.status).toBe(201);
+      expect(mode(dataDir).toString(8)).toBe('700');
+      for (const suffix of ['', '-wal', '-shm']) expect({ file: suffix, mode: mode(join(dataDir, `sigil.db${suffix}`)).toString(8) }).toEqual({ file: suffix, mode: '600' });
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 });
