@@ -85,6 +85,10 @@ describe.each(STORES)('unstorable input on $name', (backend) => {
       expectError(await t.request({ method: 'GET', url: '/api/collections/th%00ings', token: admin.accessToken }), 400, 'bad_request');
       expectError(await t.request({ method: 'GET', url: '/api/users/ali%00ce', token: admin.accessToken }), 400, 'bad_request');
       expectError(await t.request({ method: 'GET', url: '/api/users?after=a%00b', token: admin.accessToken }), 400, 'bad_request');
+      // Sort field names: NUL, an encoded lone surrogate (not UTF-8), and a surrogate pair, which is simply not an identifier.
+      for (const sort of ['a%00', '%ED%A0%80', '-%F0%9F%98%80', 'a.%00.b']) {
+        expectError(await t.request({ method: 'GET', url: `${url}?sort=${sort}`, token: alice.accessToken }), 400, 'bad_request');
+      }
     });
 
     it('a filter with a NUL, a lone surrogate or a non-finite number is invalid_filter', async () => {
