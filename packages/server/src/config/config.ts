@@ -41,6 +41,8 @@ export interface Config {
   readonly realtimeFlushMs: number;
   /** Memory for SQLite's read cache (records by id and list answers); 0 turns it off. */
   readonly readCacheBytes: number;
+  /** After refusing a request mid-body (413, unparsable HTTP), how much more to read and discard, and for how long, before closing. */
+  readonly linger: { readonly maxBytes: number; readonly maxMs: number };
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -75,6 +77,8 @@ export const CONFIG_VARIABLES = [
   'REALTIME_RETENTION',
   'REALTIME_FLUSH_MS',
   'READ_CACHE_MB',
+  'HTTP_LINGER_MB',
+  'HTTP_LINGER_TIME',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -130,6 +134,11 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const readCache = get('READ_CACHE_MB') ?? '64';
   if (!/^\d{1,5}$/.test(readCache) || Number(readCache) > 65_536) throw new ConfigError('READ_CACHE_MB', `must be an integer from 0 to 65536 (got "${readCache}")`);
   const readCacheBytes = Number(readCache) * 1024 * 1024;
+  const lingerMb = get('HTTP_LINGER_MB') ?? '16';
+  if (!/^\d{1,4}$/.test(lingerMb) || Number(lingerMb) > 1024) throw new ConfigError('HTTP_LINGER_MB', `must be an integer from 0 to 1024 (got "${lingerMb}")`);
+  const lingerSeconds = duration('HTTP_LINGER_TIME', get('HTTP_LINGER_TIME') ?? '5s');
+  if (lingerSeconds > 60) throw new ConfigError('HTTP_LINGER_TIME', 'must be at most 1m: a refused client should not hold a connection for long');
+  const linger = { maxBytes: Number(lingerMb) * 1024 * 1024, maxMs: lingerSeconds * 1000 };
 
   return deepFreeze({
     nodeEnv,
@@ -151,6 +160,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     realtimeRetentionSeconds,
     realtimeFlushMs,
     readCacheBytes,
+    linger,
   });
 }
 

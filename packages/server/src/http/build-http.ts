@@ -7,6 +7,7 @@ import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
 import { createClientErrorHandler } from './client-errors.js';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
+import type { LingerBounds } from './lingering-close.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
 import { installStorableInputCheck } from './plugins/storable-input.js';
@@ -33,6 +34,7 @@ export interface HttpDeps {
   readonly trustProxy: boolean;
   /** Development only: put internal error messages in 500 responses. */
   readonly exposeInternalMessages: boolean;
+  readonly linger: LingerBounds;
 }
 
 /** Builds the Fastify app. Plugin and route order lives here and only here. */
@@ -48,14 +50,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     // Errors below the routes use the one error body too (see error-handler.ts, client-errors.ts).
     frameworkErrors: frameworkErrorHandler,
-    clientErrorHandler: createClientErrorHandler(() => deps.logger),
+    clientErrorHandler: createClientErrorHandler(() => deps.logger, deps.linger),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
   // JSON only: text/plain (a Fastify default) gets 415 like every other type.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
-  installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages });
+  installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages, linger: deps.linger });
   installSecurityHeaders(app);
   installStorableInputCheck(app);
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorBody } from '@sigil/protocol';
 import { AppError } from '../core/errors.js';
-import { isLingering, lingeringClose } from './lingering-close.js';
+import { isLingering, lingeringClose, type LingerBounds } from './lingering-close.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /** What Node's HTTP parser reports, as a Sigil error. */
@@ -18,7 +18,7 @@ function clientErrorOf(err: NodeJS.ErrnoException): AppError {
  * so no route, hook or reply exists. Writes one complete HTTP/1.1 answer with
  * the error body (Fastify's default body is not ours), then closes politely.
  */
-export function createClientErrorHandler(log: () => FastifyBaseLogger): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+export function createClientErrorHandler(log: () => FastifyBaseLogger, linger: LingerBounds): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return (err, socket) => {
     // A reset peer cannot be answered; a lingering socket already has its answer.
     if (err.code === 'ECONNRESET' || socket.destroyed || isLingering(socket)) return;
@@ -31,7 +31,7 @@ export function createClientErrorHandler(log: () => FastifyBaseLogger): (err: No
       return;
     }
     socket.write(rawErrorResponse(error, {}));
-    lingeringClose(socket);
+    lingeringClose(socket, linger);
   };
 }
 
@@ -60,7 +60,7 @@ export function rawErrorResponse(error: AppError, headers: Readonly<Record<strin
  * the reset Node's own close would cause. Headers already set on the reply
  * (CORS, security) are kept.
  */
-export function answerWhileReceiving(request: FastifyRequest, reply: FastifyReply, error: AppError): void {
+export function answerWhileReceiving(request: FastifyRequest, reply: FastifyReply, error: AppError, linger: LingerBounds): void {
   const socket = request.raw.socket;
   const headers = reply.getHeaders();
   void reply.hijack();
@@ -73,5 +73,5 @@ export function answerWhileReceiving(request: FastifyRequest, reply: FastifyRepl
   // Discard the rest of the body: it is read only to be thrown away.
   request.raw.on('data', () => undefined);
   request.raw.resume();
-  lingeringClose(socket, bodyDone);
+  lingeringClose(socket, linger, bodyDone);
 }

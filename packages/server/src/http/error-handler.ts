@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ERROR_STATUS, type ErrorBody, type ErrorCode, type ErrorDetail } from '@sigil/protocol';
 import { AppError, isAppError } from '../core/errors.js';
 import { answerWhileReceiving } from './client-errors.js';
+import type { LingerBounds } from './lingering-close.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /**
@@ -13,7 +14,7 @@ import { SECURITY_HEADERS } from './security-headers.js';
  * 4xx errors are not logged with their messages: a JSON parse error's message
  * quotes the body, which may hold a password.
  */
-export function installErrorHandler(app: FastifyInstance, opts: { readonly exposeInternalMessages: boolean }): void {
+export function installErrorHandler(app: FastifyInstance, opts: { readonly exposeInternalMessages: boolean; readonly linger: LingerBounds }): void {
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);
     if (appError.code === 'internal') {
@@ -26,7 +27,7 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
     // The client is still sending a body we refused: answer so that it can read the 413 (see lingering-close.ts).
     // (inject() has no socket to linger on: it gets the ordinary reply.)
     if (appError.code === 'payload_too_large' && !request.raw.complete && request.raw.socket instanceof Socket) {
-      answerWhileReceiving(request, reply, appError);
+      answerWhileReceiving(request, reply, appError, opts.linger);
       return reply;
     }
     return sendError(reply, new AppError(appError.code, message, { details: appError.details, retryAfter: appError.retryAfter, report: appError.report }));

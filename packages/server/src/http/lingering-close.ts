@@ -1,10 +1,12 @@
 import type { Duplex } from 'node:stream';
 
-/** Read and discard at most this much after the answer before closing anyway. */
-export const LINGER_MAX_BYTES = 16 * 1024 * 1024;
-/** …and wait at most this long. */
-export const LINGER_MAX_MS = 5_000;
-const POLL_MS = 50;
+/** How much more to read and discard after the answer, and for how long, before closing anyway (HTTP_LINGER_MB, HTTP_LINGER_TIME). */
+export interface LingerBounds {
+  readonly maxBytes: number;
+  readonly maxMs: number;
+}
+
+const POLL_MS = 20;
 
 const lingering = new WeakSet<Duplex>();
 
@@ -24,7 +26,7 @@ export function isLingering(socket: Duplex): boolean {
  * body ended), the client closes its side, or a bound of bytes or time is
  * reached, so nobody can keep the socket busy for long.
  */
-export function lingeringClose(socket: Duplex, done?: Promise<unknown>): void {
+export function lingeringClose(socket: Duplex, bounds: LingerBounds, done?: Promise<unknown>): void {
   if (lingering.has(socket)) return;
   lingering.add(socket);
   const startBytes = bytesRead(socket);
@@ -35,7 +37,7 @@ export function lingeringClose(socket: Duplex, done?: Promise<unknown>): void {
   };
   // bytesRead counts what the HTTP parser consumes from the handle too, where no 'data' event is emitted.
   const timer = setInterval(() => {
-    if (bytesRead(socket) - startBytes > LINGER_MAX_BYTES || Date.now() - startedAt > LINGER_MAX_MS) close();
+    if (bytesRead(socket) - startBytes > bounds.maxBytes || Date.now() - startedAt > bounds.maxMs) close();
   }, POLL_MS);
   timer.unref();
   socket.once('close', () => clearInterval(timer));
