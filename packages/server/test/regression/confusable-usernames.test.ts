@@ -34,6 +34,12 @@ describe('usernames that differ from another only by punctuation are refused', (
     expect(await t.sigil.store.users.findUserByUsername('admin.')).toBeNull();
   });
 
+  it('a confusable SIGIL_ADMIN_USERNAME stops start-up with the rule in the message', async () => {
+    await expect(startTestSigil({ env: { SIGIL_ADMIN_USERNAME: 'admin_', SIGIL_ADMIN_PASSWORD: 'admin password 1' } })).rejects.toThrow(
+      /Invalid username "admin_": it must start and end with a letter or digit/,
+    );
+  });
+
   it('existing users with such names keep working: login and lookups', async () => {
     // A user created before the rule existed (written straight to the store, as an old version did).
     const hash = await createPasswordHasher(CHEAP_ARGON2).hash('legacy password');

@@ -22,9 +22,9 @@ export function normalizeUsername(value: unknown, path = '/username'): string {
     });
   }
   if (!PUNCTUATION_RE.test(name)) {
-    throw new AppError('validation_failed', 'Invalid username.', {
-      details: [{ path, message: 'must start and end with a letter or digit, with no two punctuation characters (_ . -) in a row' }],
-    });
+    const rule = 'must start and end with a letter or digit, with no two punctuation characters (_ . -) in a row';
+    // The rule is in the message too: the start-up admin (SIGIL_ADMIN_USERNAME) reports only the message.
+    throw new AppError('validation_failed', `Invalid username "${name}": it ${rule}.`, { details: [{ path, message: rule }] });
   }
   return name;
 }
