@@ -18,10 +18,17 @@ import { assertStorable, unstorableAsReplacement } from '../../core/records/stor
  * in docs/records.md ("What can be stored").
  */
 export function installStorableInputCheck(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
-    checkParameters(request.params, 'path');
-    checkParameters(request.query, 'query');
-    if (request.body !== undefined && request.body !== null) assertStorable(request.body, 'The body');
+  // A callback hook, not an async one: it runs on every request, and costs no promise that way.
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      checkParameters(request.params, 'path');
+      checkParameters(request.query, 'query');
+      if (request.body !== undefined && request.body !== null) assertStorable(request.body, 'The body');
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
   });
 }
 
