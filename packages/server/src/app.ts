@@ -168,6 +168,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
       exposeInternalMessages: config.nodeEnv === 'development',
+      linger: config.linger,
     });
 
     const pruneTimer = setInterval(() => {

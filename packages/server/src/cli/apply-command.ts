@@ -7,6 +7,7 @@ import { createCollectionService, type ApplyResult } from '../core/collections/c
 import { createSchemaCompiler } from '../core/collections/schema-compiler.js';
 import { isAppError, type AppError } from '../core/errors.js';
 import { CliError, configFromEnvironment, parseFlags, type Command } from './command.js';
+import { assertStorable } from '../core/records/storable-json.js';
 
 const HELP = `Usage: sigil apply <file-or-dir> [--dry-run]
 
@@ -85,6 +86,8 @@ async function applyFile(file: string, seen: Map<string, string>, apply: (defini
     seen.set(name, file);
   }
   try {
+    // The HTTP API refuses such text in every body; a file must not be a way around it.
+    assertStorable(definition, 'The collection file');
     const result = await apply(definition);
     const version = result.outcome === 'unchanged' ? '' : ` (schema version ${result.collection.schemaVersion})`;
     return { label, outcome: result.outcome, text: `${result.outcome}${version}` };

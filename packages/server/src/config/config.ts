@@ -60,6 +60,8 @@ export interface Config {
   readonly readCacheBytes: number;
   /** A list page stops early (with a `nextCursor`) once its records' JSON passes this many characters. */
   readonly listPageChars: number;
+  /** After refusing a request mid-body (413, unparsable HTTP), how much more to read and discard, and for how long, before closing. */
+  readonly linger: { readonly maxBytes: number; readonly maxMs: number };
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -103,6 +105,8 @@ export const CONFIG_VARIABLES = [
   'MAX_CONNECTIONS',
   'REALTIME_MAX_CONNECTIONS',
   'REALTIME_MAX_CONNECTIONS_PER_IP',
+  'HTTP_LINGER_MB',
+  'HTTP_LINGER_TIME',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -171,6 +175,11 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const maxConnections = integer('MAX_CONNECTIONS', get('MAX_CONNECTIONS') ?? '10000', 1, 1_000_000);
   const realtimeMaxConnections = integer('REALTIME_MAX_CONNECTIONS', get('REALTIME_MAX_CONNECTIONS') ?? '5000', 1, 1_000_000);
   const realtimeMaxConnectionsPerIp = integer('REALTIME_MAX_CONNECTIONS_PER_IP', get('REALTIME_MAX_CONNECTIONS_PER_IP') ?? '100', 1, 1_000_000);
+  const lingerMb = get('HTTP_LINGER_MB') ?? '16';
+  if (!/^\d{1,4}$/.test(lingerMb) || Number(lingerMb) > 1024) throw new ConfigError('HTTP_LINGER_MB', `must be an integer from 0 to 1024 (got "${lingerMb}")`);
+  const lingerSeconds = duration('HTTP_LINGER_TIME', get('HTTP_LINGER_TIME') ?? '5s');
+  if (lingerSeconds > 60) throw new ConfigError('HTTP_LINGER_TIME', 'must be at most 1m: a refused client should not hold a connection for long');
+  const linger = { maxBytes: Number(lingerMb) * 1024 * 1024, maxMs: lingerSeconds * 1000 };
 
   return deepFreeze({
     nodeEnv,
@@ -201,6 +210,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     maxConnections,
     realtimeMaxConnections,
     realtimeMaxConnectionsPerIp,
+    linger,
   });
 }
 

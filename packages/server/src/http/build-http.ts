@@ -5,8 +5,12 @@ import type { CollectionService } from '../core/collections/collection-service.j
 import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
-import { installErrorHandler } from './error-handler.js';
+import { createClientErrorHandler } from './client-errors.js';
+import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
+import type { LingerBounds } from './lingering-close.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
+import { installStorableInputCheck } from './plugins/storable-input.js';
 import { openApiRoutes } from './openapi.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -31,6 +35,7 @@ export interface HttpDeps {
   readonly connections: ConnectionLimits;
   /** Development only: put internal error messages in 500 responses. */
   readonly exposeInternalMessages: boolean;
+  readonly linger: LingerBounds;
 }
 
 export interface ConnectionLimits {
@@ -63,6 +68,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Errors below the routes use the one error body too (see error-handler.ts, client-errors.ts).
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: createClientErrorHandler(() => deps.logger, deps.linger),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
@@ -70,7 +78,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   // JSON only: text/plain (a Fastify default) gets 415 like every other type.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
-  installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages });
+  installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages, linger: deps.linger });
+  installSecurityHeaders(app);
+  installStorableInputCheck(app);
 
   if (deps.corsOrigins.length > 0) {
     await app.register(cors, {

@@ -1,6 +1,10 @@
+import { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode, type ErrorDetail } from '@sigil/protocol';
 import { AppError, isAppError } from '../core/errors.js';
+import { answerWhileReceiving } from './client-errors.js';
+import type { LingerBounds } from './lingering-close.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /**
  * Turns every error into the one error body. Foreign errors (Fastify's body
@@ -10,7 +14,7 @@ import { AppError, isAppError } from '../core/errors.js';
  * 4xx errors are not logged with their messages: a JSON parse error's message
  * quotes the body, which may hold a password.
  */
-export function installErrorHandler(app: FastifyInstance, opts: { readonly exposeInternalMessages: boolean }): void {
+export function installErrorHandler(app: FastifyInstance, opts: { readonly exposeInternalMessages: boolean; readonly linger: LingerBounds }): void {
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);
     if (appError.code === 'internal') {
@@ -20,12 +24,35 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
     }
     const message =
       appError.code === 'internal' && opts.exposeInternalMessages && !isAppError(error) ? `${appError.message} ${error.message}` : appError.message;
+    // The client is still sending a body we refused: answer so that it can read the 413 (see lingering-close.ts).
+    // (inject() has no socket to linger on: it gets the ordinary reply.)
+    if (appError.code === 'payload_too_large' && !request.raw.complete && request.raw.socket instanceof Socket) {
+      answerWhileReceiving(request, reply, appError, opts.linger);
+      return reply;
+    }
     return sendError(reply, new AppError(appError.code, message, { details: appError.details, retryAfter: appError.retryAfter, report: appError.report }));
   });
 
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`)),
   );
+}
+
+const ROUTER_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: 'The URL is not valid percent-encoded UTF-8.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment of the URL is too long.',
+};
+
+/**
+ * Fastify's router errors (the `frameworkErrors` option), raised before any
+ * hook runs: a URL that does not decode, a path parameter over the router's
+ * length limit. Fastify's own bodies echo the URL; ours name the problem only.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.debug({ code: error.code }, 'request rejected by the router');
+  const message = ROUTER_MESSAGES[error.code] ?? 'The request is malformed.';
+  void reply.headers(SECURITY_HEADERS);
+  void sendError(reply, new AppError('bad_request', message));
 }
 
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
@@ -43,7 +70,10 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
 
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message: string }>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', message: 'The request body exceeds 1 MiB.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', message: 'Only application/json bodies are accepted.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported_media_type',
+    message: 'Only application/json bodies are accepted (and application/merge-patch+json for PATCH of a record).',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'bad_request', message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'bad_request', message: 'The JSON body is empty.' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'bad_request', message: 'The body is not valid JSON.' },

@@ -16,10 +16,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compilePostgresQuery } from '../../src/adapters/postgres/postgres-query.js';
 import { compileSqliteQuery } from '../../src/adapters/sqlite/sqlite-query.js';
 import type { JsonObject, JsonValue } from '../../src/core/collections/collection.js';
-import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from '../../src/core/records/query/cursor.js';
+import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor, sortFingerprint } from '../../src/core/records/query/cursor.js';
 import { compareRecords, matchesFilter } from '../../src/core/records/query/evaluate.js';
 import { parseFilter } from '../../src/core/records/query/filter.js';
 import { isStorableString } from '../../src/core/records/query/order.js';
+import { firstUnstorable } from '../../src/core/records/storable-json.js';
+import { AppError } from '../../src/core/errors.js';
 import type { RecordQuery } from '../../src/core/records/query/query-types.js';
 import { parseSort } from '../../src/core/records/query/sort.js';
 import type { RecordRow } from '../../src/core/records/record.js';
@@ -102,9 +104,15 @@ async function icuDatabase(adminUrl: string): Promise<TestDatabase | null> {
 // ---------------------------------------------------------------- generators
 
 const STRINGS = ['', 'a', 'A', 'b', 'B', 'ab', 'abc', 'a b', 'a-b', 'a.b', ' ', '-', '_', '%', '\\', 'é', 'e\u0301', 'ß', 'Ω',
-  '\ue000', '\uffff', '😀', '😀a', 'a😀', '\u{10ffff}', "'; DROP TABLE c_qa; --", '" OR 1=1 --', '1', '1.5', 'true', 'null', '[1]', '{"a":1}'];
+  '\ue000', '\uffff', '😀', '😀a', 'a😀', '\u{10ffff}', "'; DROP TABLE c_qa; --", '" OR 1=1 --', '1', '1.5', 'true', 'null', '[1]', '{"a":1}',
+  // Valid Unicode at the edges: astral and ZWJ sequences, stacked combining marks, the same letter composed and
+  // decomposed, separators JSON may not escape, BOM, controls, the last BMP and astral characters, case-fold traps.
+  '𝄞', '👩‍👩‍👧', '\ud83d\ude00\ud83d\ude01', 'a\u0301\u0302\u0303', '\u00c5', 'A\u030a', '\u2028', '\u2029', '\ufeff', '\ufffd', '\ufffe',
+  '\u0001', '\u001f', '\u007f', '\u0080', '\u{1f600}\u0301', 'İ', 'ı', 'ﬁ', 'Ǆ', '\u00a0', '\u3000', '\u{e0001}'];
 const NUMBERS = [0, 1, -1, 2, 3, 1.5, -2.25, 0.1, 0.30000000000000004, 1e21, -1e-7, 123456789012345680000, Number.MAX_SAFE_INTEGER,
-  -Number.MAX_VALUE, 5e-324, -40114907867919930, 2 ** 53 + 2, 2 ** 60, 1e19, 2 ** 63, -(2 ** 63)];
+  -Number.MAX_VALUE, 5e-324, -40114907867919930, 2 ** 53 + 2, 2 ** 60, 1e19, 2 ** 63, -(2 ** 63),
+  // The extremes of a double (JSON text carries -0 as 0, on every engine).
+  Number.MAX_VALUE, 1e308, -1e308, 1e300, -1e-300, -5e-324, 2.2250738585072014e-308, -0, 1 - 2 ** -53, 2 ** 53, -(2 ** 53)];
 const OWNERS = [null, 'u1', 'u2', 'U1', 'u_1', 'ü', '😀'];
 const TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.001Z', '2026-06-30T12:00:00.000Z', '1999-12-31T23:59:59.999Z'];
 
@@ -155,7 +163,7 @@ const fieldCondition: fc.Arbitrary<[string, JsonValue]> = fc.oneof(
   { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...DATA_PATHS), condition(scalar, fc.oneof(string, number), scalar)) },
   fc.tuple(fc.constant('owner'), condition(fc.constantFrom(...OWNERS), fc.constantFrom(...STRINGS, 'u', 'u1', 'v'), fc.constantFrom('u', '1', '', '😀'))),
   fc.tuple(fc.constant('version'), condition(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant(2.5)), fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant(2.5)), null)),
-  fc.tuple(fc.constantFrom('createdAt', 'updatedAt'), condition(time, fc.oneof(time, fc.constantFrom('2026', '2026-01-01', '', 'Z', '2026-01-01T00:00:00Z')), fc.constantFrom('2026', ':00.', 'Z', ''))),
+  fc.tuple(fc.constantFrom('createdAt', 'updatedAt'), condition(time, fc.oneof(time, fc.constantFrom('2026', '2026-01-01', '', 'Z', '2026-01-01T00:00:00Z', '0000-01-01T00:00:00.000Z', '0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z')), fc.constantFrom('2026', ':00.', 'Z', ''))),
   fc.tuple(fc.constant('id'), condition(fc.stringMatching(/^[A-Za-z0-9_-]{1,2}$/), fc.stringMatching(/^[A-Za-z0-9_-]{0,2}$/), fc.stringMatching(/^[A-Za-z0-9_-]{0,2}$/))),
 );
 
@@ -234,4 +242,37 @@ describe('query agreement: SQLite, PostgreSQL and the JS evaluator', () => {
         }
       }), { numRuns: Number(process.env['QUERY_AGREEMENT_RUNS'] ?? 200) });
   }, 120_000);
+
+  // What no engine may be given is refused before any of them sees it: the three agree by never being asked.
+  it('refuses lone surrogates, NUL and non-finite numbers at parse, in filters, bodies and cursors', () => {
+    const SURROGATES = ['\ud800', '\udbff', '\udc00', '\udfff'];
+    const unstorable = fc.oneof(
+      fc.tuple(fc.string({ maxLength: 3 }), fc.constantFrom(...SURROGATES, '\u0000'), fc.string({ maxLength: 3 }))
+        // A high surrogate right before a low one would pair up: keep the inserted one lone.
+        .map(([a, bad, b]) => `${a.replace(/[\ud800-\udbff]$/u, '')}${bad}${b.replace(/^[\udc00-\udfff]/u, '')}`),
+      fc.constant('\udc00\ud800'),
+    ).filter((text) => !isStorableString(text));
+    const place = fc.constantFrom<(bad: string) => unknown>(
+      (bad) => ({ a: bad }), (bad) => ({ a: { $gt: bad } }), (bad) => ({ a: { $in: ['x', bad] } }), (bad) => ({ a: { $contains: bad } }),
+      (bad) => ({ a: { $startsWith: bad } }), (bad) => ({ [bad]: 1 }), (bad) => ({ $or: [{ a: 1 }, { b: { $ne: bad } }] }),
+      (bad) => ({ owner: bad }), (bad) => ({ createdAt: { $lte: bad } }),
+    );
+    const invalidFilter = (text: string): boolean => {
+      try {
+        parseFilter(text);
+        return false;
+      } catch (error) {
+        return error instanceof AppError && error.code === 'invalid_filter';
+      }
+    };
+    fc.assert(fc.property(unstorable, place, (bad, at) => {
+      expect(invalidFilter(JSON.stringify(at(bad)))).toBe(true);
+      expect(firstUnstorable({ data: at(bad) })).not.toBeNull();
+      const order = parseSort('a');
+      const cursor = Buffer.from(JSON.stringify({ v: 1, s: sortFingerprint(order), p: [bad, 'x'] })).toString('base64url');
+      expect(() => decodeRecordCursor(cursor, order)).toThrow(AppError);
+    }), { numRuns: 300 });
+    for (const text of ['{"a":1e400}', '{"a":{"$lt":-1e999}}', '{"a":{"$in":[1,1e400]}}']) expect(invalidFilter(text)).toBe(true);
+    expect(firstUnstorable(JSON.parse('{"a":[1,{"b":1e400}]}'))).toEqual({ path: '/a/1/b', message: expect.any(String) as string });
+  });
 });

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Role } from '@sigil/protocol';
 import { AppError } from '../../core/errors.js';
@@ -14,6 +12,7 @@ import { createGroupCommit, Mutex } from './sqlite-group-commit.js';
 import { ReadCache } from './sqlite-read-cache.js';
 import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-records.js';
 import { isoText } from './sqlite-time.js';
+import { preparePrivateDatabaseFile } from './sqlite-files.js';
 
 type Db = Database.Database;
 
@@ -224,7 +223,7 @@ export async function openSqliteStore(opts: {
   readonly readCacheBytes?: number;
 }): Promise<Store> {
   const memory = opts.filename === ':memory:';
-  if (!memory) mkdirSync(dirname(opts.filename), { recursive: true });
+  if (!memory) preparePrivateDatabaseFile(opts.filename);
   let writer: Db | undefined;
   let reader: Db | undefined;
   try {

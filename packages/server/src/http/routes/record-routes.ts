@@ -35,6 +35,8 @@ const listQuery = {
 
 const objectBody = { type: 'object' } as const;
 
+const MERGE_PATCH_TYPE = 'application/merge-patch+json';
+
 /** Reads answer with JSON text made from the stored record (see `recordJson`). */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -69,14 +71,18 @@ export function recordRoutes(app: FastifyInstance, { records, hooks }: Deps): vo
     return reply.header('etag', etag).type(JSON_TYPE).send(recordJson(record));
   });
 
-  app.patch<RecordRoute & { Body: JsonValue }>(
-    `${base}/:id`,
-    { preHandler: hooks.optionalUser, schema: { params: recordParams, body: objectBody } },
-    async (request, reply) => {
-      const record = await records.patch(request.principal, request.params.name, request.params.id, request.body, request.headers['if-match']);
-      return reply.header('etag', etagOf(record.version)).send(record);
-    },
-  );
+  // RFC 7396's own media type, accepted on PATCH only (other routes answer it 415): a scope holds its parser.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser(MERGE_PATCH_TYPE, { parseAs: 'string' }, scope.getDefaultJsonParser('error', 'error'));
+    scope.patch<RecordRoute & { Body: JsonValue }>(
+      `${base}/:id`,
+      { preHandler: hooks.optionalUser, schema: { params: recordParams, body: objectBody } },
+      async (request, reply) => {
+        const record = await records.patch(request.principal, request.params.name, request.params.id, request.body, request.headers['if-match']);
+        return reply.header('etag', etagOf(record.version)).send(record);
+      },
+    );
+  });
 
   app.put<RecordRoute & { Body: JsonObject }>(
     `${base}/:id`,

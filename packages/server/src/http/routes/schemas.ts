@@ -31,11 +31,12 @@ export const tokenPairSchema = {
   properties: tokenPairProperties,
 } as const;
 
+// No maxLength: a token of the wrong length is an invalid token (401), not a malformed body; the body limit bounds it.
 export const refreshBodySchema = {
   type: 'object',
   required: ['refreshToken'],
   additionalProperties: false,
-  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 256 } },
+  properties: { refreshToken: { type: 'string', minLength: 1 } },
 } as const;
 
 export const errorResponseSchema = {

@@ -161,7 +161,8 @@ const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  * columns directly (and use their indexes).
  */
 export function isCanonicalTimestamp(text: string): boolean {
-  if (!TIMESTAMP_RE.test(text)) return false;
+  // Year 0000 is valid ISO 8601 and JavaScript, but PostgreSQL has no year 0 (1 BC follows AD 1): it compares as text.
+  if (!TIMESTAMP_RE.test(text) || text.startsWith('0000')) return false;
   const time = Date.parse(text);
   return Number.isFinite(time) && new Date(time).toISOString() === text;
 }
