@@ -101,79 +101,86 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
     });
   };
 
-  app.get('/api/realtime', { websocket: true, preValidation: [checkOrigin, admit] }, (socket) => {
-    sockets.add(socket);
-    alive.set(socket, true);
-    const outbox = frames.outbox(socket);
-    const bufferedBytes = (): number => socket.bufferedAmount + outbox.bytes();
-    const errors = errorBudget(opts.maxErrorsPerMinute);
-    // Server-initiated closes: if the client does not complete the close
-    // handshake soon, drop it; ws would otherwise wait 30 s, holding what is
-    // queued for it.
-    const closeSocket = (code: number, reason: string): void => {
-      outbox.flush();
-      socket.close(code, reason);
-      setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
-      // A client closed for flooding (1008) or for not reading (4008) gets no
-      // more of our time: stop reading what it keeps sending (ws would parse
-      // up to megabytes of tiny frames per turn of the event loop), and
-      // half-close, so the close frame and what precedes it still go out
-      // and the client learns the code without a handshake we no longer read.
-      if (code === CLOSE_CODES.policyViolation || code === CLOSE_CODES.slowConsumer) {
-        socket.pause();
-        (socket as unknown as { _socket?: { end(): void } })._socket?.end();
-      }
-    };
-    const cut = (code: number, reason: string): void => {
-      opts.hub.disconnect(conn);
-      closeSocket(code, reason);
-    };
-    // Every message this socket gets passes here: replies of the hub and of
-    // this route alike are held to the same outbound cap and error budget.
-    const send = (message: ServerMessage): void => {
-      if (socket.readyState !== socket.OPEN) return;
-      if (message.type === 'error' && !errors.spend()) {
-        cut(CLOSE_CODES.policyViolation, 'too many invalid messages');
-        return;
-      }
-      outbox.push(JSON.stringify(message));
-      if (bufferedBytes() > opts.maxBufferedBytes) cut(CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
-    };
-    const conn = opts.hub.connect({
-      send,
-      sendText: (text) => outbox.pushShared(text),
-      close: closeSocket,
-      bufferedBytes,
-    });
-    const idle = setTimeout(() => {
-      if (conn.principal === null && conn.subscriptions.size === 0) closeSocket(CLOSE_CODES.idleTimeout, 'no auth or subscribe in time');
-    }, opts.idleTimeoutMs);
-    idle.unref();
-
-    socket.on('pong', () => alive.set(socket, true));
-    socket.on('message', (data: RawData, isBinary: boolean) => {
-      // Frames still arriving after we closed are not worth parsing.
-      if (socket.readyState !== socket.OPEN) return;
+  app.route({
+    method: 'GET',
+    url: '/api/realtime',
+    preValidation: [checkOrigin, admit],
+    // A GET without the upgrade gets a real answer rather than an empty 404.
+    handler: async (_request, reply) => sendError(reply, new AppError('bad_request', 'This endpoint speaks WebSocket: send a GET with Upgrade: websocket (docs/realtime.md).')),
+    wsHandler: (socket) => {
+      sockets.add(socket);
       alive.set(socket, true);
-      if (isBinary) {
-        void opts.hub.receive(conn, undefined);
-        return;
-      }
-      let message: unknown;
-      try {
-        message = JSON.parse(textOf(data));
-      } catch {
-        send({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' });
-        return;
-      }
-      void opts.hub.receive(conn, message);
-    });
-    socket.on('close', () => {
-      clearTimeout(idle);
-      sockets.delete(socket);
-      opts.hub.disconnect(conn);
-    });
-    socket.on('error', () => socket.terminate());
+      const outbox = frames.outbox(socket);
+      const bufferedBytes = (): number => socket.bufferedAmount + outbox.bytes();
+      const errors = errorBudget(opts.maxErrorsPerMinute);
+      // Server-initiated closes: if the client does not complete the close
+      // handshake soon, drop it; ws would otherwise wait 30 s, holding what is
+      // queued for it.
+      const closeSocket = (code: number, reason: string): void => {
+        outbox.flush();
+        socket.close(code, reason);
+        setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+        // A client closed for flooding (1008) or for not reading (4008) gets no
+        // more of our time: stop reading what it keeps sending (ws would parse
+        // up to megabytes of tiny frames per turn of the event loop), and
+        // half-close, so the close frame and what precedes it still go out
+        // and the client learns the code without a handshake we no longer read.
+        if (code === CLOSE_CODES.policyViolation || code === CLOSE_CODES.slowConsumer) {
+          socket.pause();
+          (socket as unknown as { _socket?: { end(): void } })._socket?.end();
+        }
+      };
+      const cut = (code: number, reason: string): void => {
+        opts.hub.disconnect(conn);
+        closeSocket(code, reason);
+      };
+      // Every message this socket gets passes here: replies of the hub and of
+      // this route alike are held to the same outbound cap and error budget.
+      const send = (message: ServerMessage): void => {
+        if (socket.readyState !== socket.OPEN) return;
+        if (message.type === 'error' && !errors.spend()) {
+          cut(CLOSE_CODES.policyViolation, 'too many invalid messages');
+          return;
+        }
+        outbox.push(JSON.stringify(message));
+        if (bufferedBytes() > opts.maxBufferedBytes) cut(CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
+      };
+      const conn = opts.hub.connect({
+        send,
+        sendText: (text) => outbox.pushShared(text),
+        close: closeSocket,
+        bufferedBytes,
+      });
+      const idle = setTimeout(() => {
+        if (conn.principal === null && conn.subscriptions.size === 0) closeSocket(CLOSE_CODES.idleTimeout, 'no auth or subscribe in time');
+      }, opts.idleTimeoutMs);
+      idle.unref();
+
+      socket.on('pong', () => alive.set(socket, true));
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        // Frames still arriving after we closed are not worth parsing.
+        if (socket.readyState !== socket.OPEN) return;
+        alive.set(socket, true);
+        if (isBinary) {
+          void opts.hub.receive(conn, undefined);
+          return;
+        }
+        let message: unknown;
+        try {
+          message = JSON.parse(textOf(data));
+        } catch {
+          send({ type: 'error', code: 'bad_request', message: 'Messages must be JSON text.' });
+          return;
+        }
+        void opts.hub.receive(conn, message);
+      });
+      socket.on('close', () => {
+        clearTimeout(idle);
+        sockets.delete(socket);
+        opts.hub.disconnect(conn);
+      });
+      socket.on('error', () => socket.terminate());
+    },
   });
 }
 

@@ -49,6 +49,12 @@ describe('realtime limits and hostile clients', () => {
     expect(await ok.next((m) => m.type === 'subscribed')).toMatchObject({ id: 'a' });
   });
 
+  it('answers a plain GET without the upgrade with the error body, not an empty 404', async () => {
+    const res = await fetch(`${t.url!}/api/realtime`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'bad_request', message: expect.stringMatching(/WebSocket/) as unknown } });
+  });
+
   it('drops a connection that neither authenticates nor subscribes in time (4009)', async () => {
     const s = await open();
     expect((await s.closed).code).toBe(4009);

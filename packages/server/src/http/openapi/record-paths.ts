@@ -73,7 +73,7 @@ export function recordPaths(c: Collection, names: RecordSchemaNames): Doc {
         description: `A JSON Merge Patch (RFC 7396): the merged record must fit the schema. ${who('update')}`,
         errors: writeErrors,
         parameters: [IF_MATCH],
-        requestBody: body(ref(names.patch), 'The fields to change; null removes a field'),
+        requestBody: body(ref(names.patch), 'The fields to change; null removes a field (RFC 7396)', ['application/json', 'application/merge-patch+json']),
         responses: { 200: record },
       }),
       put: op(`replaceRecord_${c.name}`, `Replace a ${c.name} record`, {

@@ -47,13 +47,13 @@ export function staticPaths(): Doc {
       get: op('connectRealtime', 'WebSocket: live changes of records', {
         tags: ['realtime'],
         security: OPTIONAL,
-        description: 'A WebSocket upgrade (RFC 6455). After the upgrade, client and server exchange the JSON messages of the realtime protocol (auth, subscribe with `since`, change events, errors and close codes), described in docs/realtime.md. A browser Origin must be in CORS_ORIGINS.',
-        errors: [400, 403],
+        description: 'A WebSocket upgrade (RFC 6455). After the upgrade, client and server exchange the JSON messages of the realtime protocol (auth, subscribe with `since`, change events, errors and close codes), described in docs/realtime.md. A browser Origin must be in CORS_ORIGINS. A plain GET without the upgrade is 400; over the connection caps (REALTIME_MAX_CONNECTIONS_PER_IP, REALTIME_MAX_CONNECTIONS) the upgrade is refused with 429 or 503 and Retry-After (docs/limits.md).',
+        errors: [400, 403, 429, 503],
         responses: { 101: { description: 'Switching Protocols: the connection is now a WebSocket speaking the protocol of docs/realtime.md' } },
       }),
     },
     '/api/auth/register': {
-      post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-]), password (8–128), optional email'), responses: { 201: json(ref('AuthResponse'), 'Created') } }),
+      post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-], starting and ending with a letter or digit, no two punctuation characters in a row), password (8–128), optional email'), responses: { 201: json(ref('AuthResponse'), 'Created') } }),
     },
     '/api/auth/login': {
       post: op('login', 'Log in', { tags: auth, description: 'A wrong username and a wrong password give the same 401 invalid_credentials; a disabled account is 403. Rate limited per client address and per username.', errors: [400, 401, 403, 413, 415, 429], requestBody: body(CREDENTIALS, 'Username and password'), responses: { 200: json(ref('AuthResponse')) } }),
