@@ -68,7 +68,7 @@ describe.each(STORES)('read permission on $name', (backend) => {
     await disposeDb();
   });
 
-  const token = (caller: Caller | Owner): string | undefined => accounts.get(caller as Caller)?.accessToken;
+  const token = (caller: Caller | Owner): string | undefined => accounts.get(caller)?.accessToken;
 
   async function subscribe(s: TestSocket, id: string, collection: string, since?: number): Promise<Message> {
     s.send({ type: 'subscribe', id, collection, ...(since === undefined ? {} : { since }) });

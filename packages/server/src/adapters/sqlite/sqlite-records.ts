@@ -220,7 +220,7 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
           const out: unknown[][] = [];
           let chars = 0;
           const budget = query.maxChars ?? Infinity;
-          const rows = s.statement(collection, sql).iterate(...params) as IterableIterator<unknown[]>;
+          const rows = s.statement(collection, sql).iterate(...params);
           for (const row of rows) {
             out.push(row);
             chars += (row[5] as string).length;

@@ -95,7 +95,17 @@ function touchesData(node: FilterNode): boolean {
       return node.children.some(touchesData);
     case 'not':
       return touchesData(node.child);
-    default:
+    case 'eq':
+    case 'ne':
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+    case 'in':
+    case 'nin':
+    case 'exists':
+    case 'contains':
+    case 'startsWith':
       return node.field.kind === 'data';
   }
 }
