@@ -742,6 +742,8 @@ async function startSigil({ name, databaseUrl, databaseLabel, register }) {
     // So the login workload measures hashing, not the limiter.
     AUTH_RATE_LIMIT_PER_ADDRESS: '1000000/1m',
     AUTH_RATE_LIMIT_PER_USERNAME: '1000000/1m',
+    // The fan-out workloads connect 1,000 subscribers from this one address.
+    REALTIME_MAX_CONNECTIONS_PER_IP: '100000',
     // Longer than any run, so the token the workloads share stays valid.
     ACCESS_TOKEN_TTL: '2h',
     SIGIL_ADMIN_USERNAME: BENCH_ADMIN.username,

@@ -39,7 +39,7 @@ describe('loadConfig', () => {
       authFailureLimitPerUsername: { limit: 100, windowMs: 3_600_000 },
       authRateLimitUnderAttack: { limit: 3, windowMs: 15 * 60_000 },
       passwordHashConcurrency: 2,
-      passwordHashQueue: 32,
+      passwordHashQueue: 128,
       requestTimeoutMs: 30_000,
       maxConnections: 10_000,
       realtimeMaxConnections: 5000,

@@ -154,7 +154,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const authFailureLimitPerUsername = rateLimit('AUTH_FAILURE_LIMIT_PER_USERNAME', get('AUTH_FAILURE_LIMIT_PER_USERNAME') ?? '100/1h');
   const authRateLimitUnderAttack = rateLimit('AUTH_RATE_LIMIT_UNDER_ATTACK', get('AUTH_RATE_LIMIT_UNDER_ATTACK') ?? '3/15m');
   const passwordHashConcurrency = integer('PASSWORD_HASH_CONCURRENCY', get('PASSWORD_HASH_CONCURRENCY') ?? '2', 1, 64);
-  const passwordHashQueue = integer('PASSWORD_HASH_QUEUE', get('PASSWORD_HASH_QUEUE') ?? '32', 0, 10_000);
+  const passwordHashQueue = integer('PASSWORD_HASH_QUEUE', get('PASSWORD_HASH_QUEUE') ?? '128', 0, 10_000);
   const authCacheTtl = get('AUTH_CACHE_TTL') ?? '1s';
   const authCacheTtlMs = authCacheTtl === '0' ? 0 : duration('AUTH_CACHE_TTL', authCacheTtl) * 1000;
   if (authCacheTtlMs > 60_000) throw new ConfigError('AUTH_CACHE_TTL', 'must be at most 1m: it bounds how late a revocation on another instance is seen');
