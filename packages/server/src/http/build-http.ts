@@ -8,9 +8,9 @@ import type { UserService } from '../core/users/user-service.js';
 import { createClientErrorHandler } from './client-errors.js';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import type { LingerBounds } from './lingering-close.js';
-import { installSecurityHeaders } from './security-headers.js';
+import { applySecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
-import { installStorableInputCheck } from './plugins/storable-input.js';
+import { assertStorableParameters, installStorableInputCheck } from './plugins/storable-input.js';
 import { openApiRoutes } from './openapi.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -79,7 +79,17 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
   installErrorHandler(app, { exposeInternalMessages: deps.exposeInternalMessages, linger: deps.linger });
-  installSecurityHeaders(app);
+  // One hook on every request (each global hook costs every request; measured ~5% of a GET by id).
+  app.addHook('onRequest', (request, reply, done) => {
+    applySecurityHeaders(request, reply);
+    try {
+      assertStorableParameters(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
+  });
   installStorableInputCheck(app);
 
   if (deps.corsOrigins.length > 0) {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Sent on every response. API answers are JSON that no browser should
@@ -17,11 +17,11 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** Tokens, emails and sessions must not be kept by a browser or proxy cache. */
 const NO_STORE_PREFIXES = ['/api/auth/', '/api/users'];
 
-export function installSecurityHeaders(app: FastifyInstance): void {
-  // onRequest, not onSend: headers set before the handler are also on answers written without onSend (a 413 that lingers).
-  app.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(SECURITY_HEADERS);
-    if (NO_STORE_PREFIXES.some((prefix) => request.url.startsWith(prefix))) void reply.header('cache-control', 'no-store');
-    done();
-  });
+/**
+ * Run from the one `onRequest` hook (build-http.ts): onRequest, not onSend,
+ * so that answers written without onSend (a 413 that lingers) have them too.
+ */
+export function applySecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.headers(SECURITY_HEADERS);
+  if (NO_STORE_PREFIXES.some((prefix) => request.url.startsWith(prefix))) void reply.header('cache-control', 'no-store');
 }

@@ -42,39 +42,35 @@ export interface ReadScope {
 export type ReadPurpose = 'list' | 'view';
 
 const EVERY_RECORD: ReadScope = Object.freeze({ filter: null });
-/** Scopes by collection (a new object whenever its rules change), then caller: the same answer object every time. */
-const scopes = new WeakMap<Collection, { anonymous: Partial<Record<ReadPurpose, ReadScope | null>>; byPrincipal: WeakMap<Principal, Partial<Record<ReadPurpose, ReadScope | null>>> }>();
 
-/** The one answer to "which records of `collection` may this caller read?" (used by lists as SQL, by everything else in JS). */
+/**
+ * The one answer to "which records of `collection` may this caller read?"
+ * (used by lists as SQL, by everything else in JS). Runs on every read, with
+ * a new principal object each request: it allocates nothing but, once per
+ * user, the scope of their own records.
+ */
 export function readScope(collection: Collection, principal: Principal | null, purpose: ReadPurpose): ReadScope | null {
-  let forCollection = scopes.get(collection);
-  if (forCollection === undefined) {
-    forCollection = { anonymous: {}, byPrincipal: new WeakMap() };
-    scopes.set(collection, forCollection);
-  }
-  let forCaller = principal === null ? forCollection.anonymous : forCollection.byPrincipal.get(principal);
-  if (forCaller === undefined) {
-    forCaller = {};
-    forCollection.byPrincipal.set(principal!, forCaller);
-  }
-  const known = forCaller[purpose];
-  if (known !== undefined) return known;
-  const scope = computeScope(collection, principal, purpose);
-  forCaller[purpose] = scope;
-  return scope;
+  if (principal?.role === 'admin') return EVERY_RECORD;
+  const { view, list } = collection.rules;
+  if (!allows(view, principal)) return null;
+  if (purpose === 'list' && !allows(list, principal)) return null;
+  if (view !== 'owner' && (purpose === 'view' || list !== 'owner')) return EVERY_RECORD;
+  // `allows` above refused `owner` without a caller.
+  return ownRecords(principal!.userId);
 }
 
-function computeScope(collection: Collection, principal: Principal | null, purpose: ReadPurpose): ReadScope | null {
-  if (principal?.role === 'admin') return EVERY_RECORD;
-  const rules = purpose === 'list' ? [collection.rules.view, collection.rules.list] : [collection.rules.view];
-  let ownOnly = false;
-  for (const rule of rules) {
-    if (!allows(rule, principal)) return null;
-    if (rule === 'owner') ownOnly = true;
+/** Scopes of "the caller's own records" by user id, the same object each time (lists key their kept queries on it). */
+const ownScopes = new Map<string, ReadScope>();
+const MAX_OWN_SCOPES = 10_000;
+
+function ownRecords(userId: string): ReadScope {
+  let scope = ownScopes.get(userId);
+  if (scope === undefined) {
+    if (ownScopes.size >= MAX_OWN_SCOPES) ownScopes.clear();
+    scope = Object.freeze({ filter: Object.freeze({ op: 'eq', field: Object.freeze({ kind: 'system', name: 'owner' }), value: userId } as const) });
+    ownScopes.set(userId, scope);
   }
-  if (!ownOnly) return EVERY_RECORD;
-  // `allows` above refused `owner` without a caller.
-  return Object.freeze({ filter: { op: 'eq', field: { kind: 'system', name: 'owner' }, value: principal!.userId } as const });
+  return scope;
 }
 
 /** Whether a record (parsed, or as read for an answer) is inside the scope. */

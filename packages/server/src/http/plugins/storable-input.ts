@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import { isStorableString } from '../../core/records/query/order.js';
 import { assertStorable, unstorableAsReplacement } from '../../core/records/storable-json.js';
@@ -18,18 +18,31 @@ import { assertStorable, unstorableAsReplacement } from '../../core/records/stor
  * in docs/records.md ("What can be stored").
  */
 export function installStorableInputCheck(app: FastifyInstance): void {
-  // A callback hook, not an async one: it runs on every request, and costs no promise that way.
-  app.addHook('preValidation', (request, _reply, done) => {
-    try {
-      checkParameters(request.params, 'path');
-      checkParameters(request.query, 'query');
-      if (request.body !== undefined && request.body !== null) assertStorable(request.body, 'The body');
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    done();
+  // Bodies are checked by a hook on the routes that take one only: a hook
+  // on every route costs every read (measured: ~5% of GET by id).
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH')) return;
+    const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [...existing, checkBody];
   });
+}
+
+/** A callback hook, not an async one: it costs no promise. */
+function checkBody(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
+  try {
+    if (request.body !== undefined && request.body !== null) assertStorable(request.body, 'The body');
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  done();
+}
+
+/** Path and query parameters of every request: run from the one `onRequest` hook (build-http.ts). */
+export function assertStorableParameters(request: FastifyRequest): void {
+  checkParameters(request.params, 'path');
+  checkParameters(request.query, 'query');
 }
 
 function checkParameters(values: unknown, where: 'path' | 'query'): void {
