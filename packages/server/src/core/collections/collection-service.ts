@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { newId } from '../ids.js';
 import { readScope } from '../records/access.js';
+import { parseRuleExpression } from '../records/rule-expression.js';
 import { droppedRecord } from '../records/record.js';
 import type { StoreTransaction, Store } from '../storage/store.js';
 import type { CollectionCatalog } from './collection-catalog.js';
@@ -11,12 +12,13 @@ import {
   COLLECTION_NAME_RE,
   DEFAULT_RULES,
   RULE_NAMES,
-  RULE_VALUES,
+  RULE_KEYWORDS,
   SYSTEM_FIELDS,
   type Collection,
   type CollectionRules,
   type JsonObject,
   type RuleName,
+  type RuleExpression,
   type RuleValue,
 } from './collection.js';
 import { escapePointer, type CompiledSchema, type SchemaCompiler } from './schema-compiler.js';
@@ -277,8 +279,19 @@ function parseRules(value: unknown, problems: ErrorDetail[]): CollectionRules {
   const rules: Partial<Record<RuleName, RuleValue>> = {};
   for (const name of RULE_NAMES) {
     const rule = Object.hasOwn(given, name) ? given[name] : DEFAULT_RULES[name];
-    if (typeof rule === 'string' && (RULE_VALUES as readonly string[]).includes(rule)) rules[name] = rule as RuleValue;
-    else problems.push({ path: `/rules/${name}`, message: `must be one of ${RULE_VALUES.map((v) => `"${v}"`).join(', ')}` });
+    if (typeof rule === 'string' && (RULE_KEYWORDS as readonly string[]).includes(rule)) {
+      rules[name] = rule as RuleValue;
+    } else if (typeof rule === 'object' && rule !== null && !Array.isArray(rule)) {
+      try {
+        parseRuleExpression(rule as RuleExpression, `/rules/${name}`);
+        rules[name] = rule as RuleExpression;
+      } catch (error) {
+        if (!isAppError(error)) throw error;
+        problems.push(...(error.details ?? [{ path: `/rules/${name}`, message: error.message }]));
+      }
+    } else {
+      problems.push({ path: `/rules/${name}`, message: `must be one of ${RULE_KEYWORDS.map((v) => `"${v}"`).join(', ')}, or a rule expression (a filter object)` });
+    }
   }
   return rules as CollectionRules;
 }

@@ -1,10 +1,18 @@
-/** Who may perform an operation on a collection's records. Admins always may. */
-export type RuleValue = 'public' | 'authenticated' | 'owner' | 'admin';
+/** Who may perform an operation on a collection's records, by keyword. Admins always may. */
+export type RuleKeyword = 'public' | 'authenticated' | 'owner' | 'admin';
+/**
+ * A rule as a filter of the records query language (docs/filters.md), in
+ * which the strings "@auth.id", "@auth.username" and "@auth.role" stand for
+ * the caller: the operation is allowed on the records it matches
+ * (core/records/rule-expression.ts).
+ */
+export type RuleExpression = JsonObject;
+export type RuleValue = RuleKeyword | RuleExpression;
 export type RuleName = 'list' | 'view' | 'create' | 'update' | 'delete';
 export type CollectionRules = Readonly<Record<RuleName, RuleValue>>;
 
 export const RULE_NAMES: readonly RuleName[] = ['list', 'view', 'create', 'update', 'delete'];
-export const RULE_VALUES: readonly RuleValue[] = ['public', 'authenticated', 'owner', 'admin'];
+export const RULE_KEYWORDS: readonly RuleKeyword[] = ['public', 'authenticated', 'owner', 'admin'];
 
 /** SPEC §4.2 defaults. */
 export const DEFAULT_RULES: CollectionRules = Object.freeze({

@@ -5,7 +5,7 @@ import type { Collection, JsonObject, JsonValue } from '../collections/collectio
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Store, StoreTransaction } from '../storage/store.js';
-import { allows, hiddenCollection, inScope, readScope, refusal, type ReadPurpose, type ReadScope } from './access.js';
+import { hiddenCollection, inScope, mayEver, permits, readScope, refusal, type ReadPurpose, type ReadScope } from './access.js';
 import { applyMergePatch, assertDepth } from './merge-patch.js';
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
 import { parseFilter } from './query/filter.js';
@@ -162,12 +162,18 @@ export function createRecordService(opts: RecordServiceOptions) {
     await readable(name, principal, 'view');
     return write(name, async (collection, tx) => {
       const current = await loadVisible(collection, principal, id, tx);
-      if (!allows(collection.rules[rule], principal, current.owner)) throw refusal(principal, `${rule} this record`);
+      if (!permits(collection.rules[rule], principal, current)) throw refusal(principal, `${rule} this record`);
       if (ifMatch !== undefined && !ifMatchAllows(ifMatch, current.version)) {
         throw new AppError('precondition_failed', `The record is at version ${current.version}.`);
       }
       return change(collection, current, tx);
     });
+  }
+
+  /** `update` is checked on the current record (in `modify`) and on the result: an update cannot move a record out of what the caller may change. */
+  function allowedUpdate(collection: Collection, principal: Principal | null, next: RecordRow): RecordRow {
+    if (!permits(collection.rules.update, principal, next)) throw refusal(principal, 'update this record to that');
+    return next;
   }
 
   function nextVersion(current: RecordRow, data: JsonObject): RecordRow {
@@ -207,7 +213,7 @@ export function createRecordService(opts: RecordServiceOptions) {
 
     async create(principal: Principal | null, name: string, body: JsonObject): Promise<RecordDto> {
       const target = await catalog.get(name);
-      if (!allows(target.rules.create, principal)) {
+      if (!mayEver(target.rules.create, principal)) {
         throw readScope(target, principal, 'view') === null ? hiddenCollection(name) : refusal(principal, `create records of "${name}"`);
       }
       assertDepth(body, MAX_BODY_DEPTH);
@@ -220,6 +226,8 @@ export function createRecordService(opts: RecordServiceOptions) {
         validate(collection, data);
         const now = iso();
         const record: RecordRow = { id: rawId ?? newId(clock.now()), owner: principal?.userId ?? null, version: 1, createdAt: now, updatedAt: now, data };
+        // An expression rule is checked on the record as it would be stored (with its owner).
+        if (!permits(collection.rules.create, principal, record)) throw refusal(principal, 'create this record');
         await tx.records.insertRecord(name, record);
         return { row: record, op: 'create' };
       });
@@ -235,7 +243,7 @@ export function createRecordService(opts: RecordServiceOptions) {
       const row = await modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
         const merged = applyMergePatch(current.data, changes) as JsonObject;
         validate(collection, merged);
-        const next = nextVersion(current, merged);
+        const next = allowedUpdate(collection, principal, nextVersion(current, merged));
         return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
       });
       return toRecordDto(row);
@@ -246,7 +254,7 @@ export function createRecordService(opts: RecordServiceOptions) {
       const data = userFieldsOf(body);
       const row = await modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
         validate(collection, data);
-        const next = nextVersion(current, data);
+        const next = allowedUpdate(collection, principal, nextVersion(current, data));
         return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
       });
       return toRecordDto(row);

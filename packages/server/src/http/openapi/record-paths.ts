@@ -18,8 +18,14 @@ export const recordsTag = (collection: string): string => `records: ${collection
 /** `/api/collections/<name>/records…` for one collection, with its own record schemas. */
 export function recordPaths(c: Collection, names: RecordSchemaNames): Doc {
   const tags = [recordsTag(c.name)];
-  const security = (rule: RuleName): unknown => (c.rules[rule] === 'public' ? OPTIONAL : BEARER);
-  const who = (rule: RuleName): string => `Rule \`${rule}: ${c.rules[rule]}\`: ${RULE_TEXT[c.rules[rule]] ?? c.rules[rule]}; admins always.`;
+  // An expression may match anonymous callers (one without @auth variables can), so a token is optional there.
+  const security = (rule: RuleName): unknown => (c.rules[rule] === 'public' || typeof c.rules[rule] === 'object' ? OPTIONAL : BEARER);
+  const who = (rule: RuleName): string => {
+    const value = c.rules[rule];
+    return typeof value === 'string'
+      ? `Rule \`${rule}: ${value}\`: ${RULE_TEXT[value] ?? value}; admins always.`
+      : `Rule \`${rule}\` is an expression: the records matching \`${JSON.stringify(value).slice(0, 500)}\` (with @auth.* the caller); admins always.`;
+  };
   const record = { ...json(ref(names.record)), headers: ETAG };
   const id = pathParam('id', 'Record id');
   const listSchema = {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { RULE_NAMES, RULE_VALUES } from '../../core/collections/collection.js';
+import { RULE_KEYWORDS, RULE_NAMES } from '../../core/collections/collection.js';
 import type { CollectionChange, CollectionInput, CollectionService } from '../../core/collections/collection-service.js';
 import { MAX_INDEX_FIELDS, MAX_INDEXES } from '../../core/collections/collection-service.js';
 import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
@@ -15,10 +15,18 @@ interface Deps {
  * document, which describes these routes with the schemas they validate with.
  */
 
+/** A keyword, or an expression: a filter object in which "@auth.id", "@auth.username" and "@auth.role" stand for the caller (checked by the core). */
+const ruleSchema = {
+  oneOf: [
+    { type: 'string', enum: [...RULE_KEYWORDS] },
+    { type: 'object', description: 'A rule expression: a records filter (docs/filters.md) with "@auth.id", "@auth.username", "@auth.role" for the caller (docs/collections.md#rule-expressions)' },
+  ],
+};
+
 export const rulesSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: Object.fromEntries(RULE_NAMES.map((rule) => [rule, { type: 'string', enum: [...RULE_VALUES] }])),
+  properties: Object.fromEntries(RULE_NAMES.map((rule) => [rule, ruleSchema])),
 } as const;
 
 export const indexesSchema = {
@@ -55,7 +63,7 @@ export const collectionSchema = {
     rules: {
       type: 'object',
       required: [...RULE_NAMES],
-      properties: Object.fromEntries(RULE_NAMES.map((rule) => [rule, { type: 'string', enum: [...RULE_VALUES] }])),
+      properties: Object.fromEntries(RULE_NAMES.map((rule) => [rule, ruleSchema])),
     },
     indexes: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
     schemaVersion: { type: 'integer' },
