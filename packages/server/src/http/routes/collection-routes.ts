@@ -19,7 +19,7 @@ interface Deps {
 const ruleSchema = {
   oneOf: [
     { type: 'string', enum: [...RULE_KEYWORDS] },
-    { type: 'object', description: 'A rule expression: a records filter (docs/filters.md) with "@auth.id", "@auth.username", "@auth.role" for the caller (docs/collections.md#rule-expressions)' },
+    { type: 'object', additionalProperties: true, description: 'A rule expression: a records filter (docs/filters.md) with "@auth.id", "@auth.username", "@auth.role" for the caller (docs/collections.md#rule-expressions)' },
   ],
 };
 
