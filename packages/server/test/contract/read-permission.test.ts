@@ -9,15 +9,15 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuleValue } from '../../src/core/collections/collection.js';
+import type { RuleExpression, RuleValue } from '../../src/core/collections/collection.js';
 import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
 import { createAdmin, register, startTestSigil, uniqueName, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type Message, type TestSocket } from '../helpers/ws-client.js';
 
 /** The four keywords and expressions (SPEC §4.7): one like `owner`, one on the data, one mixing both. */
-const MINE = { owner: '@auth.id' };
-const FROM_TWO = { n: { $gte: 2 } };
-const FIRST_OR_MINE = { $or: [{ n: 0 }, { owner: '@auth.id' }] };
+const MINE: RuleExpression = { owner: '@auth.id' };
+const FROM_TWO: RuleExpression = { n: { $gte: 2 } };
+const FIRST_OR_MINE: RuleExpression = { $or: [{ n: 0 }, { owner: '@auth.id' }] };
 const RULES: readonly RuleValue[] = ['public', 'authenticated', 'owner', 'admin', MINE, FROM_TWO, FIRST_OR_MINE];
 type Caller = 'anonymous' | 'u1' | 'u2' | 'admin';
 const CALLERS: readonly Caller[] = ['anonymous', 'u1', 'u2', 'admin'];
@@ -139,7 +139,7 @@ describe.each(STORES)('read permission on $name', (backend) => {
             const listed = await t.request({ method: 'GET', url: `/api/collections/${name}/records?limit=200`, token: token(caller) });
             const listedIds = listed.statusCode === 200 ? listed.json<{ items: { id: string }[] }>().items.map((r) => r.id).sort() : [];
             if (listed.statusCode !== 200) expect(listed.json()).toEqual({ error: { code: 'not_found', message: `No collection "${name}".` } });
-            expect(listed.statusCode === 200, `${caller} ${list}/${view} list`).toBe(subscribed.get(caller));
+            expect(listed.statusCode === 200, `${caller} ${JSON.stringify(list)}/${JSON.stringify(view)} list`).toBe(subscribed.get(caller));
 
             const got: string[] = [];
             for (const { id } of ids) {

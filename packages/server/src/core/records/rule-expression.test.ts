@@ -45,7 +45,7 @@ describe('rule expressions', () => {
   ])('refuses %j with a clear validation error', (rule, message) => {
     let caught: unknown;
     try {
-      parseRuleExpression(rule as never, '/rules/view');
+      parseRuleExpression(rule, '/rules/view');
     } catch (error) {
       caught = error;
     }

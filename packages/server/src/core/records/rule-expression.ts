@@ -107,7 +107,7 @@ export function bindRule(node: FilterNode, principal: Principal | null): BoundRu
     case 'startsWith': {
       if (!isVariable(node.value)) return node;
       if (principal === null) return false;
-      return { ...node, value: valueOf(node.value, principal) } as FilterNode;
+      return { ...node, value: valueOf(node.value, principal) };
     }
   }
 }
