@@ -19,6 +19,7 @@ import type { JsonObject, JsonValue } from '../../src/core/collections/collectio
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor, sortFingerprint } from '../../src/core/records/query/cursor.js';
 import { compareRecords, matchesFilter } from '../../src/core/records/query/evaluate.js';
 import { parseFilter } from '../../src/core/records/query/filter.js';
+import { bindRule, parseRuleExpression } from '../../src/core/records/rule-expression.js';
 import { isStorableString } from '../../src/core/records/query/order.js';
 import { firstUnstorable } from '../../src/core/records/storable-json.js';
 import { AppError } from '../../src/core/errors.js';
@@ -241,6 +242,46 @@ describe('query agreement: SQLite, PostgreSQL and the JS evaluator', () => {
           expect({ backend: backend.name, paged: seen }).toEqual({ backend: backend.name, paged: paged.ids });
         }
       }), { numRuns: Number(process.env['QUERY_AGREEMENT_RUNS'] ?? 200) });
+  }, 120_000);
+
+  // SPEC §4.7: a rule expression bound to a caller is an ordinary filter, so rules agree too, for every caller.
+  it('rule expressions bound to random callers select the same records in every engine and in JS', async () => {
+    const VARIABLES = ['@auth.id', '@auth.username', '@auth.role'] as const;
+    const caller = fc.option(fc.record({ userId: fc.constantFrom('u1', 'u2', 'U1', '😀'), username: fc.constantFrom('a', 'u1', 'é'), role: fc.constantFrom('user', 'admin') as fc.Arbitrary<'user' | 'admin'> }), { nil: null });
+    // The k-th string value of a filter becomes the k-th variable of the list (null: stays a literal).
+    const withVariables = (raw: JsonValue, choices: readonly (string | null)[]): JsonValue => {
+      let k = 0;
+      const walk = (v: JsonValue): JsonValue => {
+        if (typeof v === 'string') return choices[k++ % choices.length] ?? v;
+        if (Array.isArray(v)) return v.map(walk);
+        if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([key, inner]) => [key, walk(inner)]));
+        return v;
+      };
+      return walk(raw);
+    };
+    await fc.assert(fc.asyncProperty(records, filter, fc.array(fc.option(fc.constantFrom(...VARIABLES), { nil: null }), { minLength: 1, maxLength: 6 }), caller,
+      async (rows, raw, choices, who) => {
+        let rule;
+        try {
+          rule = parseRuleExpression(withVariables(raw, choices) as JsonObject, '/rules/view');
+        } catch (error) {
+          // A variable where a system field wants a number, say: refused at creation, nothing to compare.
+          fc.pre(!(error instanceof AppError));
+          throw error;
+        }
+        const principal = who === null ? null : { ...who, sessionId: 's', expiresAt: 0, user: { id: who.userId, username: who.username, email: null, role: who.role, disabled: false, createdAt: '', updatedAt: '' } };
+        const bound = bindRule(rule, principal);
+        const order = parseSort('');
+        const expected = rows
+          .filter((r) => (typeof bound === 'boolean' ? bound : matchesFilter(bound, r)))
+          .sort((x, y) => compareRecords(x, y, order)).map((r) => r.id);
+        if (typeof bound === 'boolean') return;
+        for (const backend of backends) {
+          await backend.load(rows);
+          const ids = await backend.ids({ filter: bound, sort: order, after: null, limit: 1000 });
+          expect({ backend: backend.name, ids }).toEqual({ backend: backend.name, ids: expected });
+        }
+      }), { numRuns: Number(process.env['QUERY_AGREEMENT_RUNS'] ?? 200) / 2 });
   }, 120_000);
 
   // What no engine may be given is refused before any of them sees it: the three agree by never being asked.
