@@ -247,7 +247,7 @@ describe('query agreement: SQLite, PostgreSQL and the JS evaluator', () => {
   // SPEC §4.7: a rule expression bound to a caller is an ordinary filter, so rules agree too, for every caller.
   it('rule expressions bound to random callers select the same records in every engine and in JS', async () => {
     const VARIABLES = ['@auth.id', '@auth.username', '@auth.role'] as const;
-    const caller = fc.option(fc.record({ userId: fc.constantFrom('u1', 'u2', 'U1', '😀'), username: fc.constantFrom('a', 'u1', 'é'), role: fc.constantFrom('user', 'admin') as fc.Arbitrary<'user' | 'admin'> }), { nil: null });
+    const caller = fc.option(fc.record({ userId: fc.constantFrom('u1', 'u2', 'U1', '😀'), username: fc.constantFrom('a', 'u1', 'é'), role: fc.constantFrom<'user' | 'admin'>('user', 'admin') }), { nil: null });
     // The k-th string value of a filter becomes the k-th variable of the list (null: stays a literal).
     const withVariables = (raw: JsonValue, choices: readonly (string | null)[]): JsonValue => {
       let k = 0;
