@@ -149,6 +149,20 @@ const workloads = [
     },
   },
   {
+    id: 'records-list-rule',
+    name: 'Sigil GET records, same list under an expression view rule',
+    target: 'sigil',
+    async setup(ctx) {
+      await ensureRecords(ctx, RULED_COLLECTION);
+      const token = ctx.sigil.user.accessToken;
+      const query = `filter=${encodeURIComponent(JSON.stringify({ priority: 3 }))}&sort=-createdAt&limit=20`;
+      const path = `/api/collections/${RULED_COLLECTION}/records?${query}`;
+      const res = await ctx.request(ctx.sigil, 'GET', path, { token });
+      expectAnswer(res, 200, (j) => j?.items?.length === 20 && j.items.every((r) => r.priority === 3), 'GET records list under a rule');
+      return { method: 'GET', path, headers: { authorization: `Bearer ${token}` } };
+    },
+  },
+  {
     id: 'records-create',
     name: 'Sigil POST record',
     target: 'sigil',
@@ -185,6 +199,8 @@ const ratios = [
   { numerator: 'records-get', denominator: 'bare', target: 0.4, dialect: 'sqlite' },
   { numerator: 'records-list', denominator: 'bare', target: 0.25, dialect: 'sqlite' },
   { numerator: 'records-create', denominator: 'bare', target: 0.2, dialect: 'sqlite' },
+  // Issue 10: a list under an expression `view` rule keeps 80% of the same list under a keyword rule.
+  { numerator: 'records-list-rule', denominator: 'records-list', target: 0.8 },
 ];
 
 /**
@@ -194,30 +210,40 @@ const ratios = [
 const realtimeTargets = [{ workload: 'realtime-fanout', dialect: 'sqlite', p99Ms: 50 }];
 
 const BENCH_COLLECTION = 'bench_items';
+/** The same records under a rule expression on indexed fields. */
+const RULED_COLLECTION = 'bench_ruled';
+const RULED_VIEW = { $or: [{ done: false }, { owner: '@auth.id' }] };
 const SEED_RECORDS = 10_000;
-let seeded;
+const seeded = new Map();
 
 /**
  * Once per run: the benchmark collection (indexed on `priority`) with 10,000
  * records, created through the API by the bench admin and user.
  */
-async function ensureRecords(ctx) {
-  seeded ??= (async () => {
+async function ensureRecords(ctx, collection = BENCH_COLLECTION) {
+  if (!seeded.has(collection)) seeded.set(collection, seed(ctx, collection));
+  return seeded.get(collection);
+}
+
+async function seed(ctx, collection) {
+  return (async () => {
     const token0 = await adminToken(ctx);
     const schema = {
       type: 'object',
       required: ['title'],
       properties: { title: { type: 'string' }, priority: { type: 'integer' }, done: { type: 'boolean' }, tags: { type: 'array', items: { type: 'string' } } },
     };
-    const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: token0, body: { name: BENCH_COLLECTION, schema, indexes: [['priority'], ['priority', 'createdAt']] } });
-    expectAnswer(created, 201, (j) => j?.collection?.name === BENCH_COLLECTION, 'create collection');
+    const ruled = collection === RULED_COLLECTION;
+    const body = { name: collection, schema, indexes: [['priority'], ['priority', 'createdAt'], ...(ruled ? [['done']] : [])], ...(ruled ? { rules: { view: RULED_VIEW } } : {}) };
+    const created = await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: token0, body });
+    expectAnswer(created, 201, (j) => j?.collection?.name === collection, 'create collection');
     const token = ctx.sigil.user.accessToken;
     const ids = [];
     let next = 0;
     const worker = async () => {
       while (next < SEED_RECORDS) {
         const n = next++;
-        const res = await ctx.request(ctx.sigil, 'POST', `/api/collections/${BENCH_COLLECTION}/records`, {
+        const res = await ctx.request(ctx.sigil, 'POST', `/api/collections/${collection}/records`, {
           token,
           body: { title: `item ${n}`, priority: n % 5, done: n % 2 === 0, tags: ['seed'] },
         });
@@ -228,7 +254,6 @@ async function ensureRecords(ctx) {
     await Promise.all(Array.from({ length: 16 }, worker));
     return { ids };
   })();
-  return seeded;
 }
 
 let adminTokenPromise;
