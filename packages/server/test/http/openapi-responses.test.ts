@@ -86,6 +86,9 @@ describe.each(STORES)('every response fits the OpenAPI document, on $name', (bac
     await send('POST', '/api/collections', { ...a, body: { name: 'bad', schema: { type: 'object', properties: { id: {} } } } });
     await send('POST', '/api/collections', { ...u, body: { name: 'mine', schema: NOTES } });
     await send('POST', '/api/collections', { body: { name: 'mine', schema: NOTES } });
+    await send('POST', '/api/collections', { ...a, body: { name: 'ruled', schema: NOTES, rules: { list: 'public', view: { $or: [{ owner: '@auth.id' }, { n: { $gte: 1 } }] } } } });
+    await send('POST', '/api/collections', { ...a, body: { name: 'misruled', schema: NOTES, rules: { view: { owner: '@auth.email' } } } });
+    await send('GET', '/api/collections/ruled', a);
     await send('GET', '/api/collections', u);
     await send('GET', '/api/collections', a);
     await send('GET', '/api/collections/notes', u);
