@@ -112,12 +112,18 @@ export function bindRule(node: FilterNode, principal: Principal | null): BoundRu
   }
 }
 
-/** Whether the expression uses a variable at all (one that does not is the same for every caller). */
+const withVariables = new WeakMap<FilterNode, boolean>();
+
+/** Whether the expression uses a variable at all (one that does not is the same for every caller). Asked per delivery: kept per node. */
 export function usesVariables(node: FilterNode): boolean {
-  let found = false;
-  forEachValue(node, (value) => {
-    if (isVariable(value)) found = true;
-  });
+  let found = withVariables.get(node);
+  if (found === undefined) {
+    found = false;
+    forEachValue(node, (value) => {
+      if (isVariable(value)) found = true;
+    });
+    withVariables.set(node, found);
+  }
   return found;
 }
 
