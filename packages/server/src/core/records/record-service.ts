@@ -125,7 +125,7 @@ export function createRecordService(opts: RecordServiceOptions) {
             if (outcome instanceof Retry) return outcome;
             const stamp = await tx.collections.findSchemaStamp(name);
             if (stamp?.id !== collection.id || stamp.schemaVersion !== collection.schemaVersion) throw new Retry();
-            await tx.changes.appendChange({ collection: name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso() });
+            await tx.changes.appendChange({ collection: name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso(), txEnd: true });
             return outcome.row;
           },
           { isolation: 'read committed' },
