@@ -109,6 +109,30 @@ describe.each(STORES)('change log storage: $name', (factory) => {
       expect(await store.changes.findTransactionEnd(6)).toBeNull();
     });
 
+    it('appends several changes at once with consecutive seqs, in order, and rolls them back with their transaction', async () => {
+      await store.transaction((tx) => tx.changes.appendChange(change(row('a0'))));
+      const seqs = await store.transaction((tx) => tx.changes.appendChanges([
+        change(row('a1'), { txEnd: false }),
+        change(row('a2'), { txEnd: false, collectionId: 'c_other', op: 'update', previous: row('a2', { version: 0 }) }),
+        change(row('a3'), { txEnd: true, createdAt: at(3) }),
+      ]));
+      expect(seqs).toEqual([2, 3, 4]);
+      const read = await store.changes.readChanges(1, 10);
+      expect(read.map((c) => [c.seq, c.recordId, c.collectionId, c.op, c.txEnd])).toEqual([
+        [2, 'a1', 'c_tasks', 'create', false], [3, 'a2', 'c_other', 'update', false], [4, 'a3', 'c_tasks', 'create', true],
+      ]);
+      expect(read[1]!.previous).toEqual(row('a2', { version: 0 }));
+      expect(read[0]!.previous).toBeNull();
+      expect(read[2]!.createdAt).toBe(at(3));
+      expect(read[0]!.record).toEqual(row('a1'));
+      await expect(store.transaction(async (tx) => {
+        await tx.changes.appendChanges([change(row('x1'), { txEnd: false }), change(row('x2'))]);
+        throw new Error('boom');
+      })).rejects.toThrow('boom');
+      expect(await store.changes.latestSeq()).toBe(4);
+      expect(await store.transaction((tx) => tx.changes.appendChange(change(row('a5'))))).toBe(5);
+    });
+
     it('keeps neither the record nor its change when the transaction throws, and the counter does not move', async () => {
       await store.transaction((tx) => create(tx, row('r0')));
       const boom = new Error('boom');

@@ -59,6 +59,22 @@ export function makePostgresChangeRepository(run: Run): ChangeRepository {
         [c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record), c.previous === null ? null : JSON.stringify(c.previous), c.createdAt, c.txEnd]);
       return Number(result.rows[0]!.seq);
     },
+    async appendChanges(list) {
+      // One statement for all of them: the counter row is locked (and every
+      // other writer waits) from here to the commit, so no round trip per change.
+      const result = await run<{ seq: string }>('sigil_append_changes',
+        `WITH next AS (UPDATE change_counter SET last = last + $1 WHERE id = 1 RETURNING last)
+         INSERT INTO changes (${COLUMNS})
+         SELECT next.last - $1 + c.ord, c.collection, c.collection_id, c.record_id, c.op, c.record::jsonb, c.previous::jsonb, c.created_at::timestamptz, c.tx_end
+         FROM next, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[])
+           WITH ORDINALITY AS c(collection, collection_id, record_id, op, record, previous, created_at, tx_end, ord)
+         ORDER BY c.ord
+         RETURNING seq`,
+        [list.length, list.map((c) => c.collection), list.map((c) => c.collectionId), list.map((c) => c.recordId), list.map((c) => c.op),
+          list.map((c) => JSON.stringify(c.record)), list.map((c) => (c.previous === null ? null : JSON.stringify(c.previous))),
+          list.map((c) => c.createdAt), list.map((c) => c.txEnd)]);
+      return result.rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+    },
     async readChanges(afterSeq, limit) {
       const result = await run<ChangeRecord>('sigil_read_changes',
         `SELECT ${COLUMNS} FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);

@@ -49,9 +49,14 @@ export function prepareChangeReads(db: Db) {
 
 export function prepareChangeWrites(db: Db) {
   const next = db.prepare<[], number>('UPDATE change_counter SET last = last + 1 WHERE id = 1 RETURNING last').pluck();
+  const take = db.prepare<[number], number>('UPDATE change_counter SET last = last + ? WHERE id = 1 RETURNING last').pluck();
   const insert = db.prepare<[number, string, string, string, string, string, string | null, string, number]>(
     `INSERT INTO changes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const insertChange = (seq: number, c: NewChange): void => {
+    insert.run(seq, c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record),
+      c.previous === null ? null : JSON.stringify(c.previous), isoText(c.createdAt), c.txEnd ? 1 : 0);
+  };
   return {
     /**
      * Takes the next seq from the counter row and inserts the change with it,
@@ -66,9 +71,16 @@ export function prepareChangeWrites(db: Db) {
      */
     append: db.transaction((c: NewChange): number => {
       const seq = next.get()!;
-      insert.run(seq, c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record),
-        c.previous === null ? null : JSON.stringify(c.previous), isoText(c.createdAt), c.txEnd ? 1 : 0);
+      insertChange(seq, c);
       return seq;
+    }),
+    /** `append` for several: the counter moves once, by their number. */
+    appendAll: db.transaction((list: readonly NewChange[]): number[] => {
+      const first = take.get(list.length)! - list.length + 1;
+      return list.map((c, i) => {
+        insertChange(first + i, c);
+        return first + i;
+      });
     }),
     /**
      * Deletes the oldest changes up to (not including) the first one created
@@ -92,6 +104,9 @@ export function makeSqliteChangeRepository(read: Exec<ChangeReads>, write: Exec<
   return {
     async appendChange(change) {
       return write((s) => s.append.immediate(change));
+    },
+    async appendChanges(changes) {
+      return write((s) => s.appendAll.immediate(changes));
     },
     async readChanges(afterSeq, limit) {
       const rows = await read((s) => s.after(limit).all(afterSeq));

@@ -12,7 +12,7 @@ import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './quer
 import { parseFilter } from './query/filter.js';
 import type { FilterNode, RecordQuery, SortKey } from './query/query-types.js';
 import { formatSort, parseSort } from './query/sort.js';
-import { parseStoredRecord, type ChangeOp, type RecordRow, type StoredRecord } from './record.js';
+import { parseStoredRecord, type ChangeOp, type NewChange, type RecordRow, type StoredRecord } from './record.js';
 import { ifMatchAllows, toRecordDto, userFieldsOf, type RecordDto } from './record-dto.js';
 
 export interface RecordServiceOptions {
@@ -148,9 +148,9 @@ export function createRecordService(opts: RecordServiceOptions) {
               if (stamp?.id !== collection.id || stamp.schemaVersion !== collection.schemaVersion) throw new Retry();
             }
             const last = outcomes.length - 1;
-            for (const [k, { outcome, collection }] of outcomes.entries()) {
-              await tx.changes.appendChange({ collection: collection.name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso(), txEnd: k === last });
-            }
+            const entries = outcomes.map(({ outcome, collection }, k): NewChange => ({ collection: collection.name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso(), txEnd: k === last }));
+            if (entries.length === 1) await tx.changes.appendChange(entries[0]!);
+            else await tx.changes.appendChanges(entries);
             return outcomes.map(({ outcome }) => outcome.row);
           },
           { isolation: 'read committed' },

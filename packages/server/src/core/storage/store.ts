@@ -184,6 +184,13 @@ export interface ChangeRepository {
    */
   appendChange(change: NewChange): Promise<number>;
   /**
+   * `appendChange` for several changes, in order, with consecutive seqs, in
+   * one step (a batch's changes: on PostgreSQL the change counter stays
+   * locked from the first append to the commit, so one statement instead of
+   * one per change keeps that serial section short). Returns their seqs.
+   */
+  appendChanges(changes: readonly NewChange[]): Promise<number[]>;
+  /**
    * The seq of the change that ends the transaction of change `seq` (the
    * first change at or after it with `txEnd`); null when there is none. A
    * transaction commits whole, so once one of its changes is readable its end
