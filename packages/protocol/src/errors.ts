@@ -38,6 +38,8 @@ export interface ErrorDetail {
   /** JSON Pointer into the request body or query (`/title`), or `""` for the whole. */
   readonly path: string;
   readonly message: string;
+  /** In a failed batch (`POST /api/batch`): the position of the operation that failed, on the first detail. */
+  readonly index?: number;
 }
 
 /**

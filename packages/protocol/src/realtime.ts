@@ -48,6 +48,13 @@ export type ServerMessage =
       readonly op: ChangeOperation;
       readonly collection: string;
       readonly record: RecordPayload;
+      /**
+       * On the last change of a transaction that this subscription receives
+       * (a single write is a transaction of its own, so its change always has
+       * it): apply the changes received up to here together, and the client
+       * never shows half of a batch.
+       */
+      readonly txEnd?: true;
     }
   | { readonly type: 'resync'; readonly id: string }
   | { readonly type: 'error'; readonly id?: string; readonly code: ErrorCode; readonly message: string }

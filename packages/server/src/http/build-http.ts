@@ -13,6 +13,7 @@ import { createAuthHooks } from './plugins/authenticate.js';
 import { assertStorableParameters, installStorableInputCheck } from './plugins/storable-input.js';
 import { openApiRoutes } from './openapi.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { batchRoutes } from './routes/batch-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
@@ -108,6 +109,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   userRoutes(app, { users: deps.users, hooks });
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });
+  batchRoutes(app, { records: deps.records, hooks });
   await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
   openApiRoutes(app, { collections: deps.collections, hooks });
   demoRoutes(app);

@@ -23,7 +23,7 @@ function row(id: string, overrides: Partial<RecordRow> = {}): RecordRow {
 }
 
 function change(record: RecordRow, overrides: Partial<NewChange> = {}): NewChange {
-  return { collection: 'tasks', collectionId: 'c_tasks', recordId: record.id, op: 'create', record, previous: null, createdAt: at(0), ...overrides };
+  return { collection: 'tasks', collectionId: 'c_tasks', recordId: record.id, op: 'create', record, previous: null, createdAt: at(0), txEnd: true, ...overrides };
 }
 
 /** Inserts a record and appends its change in the given transaction, as the record service does. */
@@ -81,15 +81,56 @@ describe.each(STORES)('change log storage: $name', (factory) => {
       ];
       expect(seqs).toEqual([1, 2, 3]);
       const expected: ChangeRow[] = [
-        { seq: 1, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'create', record: v1, previous: null, createdAt: at(1) },
-        { seq: 2, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'update', record: v2, previous: v1, createdAt: at(5) },
-        { seq: 3, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'delete', record: v2, previous: null, createdAt: at(9) },
+        { seq: 1, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'create', record: v1, previous: null, createdAt: at(1), txEnd: true },
+        { seq: 2, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'update', record: v2, previous: v1, createdAt: at(5), txEnd: true },
+        { seq: 3, collection: 'tasks', collectionId: 'c_tasks', recordId: 'r1', op: 'delete', record: v2, previous: null, createdAt: at(9), txEnd: true },
       ];
       expect(await store.changes.readChanges(0, 10)).toEqual(expected);
       expect(await store.changes.readChanges(1, 1)).toEqual([expected[1]]);
       expect(await store.changes.readChanges(3, 10)).toEqual([]);
       expect(await store.changes.latestSeq()).toBe(3);
       expect(await store.changes.oldestSeq()).toBe(1);
+    });
+
+    it('keeps which change ends its transaction, and finds the end of a transaction from any of its changes', async () => {
+      await store.transaction((tx) => tx.changes.appendChange(change(row('s1'))));
+      await store.transaction(async (tx) => {
+        await tx.changes.appendChange(change(row('b1'), { txEnd: false }));
+        await tx.changes.appendChange(change(row('b2'), { txEnd: false, collectionId: 'c_other' }));
+        await tx.changes.appendChange(change(row('b3'), { txEnd: true, collectionId: 'c_other' }));
+      });
+      await store.transaction((tx) => tx.changes.appendChange(change(row('s2'))));
+      expect((await store.changes.readChanges(0, 10)).map((c) => [c.seq, c.txEnd])).toEqual([[1, true], [2, false], [3, false], [4, true], [5, true]]);
+      expect((await store.changes.readCollectionChanges('c_tasks', 0, 10, 1e9)).map((c) => c.txEnd)).toEqual([true, false, true]);
+      expect(await store.changes.findTransactionEnd(1)).toBe(1);
+      expect(await store.changes.findTransactionEnd(2)).toBe(4);
+      expect(await store.changes.findTransactionEnd(3)).toBe(4);
+      expect(await store.changes.findTransactionEnd(4)).toBe(4);
+      expect(await store.changes.findTransactionEnd(6)).toBeNull();
+    });
+
+    it('appends several changes at once with consecutive seqs, in order, and rolls them back with their transaction', async () => {
+      await store.transaction((tx) => tx.changes.appendChange(change(row('a0'))));
+      const seqs = await store.transaction((tx) => tx.changes.appendChanges([
+        change(row('a1'), { txEnd: false }),
+        change(row('a2'), { txEnd: false, collectionId: 'c_other', op: 'update', previous: row('a2', { version: 0 }) }),
+        change(row('a3'), { txEnd: true, createdAt: at(3) }),
+      ]));
+      expect(seqs).toEqual([2, 3, 4]);
+      const read = await store.changes.readChanges(1, 10);
+      expect(read.map((c) => [c.seq, c.recordId, c.collectionId, c.op, c.txEnd])).toEqual([
+        [2, 'a1', 'c_tasks', 'create', false], [3, 'a2', 'c_other', 'update', false], [4, 'a3', 'c_tasks', 'create', true],
+      ]);
+      expect(read[1]!.previous).toEqual(row('a2', { version: 0 }));
+      expect(read[0]!.previous).toBeNull();
+      expect(read[2]!.createdAt).toBe(at(3));
+      expect(read[0]!.record).toEqual(row('a1'));
+      await expect(store.transaction(async (tx) => {
+        await tx.changes.appendChanges([change(row('x1'), { txEnd: false }), change(row('x2'))]);
+        throw new Error('boom');
+      })).rejects.toThrow('boom');
+      expect(await store.changes.latestSeq()).toBe(4);
+      expect(await store.transaction((tx) => tx.changes.appendChange(change(row('a5'))))).toBe(5);
     });
 
     it('keeps neither the record nor its change when the transaction throws, and the counter does not move', async () => {

@@ -33,7 +33,7 @@ describe.each(STORES)('concurrent transactions on $name', (backend) => {
           async (tx) => {
             const record = { id: `r${i}`, owner: null, version: 1, createdAt: now, updatedAt: now, data: { i } };
             await tx.records.insertRecord('items', record);
-            await tx.changes.appendChange({ collection: 'items', collectionId: 'c_items', recordId: record.id, op: 'create', record, previous: null, createdAt: now });
+            await tx.changes.appendChange({ collection: 'items', collectionId: 'c_items', recordId: record.id, op: 'create', record, previous: null, createdAt: now, txEnd: true });
             if (i % 7 === 3) throw new Error(`fail ${i}`);
             return i;
           },

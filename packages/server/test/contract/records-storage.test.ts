@@ -54,7 +54,7 @@ describe.each(STORES)('records storage: $name', (factory) => {
       if (op === 'create') await tx.records.insertRecord('tasks', record);
       else if (op === 'update') expect(await tx.records.updateRecord('tasks', record, record.version - 1)).toBe(true);
       else expect(await tx.records.deleteRecord('tasks', record.id, record.version)).toBe(true);
-      return tx.changes.appendChange({ collection: 'tasks', collectionId: 'c_tasks', recordId: record.id, op, record, previous: null, createdAt: at(0) });
+      return tx.changes.appendChange({ collection: 'tasks', collectionId: 'c_tasks', recordId: record.id, op, record, previous: null, createdAt: at(0), txEnd: true });
     }, { isolation: 'read committed' });
   }
 

@@ -120,6 +120,16 @@ describe.each(STORES)('every response fits the OpenAPI document, on $name', (bac
     await send('DELETE', `${base}/client_1`, { ...u, headers: { 'if-match': '"9"' } });
     await send('DELETE', `${base}/client_1`, u);
 
+    // batches
+    await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'create', collection: 'notes', record: { id: 'batch_1', title: 'b' } }, { op: 'update', collection: 'notes', id: 'batch_1', patch: { n: 1 } }, { op: 'replace', collection: 'notes', id: 'batch_1', record: { title: 'c' } }, { op: 'delete', collection: 'notes', id: 'batch_1', ifMatch: '"3"' }] } });
+    await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'create', collection: 'notes', record: { title: 4 } }] } });
+    await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'upsert', collection: 'notes' }] } });
+    await send('POST', '/api/batch', { body: { operations: [{ op: 'create', collection: 'notes', record: { title: 'anonymous' } }] } });
+    await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'delete', collection: 'nothing', id: 'x' }] } });
+    await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'delete', collection: 'notes', id: created.id, ifMatch: '"99"' }] } });
+    await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'create', collection: 'notes', record: { id: 'client_dup', title: 'a' } }, { op: 'create', collection: 'notes', record: { id: 'client_dup', title: 'b' } }] } });
+    await send('POST', '/api/batch', { token: fresh.accessToken, body: { operations: [{ op: 'update', collection: 'notes', id: created.id, patch: { n: 1 } }] } });
+
     // A schema change the records do not fit: checked, reported, refused.
     await send('PUT', '/api/collections/notes?dryRun=true', { ...a, body: { schema: { ...NOTES, required: ['title', 'n'] } } });
     await send('PUT', '/api/collections/notes', { ...a, body: { schema: { ...NOTES, required: ['title', 'n'] } } });

@@ -12,7 +12,7 @@ describe('change feed (on a real SQLite store)', () => {
     store.transaction(async (tx) => {
       for (let i = 0; i < n; i++) {
         const record = { id: `r${i}`, owner: null, version: 1, createdAt: AT, updatedAt: AT, data: {} };
-        await tx.changes.appendChange({ collection: 'c', collectionId: 'c_c', recordId: record.id, op: 'create', record, previous: null, createdAt: AT });
+        await tx.changes.appendChange({ collection: 'c', collectionId: 'c_c', recordId: record.id, op: 'create', record, previous: null, createdAt: AT, txEnd: i === n - 1 });
       }
     });
 

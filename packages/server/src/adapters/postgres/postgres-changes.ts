@@ -4,15 +4,15 @@ import type { Run } from './postgres-store.js';
 
 interface ChangeRecord {
   seq: string; collection: string; collection_id: string; record_id: string; op: string;
-  record: RecordRow; previous: RecordRow | null; created_at: Date;
+  record: RecordRow; previous: RecordRow | null; created_at: Date; tx_end: boolean;
 }
 
-const COLUMNS = 'seq, collection, collection_id, record_id, op, record, previous, created_at';
+const COLUMNS = 'seq, collection, collection_id, record_id, op, record, previous, created_at, tx_end';
 
 function toChange(r: ChangeRecord): ChangeRow {
   return {
     seq: Number(r.seq), collection: r.collection, collectionId: r.collection_id, recordId: r.record_id, op: r.op as ChangeOp,
-    record: r.record, previous: r.previous, createdAt: r.created_at.toISOString(),
+    record: r.record, previous: r.previous, createdAt: r.created_at.toISOString(), txEnd: r.tx_end,
   };
 }
 
@@ -38,7 +38,10 @@ function toChange(r: ChangeRecord): ChangeRow {
  *   transaction holding n has committed, and PostgreSQL makes a commit
  *   visible before it releases its locks, so no snapshot can see n+1
  *   without n;
- * - seqs are gap-free: a rollback also undoes the increment.
+ * - seqs are gap-free: a rollback also undoes the increment;
+ * - the changes of one transaction are contiguous: from its first append to
+ *   its commit it holds the counter row, so no other transaction can take a
+ *   number in between.
  * The price is that appending changes is serial across all collections, for
  * the short time from the append to the commit: record writes append last,
  * just before committing. The ordering test in
@@ -51,10 +54,26 @@ export function makePostgresChangeRepository(run: Run): ChangeRepository {
       const result = await run<{ seq: string }>('sigil_append_change',
         `WITH next AS (UPDATE change_counter SET last = last + 1 WHERE id = 1 RETURNING last)
          INSERT INTO changes (${COLUMNS})
-         SELECT last, $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7 FROM next
+         SELECT last, $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8 FROM next
          RETURNING seq`,
-        [c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record), c.previous === null ? null : JSON.stringify(c.previous), c.createdAt]);
+        [c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record), c.previous === null ? null : JSON.stringify(c.previous), c.createdAt, c.txEnd]);
       return Number(result.rows[0]!.seq);
+    },
+    async appendChanges(list) {
+      // One statement for all of them: the counter row is locked (and every
+      // other writer waits) from here to the commit, so no round trip per change.
+      const result = await run<{ seq: string }>('sigil_append_changes',
+        `WITH next AS (UPDATE change_counter SET last = last + $1 WHERE id = 1 RETURNING last)
+         INSERT INTO changes (${COLUMNS})
+         SELECT next.last - $1 + c.ord, c.collection, c.collection_id, c.record_id, c.op, c.record::jsonb, c.previous::jsonb, c.created_at::timestamptz, c.tx_end
+         FROM next, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[])
+           WITH ORDINALITY AS c(collection, collection_id, record_id, op, record, previous, created_at, tx_end, ord)
+         ORDER BY c.ord
+         RETURNING seq`,
+        [list.length, list.map((c) => c.collection), list.map((c) => c.collectionId), list.map((c) => c.recordId), list.map((c) => c.op),
+          list.map((c) => JSON.stringify(c.record)), list.map((c) => (c.previous === null ? null : JSON.stringify(c.previous))),
+          list.map((c) => c.createdAt), list.map((c) => c.txEnd)]);
+      return result.rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
     },
     async readChanges(afterSeq, limit) {
       const result = await run<ChangeRecord>('sigil_read_changes',
@@ -72,6 +91,11 @@ export function makePostgresChangeRepository(run: Run): ChangeRepository {
          ) batch WHERE upto - size < $4 ORDER BY seq`,
         [collectionId, afterSeq, limit, maxChars]);
       return result.rows.map(toChange);
+    },
+    async findTransactionEnd(seq) {
+      const result = await run<{ seq: string | null }>('sigil_transaction_end', 'SELECT min(seq) AS seq FROM changes WHERE seq >= $1 AND tx_end', [seq]);
+      const end = result.rows[0]?.seq ?? null;
+      return end === null ? null : Number(end);
     },
     async latestSeq() {
       const result = await run<{ last: string }>('sigil_latest_seq', 'SELECT last FROM change_counter WHERE id = 1', []);

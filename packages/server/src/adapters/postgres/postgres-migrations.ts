@@ -122,6 +122,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX changes_collection_seq_idx ON changes (collection_id, seq);
     `,
   },
+  {
+    version: 5,
+    name: 'change_tx_end',
+    // Which change ends its transaction (realtime marks a transaction's last
+    // event with it). Every change written before batches existed was a
+    // transaction of its own, so existing rows are ends.
+    sql: `ALTER TABLE changes ADD COLUMN tx_end boolean NOT NULL DEFAULT true;`,
+  },
 ];
 
 /**

@@ -9,17 +9,17 @@ type Db = Database.Database;
 
 interface ChangeRecord {
   seq: number; collection: string; collection_id: string; record_id: string; op: string;
-  record: string; previous: string | null; created_at: string;
+  record: string; previous: string | null; created_at: string; tx_end: number;
 }
 
-const COLUMNS = 'seq, collection, collection_id, record_id, op, record, previous, created_at';
+const COLUMNS = 'seq, collection, collection_id, record_id, op, record, previous, created_at, tx_end';
 
 function toChange(r: ChangeRecord): ChangeRow {
   return {
     seq: r.seq, collection: r.collection, collectionId: r.collection_id, recordId: r.record_id, op: r.op as ChangeOp,
     record: JSON.parse(r.record) as RecordRow,
     previous: r.previous === null ? null : JSON.parse(r.previous) as RecordRow,
-    createdAt: r.created_at,
+    createdAt: r.created_at, txEnd: r.tx_end === 1,
   };
 }
 
@@ -42,14 +42,21 @@ export function prepareChangeReads(db: Db) {
     ),
     latest: db.prepare<[], number>('SELECT last FROM change_counter WHERE id = 1').pluck(),
     oldest: db.prepare<[], number | null>('SELECT min(seq) FROM changes').pluck(),
+    // Through the primary key from `seq` on: a transaction's changes are few and contiguous.
+    transactionEnd: db.prepare<[number], number | null>('SELECT min(seq) FROM changes WHERE seq >= ? AND tx_end = 1').pluck(),
   };
 }
 
 export function prepareChangeWrites(db: Db) {
   const next = db.prepare<[], number>('UPDATE change_counter SET last = last + 1 WHERE id = 1 RETURNING last').pluck();
-  const insert = db.prepare<[number, string, string, string, string, string, string | null, string]>(
-    `INSERT INTO changes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  const take = db.prepare<[number], number>('UPDATE change_counter SET last = last + ? WHERE id = 1 RETURNING last').pluck();
+  const insert = db.prepare<[number, string, string, string, string, string, string | null, string, number]>(
+    `INSERT INTO changes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const insertChange = (seq: number, c: NewChange): void => {
+    insert.run(seq, c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record),
+      c.previous === null ? null : JSON.stringify(c.previous), isoText(c.createdAt), c.txEnd ? 1 : 0);
+  };
   return {
     /**
      * Takes the next seq from the counter row and inserts the change with it,
@@ -57,13 +64,23 @@ export function prepareChangeWrites(db: Db) {
      * a failed insert never leaves the counter advanced). SQLite has one
      * writer at a time, so seq order is commit order trivially; the counter
      * (rather than max(seq) + 1) keeps seqs from being reused after pruning,
-     * and mirrors the PostgreSQL adapter (see postgres-changes.ts).
+     * and mirrors the PostgreSQL adapter (see postgres-changes.ts). The
+     * changes of one transaction are contiguous for the same reason: the
+     * writer runs one transaction at a time (group commit runs the grouped
+     * ones one after another, never interleaved; see sqlite-group-commit.ts).
      */
     append: db.transaction((c: NewChange): number => {
       const seq = next.get()!;
-      insert.run(seq, c.collection, c.collectionId, c.recordId, c.op, JSON.stringify(c.record),
-        c.previous === null ? null : JSON.stringify(c.previous), isoText(c.createdAt));
+      insertChange(seq, c);
       return seq;
+    }),
+    /** `append` for several: the counter moves once, by their number. */
+    appendAll: db.transaction((list: readonly NewChange[]): number[] => {
+      const first = take.get(list.length)! - list.length + 1;
+      return list.map((c, i) => {
+        insertChange(first + i, c);
+        return first + i;
+      });
     }),
     /**
      * Deletes the oldest changes up to (not including) the first one created
@@ -88,6 +105,9 @@ export function makeSqliteChangeRepository(read: Exec<ChangeReads>, write: Exec<
     async appendChange(change) {
       return write((s) => s.append.immediate(change));
     },
+    async appendChanges(changes) {
+      return write((s) => s.appendAll.immediate(changes));
+    },
     async readChanges(afterSeq, limit) {
       const rows = await read((s) => s.after(limit).all(afterSeq));
       return rows.map(toChange);
@@ -105,6 +125,9 @@ export function makeSqliteChangeRepository(read: Exec<ChangeReads>, write: Exec<
         return out;
       });
       return rows.map(toChange);
+    },
+    async findTransactionEnd(seq) {
+      return (await read((s) => s.transactionEnd.get(seq))) ?? null;
     },
     async latestSeq() {
       return (await read((s) => s.latest.get())) ?? 0;

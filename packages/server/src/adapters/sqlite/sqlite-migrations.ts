@@ -130,6 +130,14 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX changes_collection_seq_idx ON changes (collection_id, seq);
     `,
   },
+  {
+    version: 5,
+    name: 'change_tx_end',
+    // Which change ends its transaction (realtime marks a transaction's last
+    // event with it). Every change written before batches existed was a
+    // transaction of its own, so existing rows are ends.
+    sql: `ALTER TABLE changes ADD COLUMN tx_end INTEGER NOT NULL DEFAULT 1 CHECK (tx_end IN (0, 1));`,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */

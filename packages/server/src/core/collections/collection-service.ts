@@ -189,7 +189,7 @@ export function createCollectionService(opts: CollectionServiceOptions) {
         const stamp = await tx.collections.findSchemaStamp(name);
         if (stamp === null || !(await tx.collections.deleteCollection(name))) throw new AppError('not_found', `No collection "${name}".`);
         const at = new Date(clock.now()).toISOString();
-        await tx.changes.appendChange({ collection: name, collectionId: stamp.id, recordId: '', op: 'drop', record: droppedRecord(at), previous: null, createdAt: at });
+        await tx.changes.appendChange({ collection: name, collectionId: stamp.id, recordId: '', op: 'drop', record: droppedRecord(at), previous: null, createdAt: at, txEnd: true });
       });
       catalog.invalidate(name);
       compiler.forget(name);

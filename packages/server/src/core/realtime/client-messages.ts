@@ -95,6 +95,15 @@ async function subscribe(hub: HubInternals, conn: RealtimeConnection, msg: Recor
   if (conn.closed || conn.subscriptions.has(id)) return;
 
   const sub: Subscription = { id, collection: name, collectionId: collection.id, filter, state: 'live', lastSeq: hub.processedSeq };
+  if (since === undefined && hub.boundarySeq < hub.processedSeq) {
+    // A transaction is half dispatched: start at its beginning, so the subscriber gets it whole.
+    sub.lastSeq = hub.boundarySeq;
+    sub.state = 'replaying';
+    conn.subscriptions.set(id, sub);
+    hub.send(conn, { type: 'subscribed', id, seq: sub.lastSeq });
+    void hub.replay(conn, sub);
+    return;
+  }
   if (since === undefined) {
     conn.subscriptions.set(id, sub);
     hub.send(conn, { type: 'subscribed', id, seq: sub.lastSeq });

@@ -1,6 +1,7 @@
 import type { ServerMessage } from '@sigil/protocol';
 import type { Principal } from '../auth/principal.js';
 import type { FilterNode } from '../records/query/query-types.js';
+import type { ChangeRow } from '../records/record.js';
 
 /** What the hub needs from a transport (the WebSocket route implements it). */
 export interface ClientSink {
@@ -23,6 +24,19 @@ export interface Subscription {
   state: SubscriptionState;
   /** The last seq this subscription has considered (delivered or found not to concern it). */
   lastSeq: number;
+  /**
+   * The subscription's latest event of a transaction whose end it has not
+   * seen yet, held back until it is known whether it is the last one of that
+   * transaction it receives (then it goes out with `txEnd`).
+   */
+  held?: HeldChange | undefined;
+}
+
+export interface HeldChange {
+  readonly change: ChangeRow;
+  readonly op: 'create' | 'update' | 'delete' | 'leave';
+  /** The seq of the change ending its transaction, when known (replays look it up; live delivery sees it come). */
+  readonly endSeq: number | undefined;
 }
 
 /** One client connection's realtime state. Mutated only by the hub. */

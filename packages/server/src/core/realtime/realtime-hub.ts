@@ -10,7 +10,7 @@ import type { ChangeRow } from '../records/record.js';
 import { toRecordDto } from '../records/record-dto.js';
 import type { ChangeRepository } from '../storage/store.js';
 import { handleClientMessage } from './client-messages.js';
-import { newConnection, type ClientSink, type RealtimeConnection, type Subscription } from './realtime-connection.js';
+import { newConnection, type ClientSink, type HeldChange, type RealtimeConnection, type Subscription } from './realtime-connection.js';
 
 export interface RealtimeLimits {
   readonly maxSubscriptions: number;
@@ -47,6 +47,8 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
   const connections = new Set<RealtimeConnection>();
   /** The seq of the last change the hub has dispatched to live subscriptions. */
   let processedSeq = 0;
+  /** The seq of the last dispatched change that ended its transaction: before it, no transaction is half dispatched. */
+  let boundarySeq = 0;
 
   function send(conn: RealtimeConnection, message: ServerMessage): void {
     if (conn.closed) return;
@@ -62,9 +64,25 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     conn.sink.close(code, reason);
   }
 
-  /** Sends `change` to `sub` if it concerns it and the subscriber may see it; advances the subscription. */
-  function deliver(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, collection: Collection | null): void {
+  /**
+   * Considers `change` for `sub`: sends it if it concerns it and the
+   * subscriber may see it, and advances the subscription. A transaction's
+   * events reach the subscription contiguously (its changes have contiguous
+   * seqs and are considered in seq order); the last one it receives of each
+   * transaction is marked `txEnd`. That one is only known once the
+   * transaction's end has been seen, so the latest event of an open
+   * transaction is held until then. `endSeq`: where the change's transaction
+   * ends, for replays (which read one collection's changes and may never see
+   * the end, when it is another collection's change).
+   */
+  function deliver(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, collection: Collection | null, endSeq?: number): void {
     if (change.seq <= sub.lastSeq) return;
+    if (sub.held?.endSeq !== undefined && change.seq > sub.held.endSeq) release(conn, sub);
+    consider(conn, sub, change, collection, endSeq);
+    if (change.txEnd && sub.lastSeq === change.seq) release(conn, sub);
+  }
+
+  function consider(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, collection: Collection | null, endSeq: number | undefined): void {
     // Another collection's change (or an earlier collection's of the same name) is considered too, and moves the position on.
     if (change.collectionId !== sub.collectionId) {
       sub.lastSeq = change.seq;
@@ -90,8 +108,42 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     if (scope === null) return;
     const op = operationFor(sub, scope, change);
     if (op === null || conn.closed) return;
-    conn.sink.sendText(changeMessage(change, sub.id, op));
+    // An event of the same open transaction came before: it was not the last.
+    if (sub.held !== undefined) sendChange(conn, sub, sub.held.change, sub.held.op, false);
+    sub.held = undefined;
+    if (change.txEnd) sendChange(conn, sub, change, op, true);
+    else sub.held = { change, op, endSeq };
+  }
+
+  /** Sends the held event, if any, as the last of its transaction. */
+  function release(conn: RealtimeConnection, sub: Subscription): void {
+    const held = sub.held;
+    if (held === undefined) return;
+    sub.held = undefined;
+    if (conn.subscriptions.get(sub.id) === sub) sendChange(conn, sub, held.change, held.op, true);
+  }
+
+  function sendChange(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, op: HeldChange['op'], txEnd: boolean): void {
+    if (conn.closed) return;
+    conn.sink.sendText(changeMessage(change, sub.id, op, txEnd));
     if (conn.sink.bufferedBytes() > limits.maxBufferedBytes) close(conn, CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
+  }
+
+  /** For the changes of a replay batch that do not end their transaction (and the held event), where their transaction ends. */
+  async function transactionEnds(sub: Subscription, batch: readonly ChangeRow[]): Promise<Map<number, number>> {
+    const ends = new Map<number, number>();
+    let known: number | undefined;
+    if (sub.held !== undefined && sub.held.endSeq === undefined) {
+      known = (await changes.findTransactionEnd(sub.held.change.seq)) ?? undefined;
+      sub.held = { ...sub.held, endSeq: known };
+    }
+    for (const change of batch) {
+      if (change.txEnd) continue;
+      // A transaction's changes are contiguous: one lookup serves all of them.
+      if (known === undefined || change.seq > known) known = (await changes.findTransactionEnd(change.seq)) ?? undefined;
+      if (known !== undefined) ends.set(change.seq, known);
+    }
+    return ends;
   }
 
   async function collectionOrNull(name: string): Promise<Collection | null> {
@@ -148,10 +200,15 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
           // Everything up to `upTo` is committed: a read that finds nothing more of the collection has seen it all.
           const upTo = processedSeq;
           const batch = await changes.readCollectionChanges(sub.collectionId, sub.lastSeq, limits.replayBatchSize, limits.replayBatchChars);
+          const ends = await transactionEnds(sub, batch);
           const collection = await collectionOrNull(sub.collection);
           if (!replaying(conn, sub)) return;
-          for (const change of batch) deliver(conn, sub, change, collection);
-          if (batch.length === 0 && sub.lastSeq < upTo) sub.lastSeq = upTo;
+          for (const change of batch) deliver(conn, sub, change, collection, ends.get(change.seq));
+          if (batch.length === 0) {
+            // Nothing more of the collection: no later event of the held one's transaction (committed whole) can come.
+            release(conn, sub);
+            if (sub.lastSeq < upTo) sub.lastSeq = upTo;
+          }
         } finally {
           replaySlots.give();
         }
@@ -199,11 +256,13 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
       for (const conn of connections) {
         for (const sub of conn.subscriptions.values()) if (sub.state === 'live') deliver(conn, sub, change, collection);
       }
+      if (change.txEnd) boundarySeq = change.seq;
     },
 
-    /** Starts live delivery after this seq (the feed's starting position). */
+    /** Starts live delivery after this seq (the feed's starting position: the end of a transaction). */
     startAt(seq: number): void {
       processedSeq = seq;
+      boundarySeq = seq;
     },
 
     /** Re-checks every connection of `userId` (disabled, deleted, revoked, role changed): closes or refreshes it. */
@@ -235,7 +294,7 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     },
   };
 
-  const hubInternals = { opts, send, close, replay, collectionOrNull, get processedSeq() { return processedSeq; } };
+  const hubInternals = { opts, send, close, replay, collectionOrNull, get processedSeq() { return processedSeq; }, get boundarySeq() { return boundarySeq; } };
   return hub;
 }
 
@@ -246,6 +305,8 @@ export type HubInternals = {
   replay(conn: RealtimeConnection, sub: Subscription): Promise<void>;
   collectionOrNull(name: string): Promise<Collection | null>;
   readonly processedSeq: number;
+  /** `processedSeq`, or less while a transaction is half dispatched: where a new subscription starts so that it gets transactions whole. */
+  readonly boundarySeq: number;
 };
 
 /** How often a replay waiting for its client to read checks again. */
@@ -281,16 +342,16 @@ function createSlots(size: number) {
 const serialized = new WeakMap<ChangeRow, { readonly record: string; readonly messages: Map<string, string> }>();
 
 /** `{"type":"change",…}` for one subscriber, around the shared record JSON. */
-function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update' | 'delete' | 'leave'): string {
+function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update' | 'delete' | 'leave', txEnd: boolean): string {
   let entry = serialized.get(change);
   if (entry === undefined) {
     entry = { record: JSON.stringify(toRecordDto(change.record)), messages: new Map() };
     serialized.set(change, entry);
   }
-  const key = `${op}\u0000${subId}`;
+  const key = `${op}\u0000${txEnd ? 'end' : ''}\u0000${subId}`;
   let text = entry.messages.get(key);
   if (text === undefined) {
-    text = `{"type":"change","sub":${JSON.stringify(subId)},"seq":${change.seq},"op":"${op}","collection":${JSON.stringify(change.collection)},"record":${entry.record}}`;
+    text = `{"type":"change","sub":${JSON.stringify(subId)},"seq":${change.seq},"op":"${op}","collection":${JSON.stringify(change.collection)},"record":${entry.record}${txEnd ? ',"txEnd":true' : ''}}`;
     entry.messages.set(key, text);
   }
   return text;

@@ -2,16 +2,17 @@ import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import type { Collection, JsonObject, JsonValue } from '../collections/collection.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Store, StoreTransaction } from '../storage/store.js';
 import { hiddenCollection, inScope, mayEver, permits, readScope, refusal, type ReadPurpose, type ReadScope } from './access.js';
+import { atOperation, parseBatch, type BatchOperation, type BatchResult } from './batch-input.js';
 import { applyMergePatch, assertDepth } from './merge-patch.js';
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
 import { parseFilter } from './query/filter.js';
 import type { FilterNode, RecordQuery, SortKey } from './query/query-types.js';
 import { formatSort, parseSort } from './query/sort.js';
-import { parseStoredRecord, type ChangeOp, type RecordRow, type StoredRecord } from './record.js';
+import { parseStoredRecord, type ChangeOp, type NewChange, type RecordRow, type StoredRecord } from './record.js';
 import { ifMatchAllows, toRecordDto, userFieldsOf, type RecordDto } from './record-dto.js';
 
 export interface RecordServiceOptions {
@@ -54,6 +55,12 @@ interface WriteOutcome {
 
 /** Thrown inside a write transaction to roll it back and try again with fresh state. */
 class Retry extends Error {}
+
+/** One write of a transaction: its collection, and what it does inside the transaction (run again on a retry). */
+interface WriteStep {
+  readonly name: string;
+  readonly attempt: (collection: Collection, tx: StoreTransaction) => Promise<WriteOutcome | Retry>;
+}
 
 export type RecordService = ReturnType<typeof createRecordService>;
 
@@ -108,25 +115,43 @@ export function createRecordService(opts: RecordServiceOptions) {
   }
 
   /**
-   * Runs one write with its change-log entry in one transaction, checking
-   * inside it that the schema used for validation is still current (another
-   * instance may have changed it); on a stale schema, reloads and redoes.
+   * Runs writes with their change-log entries in one transaction (one write,
+   * or a batch's), checking inside it that each schema used for validation is
+   * still current (another instance may have changed it); on a stale schema
+   * or a lost compare-and-set, reloads and redoes them all. Later steps see
+   * what earlier ones wrote. The changes are appended last, together: on
+   * PostgreSQL the first append locks the change counter until the commit
+   * (see postgres-changes.ts), so that lock is held as briefly as possible,
+   * and the last change is marked as the transaction's end.
    */
-  async function write(
-    name: string,
-    attempt: (collection: Collection, tx: StoreTransaction) => Promise<WriteOutcome | Retry>,
-  ): Promise<RecordRow> {
+  async function write(steps: readonly WriteStep[]): Promise<RecordRow[]> {
+    const names = [...new Set(steps.map((step) => step.name))];
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const collection = i === 0 ? await catalog.get(name) : await catalog.refresh(name);
+      const collections = new Map<string, Collection>();
+      for (const name of names) collections.set(name, i === 0 ? await catalog.get(name) : await catalog.refresh(name));
       const result = await store
         .transaction(
           async (tx) => {
-            const outcome = await attempt(collection, tx);
-            if (outcome instanceof Retry) return outcome;
-            const stamp = await tx.collections.findSchemaStamp(name);
-            if (stamp?.id !== collection.id || stamp.schemaVersion !== collection.schemaVersion) throw new Retry();
-            await tx.changes.appendChange({ collection: name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso() });
-            return outcome.row;
+            const outcomes: { readonly outcome: WriteOutcome; readonly collection: Collection }[] = [];
+            for (const step of steps) {
+              const collection = collections.get(step.name)!;
+              const outcome = await step.attempt(collection, tx);
+              if (outcome instanceof Retry) {
+                // Nothing written yet: answering is cheaper than a rollback. Else roll back what earlier steps wrote.
+                if (outcomes.length === 0) return outcome;
+                throw outcome;
+              }
+              outcomes.push({ outcome, collection });
+            }
+            for (const collection of collections.values()) {
+              const stamp = await tx.collections.findSchemaStamp(collection.name);
+              if (stamp?.id !== collection.id || stamp.schemaVersion !== collection.schemaVersion) throw new Retry();
+            }
+            const last = outcomes.length - 1;
+            const entries = outcomes.map(({ outcome, collection }, k): NewChange => ({ collection: collection.name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso(), txEnd: k === last }));
+            if (entries.length === 1) await tx.changes.appendChange(entries[0]!);
+            else await tx.changes.appendChanges(entries);
+            return outcomes.map(({ outcome }) => outcome.row);
           },
           { isolation: 'read committed' },
         )
@@ -140,6 +165,10 @@ export function createRecordService(opts: RecordServiceOptions) {
       }
     }
     throw new AppError('unavailable', 'The record kept changing concurrently; retry.', { retryAfter: 1 });
+  }
+
+  async function writeOne(step: WriteStep): Promise<RecordRow> {
+    return (await write([step]))[0]!;
   }
 
   /** Loads a record the caller may view, else 404 (existence is not revealed). */
@@ -157,17 +186,17 @@ export function createRecordService(opts: RecordServiceOptions) {
     ifMatch: string | undefined,
     rule: 'update' | 'delete',
     change: (collection: Collection, current: RecordRow, tx: StoreTransaction) => Promise<WriteOutcome | Retry>,
-  ): Promise<RecordRow> {
+  ): Promise<WriteStep> {
     // A record you cannot view is one you cannot change: 404 for the collection or the record alike.
     await readable(name, principal, 'view');
-    return write(name, async (collection, tx) => {
+    return { name, attempt: async (collection, tx) => {
       const current = await loadVisible(collection, principal, id, tx);
       if (!permits(collection.rules[rule], principal, current)) throw refusal(principal, `${rule} this record`);
       if (ifMatch !== undefined && !ifMatchAllows(ifMatch, current.version)) {
         throw new AppError('precondition_failed', `The record is at version ${current.version}.`);
       }
       return change(collection, current, tx);
-    });
+    } };
   }
 
   /** `update` is checked on the current record (in `modify`) and on the result: an update cannot move a record out of what the caller may change. */
@@ -212,60 +241,121 @@ export function createRecordService(opts: RecordServiceOptions) {
     },
 
     async create(principal: Principal | null, name: string, body: JsonObject): Promise<RecordDto> {
-      const target = await catalog.get(name);
-      if (!mayEver(target.rules.create, principal)) {
-        throw readScope(target, principal, 'view') === null ? hiddenCollection(name) : refusal(principal, `create records of "${name}"`);
-      }
-      assertDepth(body, MAX_BODY_DEPTH);
-      const rawId = body['id'];
-      if (rawId !== undefined && (typeof rawId !== 'string' || !CLIENT_ID_RE.test(rawId))) {
-        throw new AppError('validation_failed', 'Invalid id.', { details: [{ path: '/id', message: 'must match ^[A-Za-z0-9_-]{1,64}$' }] });
-      }
-      const data = userFieldsOf(body);
-      const row = await write(name, async (collection, tx) => {
-        validate(collection, data);
-        const now = iso();
-        const record: RecordRow = { id: rawId ?? newId(clock.now()), owner: principal?.userId ?? null, version: 1, createdAt: now, updatedAt: now, data };
-        // An expression rule is checked on the record as it would be stored (with its owner).
-        if (!permits(collection.rules.create, principal, record)) throw refusal(principal, 'create this record');
-        await tx.records.insertRecord(name, record);
-        return { row: record, op: 'create' };
-      });
-      return toRecordDto(row);
+      return toRecordDto(await writeOne(await createStep(principal, name, body)));
     },
 
     async patch(principal: Principal | null, name: string, id: string, patch: JsonValue, ifMatch?: string): Promise<RecordDto> {
-      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-        throw new AppError('validation_failed', 'A merge patch for a record must be an object.', { details: [{ path: '', message: 'must be object' }] });
-      }
-      assertDepth(patch, MAX_BODY_DEPTH);
-      const changes = userFieldsOf(patch);
-      const row = await modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
-        const merged = applyMergePatch(current.data, changes) as JsonObject;
-        validate(collection, merged);
-        const next = allowedUpdate(collection, principal, nextVersion(current, merged));
-        return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
-      });
-      return toRecordDto(row);
+      return toRecordDto(await writeOne(await patchStep(principal, name, id, patch, ifMatch)));
     },
 
     async replace(principal: Principal | null, name: string, id: string, body: JsonObject, ifMatch?: string): Promise<RecordDto> {
-      assertDepth(body, MAX_BODY_DEPTH);
-      const data = userFieldsOf(body);
-      const row = await modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
-        validate(collection, data);
-        const next = allowedUpdate(collection, principal, nextVersion(current, data));
-        return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
-      });
-      return toRecordDto(row);
+      return toRecordDto(await writeOne(await replaceStep(principal, name, id, body, ifMatch)));
     },
 
     async remove(principal: Principal | null, name: string, id: string, ifMatch?: string): Promise<void> {
-      await modify(name, principal, id, ifMatch, 'delete', async (_collection, current, tx) =>
-        (await tx.records.deleteRecord(name, id, current.version)) ? { row: current, op: 'delete' } : new Retry(),
-      );
+      await writeOne(await removeStep(principal, name, id, ifMatch));
+    },
+
+    /**
+     * Applies a batch (SPEC §4.8) in one transaction: all operations or none.
+     * Each is checked exactly as alone; the first that fails is the answer,
+     * with its position in `details[0].index`.
+     */
+    async batch(principal: Principal | null, body: unknown): Promise<BatchResult[]> {
+      const operations = parseBatch(body);
+      const steps: WriteStep[] = [];
+      for (const [index, operation] of operations.entries()) {
+        const step = await indexed(index, () => stepFor(principal, operation));
+        steps.push({ name: step.name, attempt: (collection, tx) => indexed(index, () => step.attempt(collection, tx)) });
+      }
+      const rows = await write(steps);
+      return operations.map((operation, i): BatchResult => {
+        switch (operation.op) {
+          case 'create':
+            return { status: 201, record: toRecordDto(rows[i]!) };
+          case 'update':
+          case 'replace':
+            return { status: 200, record: toRecordDto(rows[i]!) };
+          case 'delete':
+            return { status: 204 };
+        }
+      });
     },
   };
+
+  async function createStep(principal: Principal | null, name: string, body: JsonObject): Promise<WriteStep> {
+    const target = await catalog.get(name);
+    if (!mayEver(target.rules.create, principal)) {
+      throw readScope(target, principal, 'view') === null ? hiddenCollection(name) : refusal(principal, `create records of "${name}"`);
+    }
+    assertDepth(body, MAX_BODY_DEPTH);
+    const rawId = body['id'];
+    if (rawId !== undefined && (typeof rawId !== 'string' || !CLIENT_ID_RE.test(rawId))) {
+      throw new AppError('validation_failed', 'Invalid id.', { details: [{ path: '/id', message: 'must match ^[A-Za-z0-9_-]{1,64}$' }] });
+    }
+    const data = userFieldsOf(body);
+    return { name, attempt: async (collection, tx) => {
+      validate(collection, data);
+      const now = iso();
+      const record: RecordRow = { id: rawId ?? newId(clock.now()), owner: principal?.userId ?? null, version: 1, createdAt: now, updatedAt: now, data };
+      // An expression rule is checked on the record as it would be stored (with its owner).
+      if (!permits(collection.rules.create, principal, record)) throw refusal(principal, 'create this record');
+      await tx.records.insertRecord(name, record);
+      return { row: record, op: 'create' };
+    } };
+  }
+
+  async function patchStep(principal: Principal | null, name: string, id: string, patch: JsonValue, ifMatch?: string): Promise<WriteStep> {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+      throw new AppError('validation_failed', 'A merge patch for a record must be an object.', { details: [{ path: '', message: 'must be object' }] });
+    }
+    assertDepth(patch, MAX_BODY_DEPTH);
+    const changes = userFieldsOf(patch);
+    return modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
+      const merged = applyMergePatch(current.data, changes) as JsonObject;
+      validate(collection, merged);
+      const next = allowedUpdate(collection, principal, nextVersion(current, merged));
+      return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
+    });
+  }
+
+  async function replaceStep(principal: Principal | null, name: string, id: string, body: JsonObject, ifMatch?: string): Promise<WriteStep> {
+    assertDepth(body, MAX_BODY_DEPTH);
+    const data = userFieldsOf(body);
+    return modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
+      validate(collection, data);
+      const next = allowedUpdate(collection, principal, nextVersion(current, data));
+      return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
+    });
+  }
+
+  async function removeStep(principal: Principal | null, name: string, id: string, ifMatch?: string): Promise<WriteStep> {
+    return modify(name, principal, id, ifMatch, 'delete', async (_collection, current, tx) =>
+      (await tx.records.deleteRecord(name, id, current.version)) ? { row: current, op: 'delete' } : new Retry(),
+    );
+  }
+
+  function stepFor(principal: Principal | null, operation: BatchOperation): Promise<WriteStep> {
+    switch (operation.op) {
+      case 'create':
+        return createStep(principal, operation.collection, operation.record);
+      case 'update':
+        return patchStep(principal, operation.collection, operation.id, operation.patch, operation.ifMatch);
+      case 'replace':
+        return replaceStep(principal, operation.collection, operation.id, operation.record, operation.ifMatch);
+      case 'delete':
+        return removeStep(principal, operation.collection, operation.id, operation.ifMatch);
+    }
+  }
+}
+
+/** Runs `fn`; an error it throws names operation `index` of the batch (a Retry passes through untouched). */
+async function indexed<T>(index: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw isAppError(err) ? atOperation(err, index) : err;
+  }
 }
 
 /** `row` if it exists and is in the caller's read scope; else 404 either way, so existence is not revealed. */

@@ -58,6 +58,13 @@ export interface NewChange {
   readonly previous: RecordRow | null;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
+  /**
+   * Whether this is the last change of its transaction. A transaction's
+   * changes take contiguous seqs (see `ChangeRepository.appendChange`), so the
+   * changes from one end to the next are exactly one transaction: realtime
+   * uses it to mark the last event of a transaction each subscriber receives.
+   */
+  readonly txEnd: boolean;
 }
 
 /** The `record` of a `drop` entry: no record, in the shape every entry has. */

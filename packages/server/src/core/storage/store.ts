@@ -178,9 +178,26 @@ export interface ChangeRepository {
   /**
    * Appends a change in the current transaction and returns its seq. Seqs are
    * assigned so that seq order is commit order (no later-committed change gets
-   * a lower seq), which makes `seq > last` tailing lossless.
+   * a lower seq), which makes `seq > last` tailing lossless, and the changes
+   * of one transaction take contiguous seqs (no other transaction's change
+   * falls between them), the last one appended with `txEnd`.
    */
   appendChange(change: NewChange): Promise<number>;
+  /**
+   * `appendChange` for several changes, in order, with consecutive seqs, in
+   * one step (a batch's changes: on PostgreSQL the change counter stays
+   * locked from the first append to the commit, so one statement instead of
+   * one per change keeps that serial section short). Returns their seqs.
+   */
+  appendChanges(changes: readonly NewChange[]): Promise<number[]>;
+  /**
+   * The seq of the change that ends the transaction of change `seq` (the
+   * first change at or after it with `txEnd`); null when there is none. A
+   * transaction commits whole, so once one of its changes is readable its end
+   * is too. Replays, which read one collection's changes, use it to know
+   * where a transaction that went on in other collections ended.
+   */
+  findTransactionEnd(seq: number): Promise<number | null>;
   /** Changes with seq > `afterSeq`, ascending, at most `limit`. */
   readChanges(afterSeq: number, limit: number): Promise<ChangeRow[]>;
   /**

@@ -20,7 +20,7 @@ const errorSchema = {
       properties: {
         code: { type: 'string', enum: Object.keys(ERROR_STATUS) },
         message: { type: 'string' },
-        details: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+        details: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' }, index: { type: 'integer', minimum: 0, description: 'In a failed batch, on the first detail: the position of the operation that failed' } } } },
         report: { ...ref('SchemaCheckReport'), description: 'Only on schema_conflict' },
       },
     },

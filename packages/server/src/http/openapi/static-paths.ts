@@ -1,3 +1,4 @@
+import { MAX_BATCH_OPERATIONS } from '../../core/records/batch-input.js';
 import { createCollectionBody, updateCollectionBody } from '../routes/collection-routes.js';
 import { refreshBodySchema } from '../routes/schemas.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
@@ -9,6 +10,7 @@ export const STATIC_TAGS = [
   { name: 'users', description: 'User management: self or admin' },
   { name: 'collections', description: 'Collection definitions: JSON Schema, rules, indexes (docs/collections.md)' },
   { name: 'realtime', description: 'The WebSocket endpoint (protocol: docs/realtime.md)' },
+  { name: 'batch', description: 'Several record writes in one transaction (docs/batches.md)' },
 ];
 
 /** A JSON Schema is an object of any keys: `additionalProperties: true` says so to generators (a bare `type: object` reads as "no keys"). */
@@ -28,6 +30,52 @@ const USER_PATCH = {
 const USER_ENVELOPE = { type: 'object', required: ['user'], properties: { user: ref('User') } };
 const COLLECTION_ENVELOPE = { type: 'object', required: ['collection'], properties: { collection: ref('Collection') } };
 const PAGE_LIMIT = { type: 'integer', minimum: 1, maximum: 200 };
+
+/** `POST /api/batch` (SPEC §4.8): the operations are the record writes of any collection, so records are described generically. */
+const ANY_RECORD = { type: 'object', required: ['id', 'createdAt', 'updatedAt', 'owner', 'version'], additionalProperties: true, properties: { id: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' }, owner: { type: ['string', 'null'] }, version: { type: 'integer', minimum: 1 } } };
+const IF_MATCH = { type: 'string', description: 'As the If-Match header: the quoted version the record must be at ("\\"3\\"")' };
+const batchOperation = (opName: string, required: readonly string[], properties: Doc): Doc => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['op', 'collection', ...required],
+  properties: { op: { const: opName }, collection: { type: 'string' }, ...properties },
+});
+const BATCH_REQUEST = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['operations'],
+  properties: {
+    operations: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_BATCH_OPERATIONS,
+      items: {
+        oneOf: [
+          batchOperation('create', ['record'], { record: { ...ANY_OBJECT, description: 'The record\'s fields, optionally with a client id' } }),
+          batchOperation('update', ['id', 'patch'], { id: { type: 'string' }, patch: { ...ANY_OBJECT, description: 'A JSON Merge Patch (RFC 7396)' }, ifMatch: IF_MATCH }),
+          batchOperation('replace', ['id', 'record'], { id: { type: 'string' }, record: { ...ANY_OBJECT, description: 'The new user fields' }, ifMatch: IF_MATCH }),
+          batchOperation('delete', ['id'], { id: { type: 'string' }, ifMatch: IF_MATCH }),
+        ],
+      },
+    },
+  },
+};
+const BATCH_RESPONSE = {
+  type: 'object',
+  required: ['results'],
+  properties: {
+    results: {
+      type: 'array',
+      description: 'One per operation, in order',
+      items: {
+        oneOf: [
+          { type: 'object', additionalProperties: false, required: ['status', 'record'], properties: { status: { enum: [200, 201] }, record: ANY_RECORD } },
+          { type: 'object', additionalProperties: false, required: ['status'], properties: { status: { const: 204 } } },
+        ],
+      },
+    },
+  },
+};
 
 /** The parts of the API that do not depend on the collections. */
 export function staticPaths(): Doc {
@@ -50,6 +98,16 @@ export function staticPaths(): Doc {
         description: 'A WebSocket upgrade (RFC 6455). After the upgrade, client and server exchange the JSON messages of the realtime protocol (auth, subscribe with `since`, change events, errors and close codes), described in docs/realtime.md. A browser Origin must be in CORS_ORIGINS. A plain GET without the upgrade is 400; over the connection caps (REALTIME_MAX_CONNECTIONS_PER_IP, REALTIME_MAX_CONNECTIONS) the upgrade is refused with 429 or 503 and Retry-After (docs/limits.md).',
         errors: [400, 403, 429, 503],
         responses: { 101: { description: 'Switching Protocols: the connection is now a WebSocket speaking the protocol of docs/realtime.md' } },
+      }),
+    },
+    '/api/batch': {
+      post: op('createBatch', 'Apply record writes in one transaction', {
+        tags: ['batch'],
+        security: OPTIONAL,
+        description: `Up to ${MAX_BATCH_OPERATIONS} create, update (merge patch), replace and delete operations across collections, applied in one transaction: all commit or none does. Each is checked as it would be alone (rules, schema, If-Match); later operations see earlier ones. If one fails, nothing is applied and the answer is its error, with error.details[0].index its position. Realtime marks each subscription's last event of the transaction with txEnd (docs/batches.md).`,
+        errors: [400, 401, 403, 404, 409, 412, 413, 415],
+        requestBody: body(BATCH_REQUEST, 'The operations, in order'),
+        responses: { 200: json(BATCH_RESPONSE) },
       }),
     },
     '/api/auth/register': {
