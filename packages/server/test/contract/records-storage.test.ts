@@ -73,6 +73,8 @@ describe.each(STORES)('records storage: $name', (factory) => {
       await store.records.insertRecord('tasks', record);
       expect(await store.records.findRecord('tasks', 'r1')).toEqual(record);
       expect(await store.records.findRecord('tasks', 'missing')).toBeNull();
+      expect(await store.transaction((tx) => tx.records.findRecordToChange('tasks', 'r1'))).toEqual(record);
+      expect(await store.transaction((tx) => tx.records.findRecordToChange('tasks', 'missing'))).toBeNull();
     });
 
     it('reads a record with its data as stored JSON text that answers exactly like the parsed record', async () => {

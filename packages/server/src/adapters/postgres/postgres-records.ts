@@ -56,6 +56,12 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
       return row === null ? null : parseStoredRecord(row);
     },
     readRecord,
+    async findRecordToChange(collection, id) {
+      const result = await run<RecordRecord>(statementName('lck', collection),
+        `SELECT ${READ_COLUMNS} FROM ${recordsTable(collection)} WHERE id = $1 FOR UPDATE`, [id]);
+      const row = result.rows[0];
+      return row === undefined ? null : parseStoredRecord(toStored(row));
+    },
     async updateRecord(collection, r, expectedVersion) {
       // Compare-and-set on version. Under READ COMMITTED a concurrent writer of
       // the same row waits for our row lock, then re-checks `version` on the

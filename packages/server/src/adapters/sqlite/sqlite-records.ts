@@ -187,6 +187,11 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
       const row = await readRecord(collection, id);
       return row === null ? null : parseStoredRecord(row);
     },
+    // One writer at a time: a change's read cannot be raced.
+    async findRecordToChange(collection, id) {
+      const row = await readRecord(collection, id);
+      return row === null ? null : parseStoredRecord(row);
+    },
     readRecord,
     async updateRecord(collection, r, expectedVersion) {
       const sql = pointSql(collection).update;

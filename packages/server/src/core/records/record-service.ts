@@ -175,7 +175,7 @@ export function createRecordService(opts: RecordServiceOptions) {
   async function loadVisible(collection: Collection, principal: Principal | null, id: string, reader: Pick<StoreTransaction, 'records'>): Promise<RecordRow> {
     const scope = readScope(collection, principal, 'view');
     if (scope === null) throw hiddenCollection(collection.name);
-    return visible(scope, CLIENT_ID_RE.test(id) ? await reader.records.findRecord(collection.name, id) : null);
+    return visible(scope, CLIENT_ID_RE.test(id) ? await reader.records.findRecordToChange(collection.name, id) : null);
   }
 
   /** The shared path of PATCH, PUT and DELETE: visibility, rule, If-Match, compare-and-set. */

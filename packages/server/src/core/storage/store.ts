@@ -153,6 +153,13 @@ export interface RecordRepository {
   /** `conflict` when the id exists. */
   insertRecord(collection: string, record: RecordRow): Promise<void>;
   findRecord(collection: string, id: string): Promise<RecordRow | null>;
+  /**
+   * `findRecord` for a change of the record: inside a transaction it holds
+   * the row until the transaction ends (PostgreSQL: FOR UPDATE; SQLite's
+   * writer is exclusive anyway), so concurrent changes of one record queue
+   * instead of losing their compare-and-set and retrying.
+   */
+  findRecordToChange(collection: string, id: string): Promise<RecordRow | null>;
   /** `findRecord` with the user fields left as their stored JSON text, for answering reads. */
   readRecord(collection: string, id: string): Promise<StoredRecord | null>;
   /**
