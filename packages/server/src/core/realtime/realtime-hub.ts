@@ -4,12 +4,12 @@ import type { Clock } from '../clock.js';
 import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import type { Collection } from '../collections/collection.js';
 import { AppError, isAppError } from '../errors.js';
-import { inScope, readScope, type ReadScope } from '../records/access.js';
-import { matchesFilter } from '../records/query/evaluate.js';
+import { readScope } from '../records/access.js';
 import type { ChangeRow } from '../records/record.js';
-import { toRecordDto } from '../records/record-dto.js';
 import type { ChangeRepository } from '../storage/store.js';
+import { changeMessage, operationFor } from './change-messages.js';
 import { handleClientMessage } from './client-messages.js';
+import { createSlots, delay, DRAIN_POLL_MS, yieldToOthers } from './replay-pacing.js';
 import { newConnection, type ClientSink, type HeldChange, type RealtimeConnection, type Subscription } from './realtime-connection.js';
 
 export interface RealtimeLimits {
@@ -308,64 +308,3 @@ export type HubInternals = {
   /** `processedSeq`, or less while a transaction is half dispatched: where a new subscription starts so that it gets transactions whole. */
   readonly boundarySeq: number;
 };
-
-/** How often a replay waiting for its client to read checks again. */
-const DRAIN_POLL_MS = 10;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-/** Lets I/O and timers run (a resolved promise would not: microtasks run before them). */
-const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** A counting semaphore: at most `size` holders; the others wait in order. */
-function createSlots(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    take(): Promise<void> {
-      if (free > 0) {
-        free -= 1;
-        return Promise.resolve();
-      }
-      return new Promise((resolve) => waiting.push(resolve));
-    },
-    give(): void {
-      const next = waiting.shift();
-      if (next) next();
-      else free += 1;
-    },
-  };
-}
-
-// A change is serialized once, however many subscribers receive it: the
-// record JSON once, and each distinct (op, subscription id) message once
-// (clients commonly use the same ids, e.g. "s1").
-const serialized = new WeakMap<ChangeRow, { readonly record: string; readonly messages: Map<string, string> }>();
-
-/** `{"type":"change",…}` for one subscriber, around the shared record JSON. */
-function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update' | 'delete' | 'leave', txEnd: boolean): string {
-  let entry = serialized.get(change);
-  if (entry === undefined) {
-    entry = { record: JSON.stringify(toRecordDto(change.record)), messages: new Map() };
-    serialized.set(change, entry);
-  }
-  const key = `${op}\u0000${txEnd ? 'end' : ''}\u0000${subId}`;
-  let text = entry.messages.get(key);
-  if (text === undefined) {
-    text = `{"type":"change","sub":${JSON.stringify(subId)},"seq":${change.seq},"op":"${op}","collection":${JSON.stringify(change.collection)},"record":${entry.record}${txEnd ? ',"txEnd":true' : ''}}`;
-    entry.messages.set(key, text);
-  }
-  return text;
-}
-
-/**
- * create/delete concern a subscription when the record matches its filter and
- * is in the subscriber's read scope; an update after which it no longer is,
- * while it was before, is a `leave`.
- */
-function operationFor(sub: Subscription, scope: ReadScope, change: ChangeRow): 'create' | 'update' | 'delete' | 'leave' | null {
-  if (change.op === 'drop') return null;
-  const matches = inScope(scope, change.record) && matchesFilter(sub.filter, change.record);
-  if (change.op !== 'update') return matches ? change.op : null;
-  if (matches) return 'update';
-  return change.previous !== null && inScope(scope, change.previous) && matchesFilter(sub.filter, change.previous) ? 'leave' : null;
-}
