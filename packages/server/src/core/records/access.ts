@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Collection, RuleExpression, RuleValue } from '../collections/collection.js';
 import { AppError } from '../errors.js';
 import { matchesFilter } from './query/evaluate.js';
+import { someCondition } from './query/conditions.js';
 import type { FilterNode } from './query/query-types.js';
 import { parseStoredRecord, type RecordRow, type StoredRecord } from './record.js';
 import { bindRule, parseRuleExpression, usesVariables } from './rule-expression.js';
@@ -132,27 +133,7 @@ export function inScope(scope: ReadScope, record: RecordRow | StoredRecord): boo
 
 const NO_DATA = Object.freeze({});
 
-function touchesData(node: FilterNode): boolean {
-  switch (node.op) {
-    case 'and':
-    case 'or':
-      return node.children.some(touchesData);
-    case 'not':
-      return touchesData(node.child);
-    case 'eq':
-    case 'ne':
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte':
-    case 'in':
-    case 'nin':
-    case 'exists':
-    case 'contains':
-    case 'startsWith':
-      return node.field.kind === 'data';
-  }
-}
+const touchesData = (node: FilterNode): boolean => someCondition(node, (condition) => condition.field.kind === 'data');
 
 /**
  * The collection as seen by a caller who must be able to read it: one the

@@ -14,6 +14,7 @@ import type { ErrorDetail } from '@sigil/protocol';
 import type { Principal } from '../auth/principal.js';
 import type { RuleExpression } from '../collections/collection.js';
 import { AppError, isAppError } from '../errors.js';
+import { conditionValues, someCondition } from './query/conditions.js';
 import { parseFilter } from './query/filter.js';
 import type { FilterNode, Scalar } from './query/query-types.js';
 
@@ -46,10 +47,13 @@ export function parseRuleExpression(rule: RuleExpression, path: string): FilterN
     throw new AppError('validation_failed', 'An empty rule expression would allow everyone; write "public".', { details: [{ path, message: 'must not be empty' }] });
   }
   const problems: ErrorDetail[] = [];
-  forEachValue(node, (value) => {
-    if (typeof value === 'string' && value.startsWith(VARIABLE_PREFIX) && !(AUTH_VARIABLES as readonly string[]).includes(value)) {
-      problems.push({ path, message: `unknown variable "${value.slice(0, 40)}"; the caller is ${AUTH_VARIABLES.join(', ')}` });
+  someCondition(node, (condition) => {
+    for (const value of conditionValues(condition)) {
+      if (typeof value === 'string' && value.startsWith(VARIABLE_PREFIX) && !(AUTH_VARIABLES as readonly string[]).includes(value)) {
+        problems.push({ path, message: `unknown variable "${value.slice(0, 40)}"; the caller is ${AUTH_VARIABLES.join(', ')}` });
+      }
     }
+    return false;
   });
   if (problems.length > 0) throw new AppError('validation_failed', problems[0]!.message, { details: problems });
   parsed.set(rule, node);
@@ -118,38 +122,8 @@ const withVariables = new WeakMap<FilterNode, boolean>();
 export function usesVariables(node: FilterNode): boolean {
   let found = withVariables.get(node);
   if (found === undefined) {
-    found = false;
-    forEachValue(node, (value) => {
-      if (isVariable(value)) found = true;
-    });
+    found = someCondition(node, (condition) => conditionValues(condition).some(isVariable));
     withVariables.set(node, found);
   }
   return found;
-}
-
-function forEachValue(node: FilterNode, visit: (value: unknown) => void): void {
-  switch (node.op) {
-    case 'and':
-    case 'or':
-      for (const child of node.children) forEachValue(child, visit);
-      return;
-    case 'not':
-      forEachValue(node.child, visit);
-      return;
-    case 'in':
-    case 'nin':
-      for (const value of node.values) visit(value);
-      return;
-    case 'eq':
-    case 'ne':
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte':
-    case 'exists':
-    case 'contains':
-    case 'startsWith':
-      visit(node.value);
-      return;
-  }
 }
