@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import type { Collection, RuleExpression, RuleValue } from '../collections/collection.js';
 import { AppError } from '../errors.js';
 import { matchesFilter } from './query/evaluate.js';
@@ -142,4 +143,18 @@ const touchesData = (node: FilterNode): boolean => someCondition(node, (conditio
  */
 export function hiddenCollection(name: string): AppError {
   return new AppError('not_found', `No collection "${name}".`);
+}
+
+/** `row` if it exists and is in the caller's read scope; else 404 either way, so existence is not revealed. */
+export function visibleRecord<R extends RecordRow | StoredRecord>(scope: ReadScope, row: R | null): R {
+  if (!row || !inScope(scope, row)) throw new AppError('not_found', 'No such record.');
+  return row;
+}
+
+/** The collection and what the caller may read of it; a collection they may not read is 404 like a missing one. */
+export async function readableCollection(catalog: CollectionCatalog, name: string, principal: Principal | null, purpose: ReadPurpose): Promise<{ collection: Collection; scope: ReadScope }> {
+  const collection = await catalog.get(name);
+  const scope = readScope(collection, principal, purpose);
+  if (scope === null) throw hiddenCollection(name);
+  return { collection, scope };
 }

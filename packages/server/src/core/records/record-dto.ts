@@ -68,6 +68,9 @@ export function userFieldsOf(body: JsonObject): JsonObject {
 }
 
 /** `"<version>"`: a strong entity tag. */
+/** A client-chosen record id (SPEC §4.3). */
+export const CLIENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
 export const etagOf = (version: number): string => `"${version}"`;
 
 /**
