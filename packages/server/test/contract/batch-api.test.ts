@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, expectError, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, expectError, register, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 
 const ORDER_SCHEMA = {
   type: 'object',
@@ -22,7 +22,6 @@ describe.each(STORES)('batch API on $name', (backend) => {
   let admin: Account;
   let alice: Account;
   let bob: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
   let counter = 0;
   const unique = (prefix: string): string => `${prefix}_${++counter}`;
 
@@ -42,9 +41,7 @@ describe.each(STORES)('batch API on $name', (backend) => {
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url });
+    t = await startTestSigilOn(backend.name);
     admin = await createAdmin(t);
     alice = await register(t, 'alice');
     bob = await register(t, 'bob');
@@ -58,7 +55,6 @@ describe.each(STORES)('batch API on $name', (backend) => {
   });
   afterAll(async () => {
     await t?.close();
-    await disposeDb();
   });
 
   describe.skipIf(backend.skipReason !== null)('applying', () => {

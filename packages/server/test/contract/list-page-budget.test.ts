@@ -4,8 +4,8 @@
  * still yields every record exactly once, in order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 
 interface Page {
   items: { id: string; n: number }[];
@@ -15,13 +15,10 @@ interface Page {
 describe.each(STORES)('list page budget on $name', (backend) => {
   let t: TestSigil;
   let admin: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url, env: { LIST_PAGE_MB: '1' } });
+    t = await startTestSigilOn(backend.name, { env: { LIST_PAGE_MB: '1' } });
     admin = await createAdmin(t);
     for (const name of ['big', 'small']) {
       const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name, schema: { type: 'object', properties: { n: { type: 'integer' }, blob: { type: 'string' } } } } });
@@ -30,7 +27,6 @@ describe.each(STORES)('list page budget on $name', (backend) => {
   });
   afterAll(async () => {
     await t?.close();
-    await disposeDb();
   });
 
   async function all(collection: string, sort: string): Promise<{ pages: Page[]; ids: string[] }> {

@@ -10,8 +10,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuleExpression, RuleValue } from '../../src/core/collections/collection.js';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, register, startTestSigil, uniqueName, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, register, startTestSigilOn, uniqueName, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type Message, type TestSocket } from '../helpers/ws-client.js';
 
 /** The four keywords and expressions (SPEC §4.7): one like `owner`, one on the data, one mixing both. */
@@ -53,15 +53,12 @@ function mayReadAny(rule: RuleValue, caller: Caller): boolean {
 
 describe.each(STORES)('read permission on $name', (backend) => {
   let t: TestSigil;
-  let disposeDb: () => Promise<void> = async () => undefined;
   const accounts = new Map<Caller, Account>();
   const sockets = new Map<Caller, TestSocket>();
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url, listen: true });
+    t = await startTestSigilOn(backend.name, { listen: true });
     accounts.set('admin', await createAdmin(t));
     accounts.set('u1', await register(t, uniqueName('rp1')));
     accounts.set('u2', await register(t, uniqueName('rp2')));
@@ -78,7 +75,6 @@ describe.each(STORES)('read permission on $name', (backend) => {
   afterAll(async () => {
     for (const s of sockets.values()) s.close();
     await t?.close();
-    await disposeDb();
   });
 
   const token = (caller: Caller | Owner): string | undefined => accounts.get(caller)?.accessToken;

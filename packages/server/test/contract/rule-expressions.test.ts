@@ -6,8 +6,8 @@
  * subscriber's read rule, `update` when it starts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, expectError, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, expectError, register, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type Message, type TestSocket } from '../helpers/ws-client.js';
 
 const SCHEMA = {
@@ -22,7 +22,6 @@ describe.each(STORES)('rule expressions on $name', (backend) => {
   let admin: Account;
   let alice: Account;
   let bob: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
   const sockets: TestSocket[] = [];
 
   const post = (token: string | undefined, body: object) => t.request({ method: 'POST', url: '/api/collections/posts/records', token, body });
@@ -39,9 +38,7 @@ describe.each(STORES)('rule expressions on $name', (backend) => {
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url, listen: true });
+    t = await startTestSigilOn(backend.name, { listen: true });
     admin = await createAdmin(t);
     alice = await register(t, 'rx_alice');
     bob = await register(t, 'rx_bob');
@@ -63,7 +60,6 @@ describe.each(STORES)('rule expressions on $name', (backend) => {
   afterAll(async () => {
     for (const s of sockets) s.close();
     await t?.close();
-    await disposeDb();
   });
 
   const skip = backend.skipReason !== null;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sortFingerprint } from '../../src/core/records/query/cursor.js';
 import { DEFAULT_SORT } from '../../src/core/records/query/sort.js';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, expectError, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, expectError, register, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 
 /**
  * Input that one engine could store and the other could not (PostgreSQL has
@@ -14,7 +14,6 @@ describe.each(STORES)('unstorable input on $name', (backend) => {
   let t: TestSigil;
   let admin: Account;
   let alice: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
   const url = '/api/collections/things/records';
 
   const raw = (method: 'POST' | 'PATCH' | 'PUT', target: string, body: string, token = alice.accessToken) =>
@@ -28,9 +27,7 @@ describe.each(STORES)('unstorable input on $name', (backend) => {
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url });
+    t = await startTestSigilOn(backend.name);
     admin = await createAdmin(t);
     alice = await register(t, 'alice');
     const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name: 'things', schema: { type: 'object' } } });
@@ -38,7 +35,6 @@ describe.each(STORES)('unstorable input on $name', (backend) => {
   });
   afterAll(async () => {
     await t?.close();
-    await disposeDb();
   });
 
   describe.skipIf(backend.skipReason !== null)('refused with 400, nothing written', () => {

@@ -7,7 +7,9 @@ import { expect } from 'vitest';
 import { createSigil, type Sigil, type SigilOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/core/clock.js';
+import type { Dialect } from '../../src/core/storage/store.js';
 import { createLogger } from '../../src/logger.js';
+import { createTestDatabaseUrl } from './stores.js';
 
 export const TEST_JWT_SECRET = 'test-secret-7QmV2pX9rT4wZ8yB3nK6cF1hJ5dL0sGa';
 /** Cheap argon2id parameters: the tests exercise the logic, not the cost. */
@@ -86,6 +88,23 @@ export async function startTestSigil(opts: {
     async close() {
       await sigil.close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * `startTestSigil` on a fresh, empty database of `dialect` (see stores.ts);
+ * its `close()` also drops the database. For a suite per backend:
+ * `beforeAll(async () => { t = await startTestSigilOn(backend.name) })`.
+ */
+export async function startTestSigilOn(dialect: Dialect, opts: Omit<NonNullable<Parameters<typeof startTestSigil>[0]>, 'databaseUrl'> = {}): Promise<TestSigil> {
+  const db = await createTestDatabaseUrl(dialect);
+  const t = await startTestSigil({ ...opts, databaseUrl: db.url });
+  return {
+    ...t,
+    async close() {
+      await t.close();
+      await db.dispose();
     },
   };
 }

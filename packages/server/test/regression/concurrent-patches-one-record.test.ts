@@ -6,26 +6,22 @@
  * from its read to its commit, so concurrent changes queue instead.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 
 describe.each(STORES)('concurrent PATCHes of one record on $name', (backend) => {
   let t: TestSigil;
   let admin: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url });
+    t = await startTestSigilOn(backend.name);
     admin = await createAdmin(t);
     const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name: 'counters', schema: { type: 'object' } } });
     expect(res.statusCode).toBe(201);
   });
   afterAll(async () => {
     await t?.close();
-    await disposeDb();
   });
 
   it.skipIf(backend.skipReason !== null)('8 writers × 5 rounds: every PATCH is applied, none is refused', async () => {

@@ -6,8 +6,8 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, startTestSigil, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type Message, type TestSocket } from '../helpers/ws-client.js';
 
 const SCHEMA = { type: 'object', properties: { title: { type: 'string' }, blob: { type: 'string' } } };
@@ -15,7 +15,6 @@ const SCHEMA = { type: 'object', properties: { title: { type: 'string' }, blob: 
 describe.each(STORES)('realtime history on $name', (backend) => {
   let t: TestSigil;
   let admin: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
   const sockets: TestSocket[] = [];
 
   async function socket(token?: string): Promise<TestSocket> {
@@ -44,15 +43,12 @@ describe.each(STORES)('realtime history on $name', (backend) => {
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url, listen: true });
+    t = await startTestSigilOn(backend.name, { listen: true });
     admin = await createAdmin(t);
   });
   afterAll(async () => {
     for (const s of sockets) s.close();
     await t?.close();
-    await disposeDb();
   });
 
   it.skipIf(backend.skipReason !== null)('a collection created again under a deleted one\'s name never replays the old one\'s changes', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeRow, RecordRow } from '../../src/core/records/record.js';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, register, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type Message, type TestSocket } from '../helpers/ws-client.js';
 
 /**
@@ -15,14 +15,11 @@ import { openSocket, wsUrl, type Message, type TestSocket } from '../helpers/ws-
 describe.each(STORES)('a subscription made in the middle of a transaction, on $name', (backend) => {
   let t: TestSigil;
   let user: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
-    t = await startTestSigil({ databaseUrl: db.url, listen: true, realtime: { pollIntervalMs: 3_600_000 } });
+    t = await startTestSigilOn(backend.name, { listen: true, realtime: { pollIntervalMs: 3_600_000 } });
     const admin = await createAdmin(t);
     const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name: 'orders', schema: { type: 'object' } } });
     expect(res.statusCode, res.body).toBe(201);
@@ -31,7 +28,6 @@ describe.each(STORES)('a subscription made in the middle of a transaction, on $n
   afterAll(async () => {
     for (const s of sockets) s.close();
     await t?.close();
-    await disposeDb();
   });
 
   it.skipIf(backend.skipReason !== null)('starts at the transaction\'s beginning and gets it whole, ended by txEnd', async () => {

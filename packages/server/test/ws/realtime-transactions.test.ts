@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeRow } from '../../src/core/records/record.js';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
-import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { STORES } from '../helpers/stores.js';
+import { createAdmin, register, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { openSocket, wsUrl, type Message, type TestSocket } from '../helpers/ws-client.js';
 
 const SCHEMA = { type: 'object', properties: { tag: { type: 'string' }, n: { type: 'integer' } } };
@@ -19,17 +19,14 @@ type Change = Message & { seq: number; op: string; collection: string; record: {
 describe.each(STORES)('realtime transactions on $name', (backend) => {
   let t: TestSigil;
   let user: Account;
-  let disposeDb: () => Promise<void> = async () => undefined;
   const sockets: TestSocket[] = [];
   let counter = 0;
   const unique = (prefix: string): string => `${prefix}${++counter}`;
 
   beforeAll(async () => {
     if (backend.skipReason) return;
-    const db = await createTestDatabaseUrl(backend.name);
-    disposeDb = db.dispose;
     // Small replay batches, so that one transaction straddles several of them.
-    t = await startTestSigil({ databaseUrl: db.url, listen: true, realtime: { replayBatchSize: 2 } });
+    t = await startTestSigilOn(backend.name, { listen: true, realtime: { replayBatchSize: 2 } });
     const admin = await createAdmin(t);
     for (const name of ['orders', 'lines']) {
       const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name, schema: SCHEMA } });
@@ -40,7 +37,6 @@ describe.each(STORES)('realtime transactions on $name', (backend) => {
   afterAll(async () => {
     for (const s of sockets) s.close();
     await t?.close();
-    await disposeDb();
   });
 
   async function subscriber(collection: string, extra: Record<string, unknown> = {}): Promise<TestSocket> {
