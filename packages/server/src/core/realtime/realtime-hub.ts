@@ -53,6 +53,11 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
   function send(conn: RealtimeConnection, message: ServerMessage): void {
     if (conn.closed) return;
     conn.sink.send(message);
+    cutIfSlow(conn);
+  }
+
+  /** The one outbound bound: past it a client is closed with 4008 (it resumes with `since`). */
+  function cutIfSlow(conn: RealtimeConnection): void {
     if (conn.sink.bufferedBytes() > limits.maxBufferedBytes) close(conn, CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
   }
 
@@ -126,7 +131,7 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
   function sendChange(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, op: HeldChange['op'], txEnd: boolean): void {
     if (conn.closed) return;
     conn.sink.sendText(changeMessage(change, sub.id, op, txEnd));
-    if (conn.sink.bufferedBytes() > limits.maxBufferedBytes) close(conn, CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
+    cutIfSlow(conn);
   }
 
   /** For the changes of a replay batch that do not end their transaction (and the held event), where their transaction ends. */
