@@ -130,6 +130,25 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     // transaction of its own, so existing rows are ends.
     sql: `ALTER TABLE changes ADD COLUMN tx_end boolean NOT NULL DEFAULT true;`,
   },
+  {
+    version: 6,
+    name: 'record_refs',
+    // The references of relation fields (store.ts, RelationRepository): one
+    // row per referencing record, field and referenced id. The primary key
+    // serves "this record's references", the index "who references this
+    // record" (restrict, cascade, setNull, back-relations).
+    sql: `
+      CREATE TABLE record_refs (
+        source    text NOT NULL,
+        source_id text NOT NULL,
+        field     text NOT NULL,
+        target    text NOT NULL,
+        target_id text NOT NULL,
+        PRIMARY KEY (source, source_id, field, target_id)
+      );
+      CREATE INDEX record_refs_target ON record_refs (target, target_id, source, field, source_id);
+    `,
+  },
 ];
 
 /**

@@ -21,7 +21,7 @@ const hashes = new Map<string, string>();
  * statement names at 63 bytes, so two long collection names could collide:
  * a short hash of the name stands in for it.
  */
-function statementName(kind: string, collection: string): string {
+export function statementName(kind: string, collection: string): string {
   let hash = hashes.get(collection);
   if (hash === undefined) {
     hash = createHash('sha256').update(collection).digest('hex').slice(0, 16);
@@ -75,6 +75,12 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
       const result = await run(statementName('del', collection),
         `DELETE FROM ${recordsTable(collection)} WHERE id = $1 AND version = $2`, [id, expectedVersion]);
       return result.rowCount === 1;
+    },
+    async readRecords(collection, ids) {
+      if (ids.length === 0) return [];
+      const result = await run<RecordRecord>(statementName('many', collection),
+        `SELECT ${READ_COLUMNS} FROM ${recordsTable(collection)} WHERE id = ANY($1::text[])`, [ids]);
+      return result.rows.map(toStored);
     },
     async scanRecords(collection, afterId, limit) {
       const from = `SELECT ${READ_COLUMNS} FROM ${recordsTable(collection)}`;

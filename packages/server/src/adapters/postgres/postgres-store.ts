@@ -7,6 +7,7 @@ import { makePostgresChangeRepository } from './postgres-changes.js';
 import { makePostgresCollectionRepository } from './postgres-collections.js';
 import { isRetryableTransactionError, translatePostgresError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
+import { makePostgresRelationRepository } from './postgres-relations.js';
 import { makePostgresRecordRepository } from './postgres-records.js';
 
 interface UserRecord {
@@ -66,6 +67,7 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
     collections: makePostgresCollectionRepository(run, atomic),
     records: makePostgresRecordRepository(run),
     changes: makePostgresChangeRepository(run),
+    relations: makePostgresRelationRepository(run),
     users: {
       async insertUser(u) {
         const result = await run<UserRecord>('sigil_insert_user',

@@ -138,6 +138,25 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // transaction of its own, so existing rows are ends.
     sql: `ALTER TABLE changes ADD COLUMN tx_end INTEGER NOT NULL DEFAULT 1 CHECK (tx_end IN (0, 1));`,
   },
+  {
+    version: 6,
+    name: 'record_refs',
+    // The references of relation fields (store.ts, RelationRepository): one
+    // row per referencing record, field and referenced id. The primary key
+    // serves "this record's references", the index "who references this
+    // record" (restrict, cascade, setNull, back-relations).
+    sql: `
+      CREATE TABLE record_refs (
+        source    TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        field     TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        PRIMARY KEY (source, source_id, field, target_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX record_refs_target ON record_refs (target, target_id, source, field, source_id);
+    `,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */

@@ -209,6 +209,12 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
       });
       return result.changes === 1;
     },
+    async readRecords(collection, ids) {
+      if (ids.length === 0) return [];
+      const sql = `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id IN (SELECT value FROM json_each(?))`;
+      const rows = await read((s) => s.statement(collection, sql).all(JSON.stringify(ids)));
+      return rows.map(toStored);
+    },
     async scanRecords(collection, afterId, limit) {
       const from = `SELECT ${COLUMNS} FROM ${recordsTable(collection)}`;
       const rows = await read((s) => afterId === undefined

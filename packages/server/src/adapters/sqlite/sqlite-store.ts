@@ -11,6 +11,7 @@ import { migrateSqlite } from './sqlite-migrations.js';
 import { createGroupCommit, Mutex } from './sqlite-group-commit.js';
 import { ReadCache } from './sqlite-read-cache.js';
 import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-records.js';
+import { makeSqliteRelationRepository, prepareRelationStatements, type RelationStatements } from './sqlite-relations.js';
 import { isoText } from './sqlite-time.js';
 import { preparePrivateDatabaseFile } from './sqlite-files.js';
 
@@ -93,6 +94,7 @@ interface ReadSide {
   readonly collections: CollectionReads;
   readonly records: SqliteRecordStatements;
   readonly changes: ChangeReads;
+  readonly relations: RelationStatements;
 }
 /** Everything prepared on the writer for writing. */
 interface WriteSide {
@@ -100,13 +102,14 @@ interface WriteSide {
   readonly collections: CollectionWrites;
   readonly records: SqliteRecordStatements;
   readonly changes: ChangeWrites;
+  readonly relations: RelationStatements;
 }
 
 function prepareReadSide(db: Db, cache: ConstructorParameters<typeof SqliteRecordStatements>[1]): ReadSide {
-  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, cache), changes: prepareChangeReads(db) };
+  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, cache), changes: prepareChangeReads(db), relations: prepareRelationStatements(db) };
 }
-function prepareWriteSide(db: Db, records: SqliteRecordStatements): WriteSide {
-  return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db) };
+function prepareWriteSide(db: Db, records: SqliteRecordStatements, relations: RelationStatements): WriteSide {
+  return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db), relations };
 }
 
 /** The same runner, handed one part of the statements. */
@@ -136,6 +139,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
     collections: makeSqliteCollectionRepository(narrow(readSide, (s) => s.collections), narrow(writeSide, (s) => s.collections), forget),
     records: makeSqliteRecordRepository(narrow(readSide, (s) => s.records), narrow(writeSide, (s) => s.records)),
     changes: makeSqliteChangeRepository(narrow(readSide, (s) => s.changes), narrow(writeSide, (s) => s.changes)),
+    relations: makeSqliteRelationRepository(readSide, writeSide),
     users: {
       async insertUser(u) {
         const params = { id: u.id, username: u.username.toLowerCase(), email: u.email, passwordHash: u.passwordHash, role: u.role, createdAt: isoText(u.createdAt) };
@@ -257,7 +261,7 @@ function createStore(writer: Db, reader: Db, readCacheBytes: number): Store {
   const cache = separateReader && readCacheBytes > 0 ? new ReadCache(reader, readCacheBytes) : undefined;
   const readerReads = prepareReadSide(reader, cache && { cache, serveReads: true });
   const writerReads = separateReader ? prepareReadSide(writer, cache && { cache, serveReads: false }) : readerReads;
-  const writes = prepareWriteSide(writer, writerReads.records);
+  const writes = prepareWriteSide(writer, writerReads.records, writerReads.relations);
   // A collection's table changed: its cached record statements go, on both connections.
   const forget = (collection: string): void => {
     readerReads.records.forget(collection);

@@ -23,6 +23,12 @@ export const DEFAULT_RULES: CollectionRules = Object.freeze({
   delete: 'owner',
 });
 
+/** What deleting a referenced record does to the records that reference it (SPEC §4.6, core/collections/relations.ts). */
+export type OnDelete = 'restrict' | 'cascade' | 'setNull';
+export const ON_DELETE: readonly OnDelete[] = ['restrict', 'cascade', 'setNull'];
+/** Answers carry expanded relations under this member, so no field may be named so. */
+export const EXPAND_MEMBER = 'expand';
+
 /** Fields the server owns on every record; a schema may not declare them. */
 export const SYSTEM_FIELDS = ['id', 'createdAt', 'updatedAt', 'owner', 'version'] as const;
 export type SystemField = (typeof SYSTEM_FIELDS)[number];

@@ -2,7 +2,7 @@ import type { ErrorDetail } from '@sigil/protocol';
 import addFormatsModule from 'ajv-formats';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { AppError } from '../errors.js';
-import { SYSTEM_FIELDS, type Collection, type JsonObject, type JsonValue } from './collection.js';
+import { COLLECTION_NAME_RE, EXPAND_MEMBER, ON_DELETE, SYSTEM_FIELDS, type Collection, type JsonObject, type JsonValue } from './collection.js';
 
 /** Ajv's own advice for schemas it did not ship with: bound their size and depth (ajv.js.org/security). */
 export const MAX_SCHEMA_BYTES = 64 * 1024;
@@ -38,7 +38,8 @@ export interface SchemaCompiler {
  *   error at create time. Ignoring it would let invalid records in, which
  *   SPEC principle 1 forbids. The cost: custom annotation keywords
  *   (`x-widget`) are refused; `title`, `description`, `examples`,
- *   `deprecated`, `readOnly` and `$comment` carry annotations.
+ *   `deprecated`, `readOnly` and `$comment` carry annotations. Sigil's own
+ *   `x-relation` (relations.ts) is known.
  * - `strictTypes`/`strictTuples`/`strictRequired: false`: they refuse valid
  *   and common schemas (`type: ["string", "null"]`, `prefixItems` without
  *   `items: false`), and in "log" mode would write to the console.
@@ -68,6 +69,8 @@ export function createSchemaCompiler(): SchemaCompiler {
     logger: false,
   });
   addFormatsModule.default(ajv);
+  // An annotation for Sigil (relations.ts): Ajv checks its shape, records are checked by the record writes.
+  ajv.addKeyword({ keyword: 'x-relation', metaSchema: X_RELATION_META_SCHEMA });
 
   const cache = new Map<string, { createdAt: string; schemaVersion: number; compiled: CompiledSchema }>();
 
@@ -203,6 +206,7 @@ function checkSemantics(root: JsonObject): ErrorDetail[] {
     const required = own(s, 'required');
     if (Array.isArray(required) && required.includes('__proto__')) problems.push({ path: `${path}/required`, message: '"__proto__" is not a usable field name' });
   });
+  problems.push(...relationProblems(root));
   for (const { schema, path, viaRef } of rootApplicators(root)) problems.push(...systemFieldProblems(schema, path), ...wholeObjectProblems(schema, path, viaRef));
   return problems;
 }
@@ -239,6 +243,55 @@ function rootApplicators(root: JsonObject): { schema: JsonObject; path: string; 
   };
   visit(root, '/schema', false);
   return found;
+}
+
+/** The value of the `x-relation` keyword (SPEC §4.6), checked by Ajv as the keyword's meta-schema. */
+const X_RELATION_META_SCHEMA = Object.freeze({
+  type: 'object',
+  required: ['collection'],
+  additionalProperties: false,
+  properties: {
+    collection: { type: 'string', pattern: COLLECTION_NAME_RE.source },
+    onDelete: { enum: [...ON_DELETE] },
+  },
+});
+
+/**
+ * What the meta-schema cannot say about `x-relation`: only on a top-level
+ * property, whose type is a string or an array of strings, and a `setNull`
+ * single relation must be optional (the field is removed). That its target
+ * exists is checked by the collection service, which sees the store. No
+ * top-level property may be named `expand`: answers put expansions there.
+ */
+function relationProblems(root: JsonObject): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  const properties = own(root, 'properties');
+  const topLevel = new Map<JsonObject, string>();
+  if (isObject(properties)) for (const [name, sub] of Object.entries(properties)) if (isObject(sub)) topLevel.set(sub, name);
+  if (isObject(properties) && Object.hasOwn(properties, EXPAND_MEMBER)) {
+    problems.push({ path: `/schema/properties/${EXPAND_MEMBER}`, message: `is reserved: answers carry expanded relations under "${EXPAND_MEMBER}"` });
+  }
+  const required = own(root, 'required');
+  eachSubschema(root, '/schema', (schema, path) => {
+    const keyword = own(schema, 'x-relation');
+    if (keyword === undefined) return;
+    const at = `${path}/x-relation`;
+    const field = topLevel.get(schema);
+    if (field === undefined || path !== `/schema/properties/${escapePointer(field)}`) {
+      problems.push({ path: at, message: 'is only allowed on a top-level property of the collection schema' });
+      return;
+    }
+    const type = own(schema, 'type');
+    const items = own(schema, 'items');
+    const many = type === 'array';
+    if (type !== 'string' && !(many && isObject(items) && own(items, 'type') === 'string')) {
+      problems.push({ path: at, message: 'needs "type": "string" (one record) or "type": "array" with "items": {"type": "string"} (several)' });
+    }
+    if (isObject(keyword) && own(keyword, 'onDelete') === 'setNull' && !many && Array.isArray(required) && required.includes(field)) {
+      problems.push({ path: `${at}/onDelete`, message: '"setNull" removes the field when the record it names is deleted, so the field must not be required' });
+    }
+  });
+  return problems;
 }
 
 /** Keywords that count or name every key of the object they apply to. */

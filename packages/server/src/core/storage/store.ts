@@ -1,6 +1,6 @@
 import type { Role } from '@sigil/protocol';
 import type { Collection } from '../collections/collection.js';
-import type { RecordQuery } from '../records/query/query-types.js';
+import type { FilterNode, RecordQuery } from '../records/query/query-types.js';
 import type { ChangeRow, NewChange, RecordRow, StoredRecord } from '../records/record.js';
 
 /** A user row as stored. `passwordHash` never leaves the core. */
@@ -170,6 +170,8 @@ export interface RecordRepository {
   updateRecord(collection: string, record: RecordRow, expectedVersion: number): Promise<boolean>;
   /** Deletes if the stored version is `expectedVersion`. False otherwise. */
   deleteRecord(collection: string, id: string, expectedVersion: number): Promise<boolean>;
+  /** The records of `ids` that exist (in no particular order), user fields as stored JSON text: for expansions. */
+  readRecords(collection: string, ids: readonly string[]): Promise<StoredRecord[]>;
   /** Records in id order after `afterId`, for batch checks over a whole collection. */
   scanRecords(collection: string, afterId: string | undefined, limit: number): Promise<RecordRow[]>;
   /**
@@ -179,6 +181,57 @@ export interface RecordRepository {
    * without parsing them).
    */
   queryRecords(collection: string, query: RecordQuery): Promise<RecordPage>;
+}
+
+/** A relation field's reference from one record to another (a row of `record_refs`). */
+export interface RecordRef {
+  /** The referencing record's collection and id, and its relation field. */
+  readonly source: string;
+  readonly sourceId: string;
+  readonly field: string;
+  /** `refTarget(relation.collection)`: a collection name, or "@users". */
+  readonly target: string;
+  readonly targetId: string;
+}
+
+/** A record found through a back-relation: `parent` is the id it references. */
+export interface ReferringRecord {
+  readonly parent: string;
+  readonly record: StoredRecord;
+}
+
+/**
+ * The references of relation fields, kept beside the records (SPEC §4.6):
+ * every write of a record with relations replaces its rows in the same
+ * transaction, so "who references this record" is one indexed lookup for
+ * single and array relations alike, and deleting a record can restrict,
+ * cascade or set null without scanning any collection.
+ */
+export interface RelationRepository {
+  /**
+   * Of `ids` in `target` (a collection name, or "@users"), those that exist.
+   * Inside a transaction on PostgreSQL the found rows are held (FOR KEY
+   * SHARE) until it ends: a concurrent delete of one waits, then sees the
+   * reference this transaction writes; a delete that got there first makes
+   * the row missing here.
+   */
+  lockTargets(target: string, ids: readonly string[]): Promise<Set<string>>;
+  /** Replaces every reference from record `sourceId` of `source` with `refs` (all of that record). */
+  replaceRefs(source: string, sourceId: string, refs: readonly RecordRef[]): Promise<void>;
+  /** References to record `targetId` of `target`, at most `limit`, ordered by source, source id and field. */
+  findReferrers(target: string, targetId: string, limit: number): Promise<RecordRef[]>;
+  /** Drops the references from records of `source` (all, or one field's): its collection is deleted, or its relations are rebuilt. */
+  dropRefs(source: string, field?: string): Promise<void>;
+  /** Id and username of each of `ids` that is a user (what users expand to). */
+  findUserNames(ids: readonly string[]): Promise<{ readonly id: string; readonly username: string }[]>;
+  /**
+   * Back-relation reads: for each of `parents`, the records of `source` whose
+   * `field` references it (`target` is the parents' `refTarget`), only those
+   * matching `scope` (the caller's read scope; null: every record), newest
+   * first (createdAt, then id, descending), at most `perParent` per parent.
+   * One statement, however many parents.
+   */
+  findReferringRecords(source: string, field: string, target: string, parents: readonly string[], scope: FilterNode | null, perParent: number): Promise<ReferringRecord[]>;
 }
 
 export interface ChangeRepository {
@@ -234,6 +287,7 @@ export interface StoreTransaction {
   readonly collections: CollectionRepository;
   readonly records: RecordRepository;
   readonly changes: ChangeRepository;
+  readonly relations: RelationRepository;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
