@@ -49,7 +49,7 @@ export function makeSqliteRelationRepository(
       if (ids.length === 0) return new Set();
       const found = await read((s) => target === USER_TARGET
         ? s.relations.existingUsers.all(idList(ids))
-        : (s.records.statement(target, `SELECT id FROM ${recordsTable(target)} WHERE id IN (SELECT value FROM json_each(?))`).all(idList(ids)) as unknown[][]).map((r) => r[0] as string));
+        : (s.records.statement(target, `SELECT id FROM ${recordsTable(target)} WHERE id IN (SELECT value FROM json_each(?))`).all(idList(ids))).map((r) => r[0] as string));
       return new Set(found);
     },
     async replaceRefs(source, sourceId, refs) {
@@ -78,7 +78,7 @@ export function makeSqliteRelationRepository(
             FROM record_refs x JOIN ${recordsTable(source)} t ON t.id = x.source_id
            WHERE x.target = ? AND x.target_id IN (SELECT value FROM json_each(?)) AND x.source = ? AND x.field = ? AND (${where})
         ) WHERE n <= ? ORDER BY parent, created_at DESC, id DESC`;
-      const rows = await read((s) => s.records.statement(source, sql).all(target, idList(parents), source, field, ...params, perParent) as unknown[][]);
+      const rows = await read((s) => s.records.statement(source, sql).all(target, idList(parents), source, field, ...params, perParent));
       return rows.map((r) => {
         const [id, owner, version, createdAt, updatedAt, dataJson, parent] = r as ReferringColumns;
         const record: StoredRecord = { id, owner, version, createdAt, updatedAt, dataJson };

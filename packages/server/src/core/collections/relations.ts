@@ -29,7 +29,7 @@ const cache = new WeakMap<JsonObject, readonly Relation[]>();
 
 /** The relations a (checked) schema declares, in property order; computed once per schema object. */
 export function relationsOf(source: Collection | JsonObject): readonly Relation[] {
-  const schema = 'schema' in source && 'rules' in source ? (source as Collection).schema : (source as JsonObject);
+  const schema = 'schema' in source && 'rules' in source ? (source as Collection).schema : (source);
   let known = cache.get(schema);
   if (known === undefined) {
     const found: Relation[] = [];
