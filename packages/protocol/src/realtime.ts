@@ -22,6 +22,8 @@ export type ClientMessage =
       readonly collection: string;
       readonly filter?: Record<string, unknown>;
       readonly since?: number;
+      /** Relation paths to expand on every `create` and `update` event, as `?expand=` takes them (docs/relations.md). */
+      readonly expand?: readonly string[];
     }
   | { readonly type: 'unsubscribe'; readonly id: string };
 
@@ -32,6 +34,8 @@ export type RecordPayload = Record<string, unknown> & {
   readonly updatedAt: string;
   readonly owner: string | null;
   readonly version: number;
+  /** With `expand`: the related records, by relation (docs/relations.md). */
+  readonly expand?: Record<string, unknown>;
 };
 
 /** `leave`: an update after which the record no longer matches the subscription's filter. */
@@ -55,6 +59,12 @@ export type ServerMessage =
        * never shows half of a batch.
        */
       readonly txEnd?: true;
+      /**
+       * The subscription asked for `expand`, but this event's expansion was
+       * over its bound (1,000 related records or 1 MiB): the record comes
+       * without `expand`; read it with GET and `?expand=` if needed.
+       */
+      readonly expandTooLarge?: true;
     }
   | { readonly type: 'resync'; readonly id: string }
   | { readonly type: 'error'; readonly id?: string; readonly code: ErrorCode; readonly message: string }

@@ -28,6 +28,8 @@ export interface SigilOptions {
   readonly argon2?: Argon2Params;
   /** Realtime tuning; the defaults suit production (REALTIME_DEFAULTS). */
   readonly realtime?: Partial<RealtimeTuning>;
+  /** Tests only: told the SQL of every statement the store runs. */
+  readonly onStatement?: (sql: string) => void;
 }
 
 export interface RealtimeTuning {
@@ -95,7 +97,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
 
   const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, flushIntervalMs: config.realtimeFlushMs, ...opts.realtime };
   const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, readCacheBytes: config.readCacheBytes });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, readCacheBytes: config.readCacheBytes, ...(opts.onStatement ? { onStatement: opts.onStatement } : {}) });
   const notifier = openNotifier({ dialect: store.dialect, databaseUrl: config.databaseUrl, onError });
   // Set once realtime has started; services created before it report to it through these.
   let realtime: Realtime | undefined;
@@ -130,6 +132,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const records = createRecordService({ store, catalog, clock, listPageChars: config.listPageChars, onCommitted: () => realtime?.committed() });
     const live = await startRealtime({
       changes: store.changes,
+      records: store.records,
+      relations: store.relations,
       catalog,
       auth,
       clock,

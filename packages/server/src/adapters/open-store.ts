@@ -39,12 +39,15 @@ export async function openStore(opts: {
   readonly dataDir: string;
   /** SQLite's read cache (`READ_CACHE_MB`); default none, for short-lived commands and tests. */
   readonly readCacheBytes?: number;
+  /** Tests only: told the SQL of every statement the store runs (counting the queries of a request). */
+  readonly onStatement?: (sql: string) => void;
 }): Promise<Store> {
+  const hook = opts.onStatement === undefined ? {} : { onStatement: opts.onStatement };
   const location = parseDatabaseUrl(opts.databaseUrl, opts.dataDir);
   switch (location.dialect) {
     case 'sqlite':
-      return openSqliteStore({ filename: location.filename, readCacheBytes: opts.readCacheBytes ?? 0 });
+      return openSqliteStore({ filename: location.filename, readCacheBytes: opts.readCacheBytes ?? 0, ...hook });
     case 'postgres':
-      return openPostgresStore({ url: location.url });
+      return openPostgresStore({ url: location.url, ...hook });
   }
 }

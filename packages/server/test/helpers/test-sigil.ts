@@ -41,6 +41,8 @@ export async function startTestSigil(opts: {
   realtime?: SigilOptions['realtime'];
   /** argon2 parameters; CHEAP_ARGON2 unless a test measures the real cost. */
   argon2?: SigilOptions['argon2'];
+  /** Told the SQL of every statement the store runs (tests that count queries). */
+  onStatement?: SigilOptions['onStatement'];
 } = {}): Promise<TestSigil> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-test-'));
   const config = loadConfig(
@@ -70,6 +72,7 @@ export async function startTestSigil(opts: {
     argon2: opts.argon2 ?? CHEAP_ARGON2,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.realtime ? { realtime: opts.realtime } : {}),
+    ...(opts.onStatement ? { onStatement: opts.onStatement } : {}),
   });
   await sigil.http.ready();
   const url = opts.listen ? await sigil.http.listen({ host: '127.0.0.1', port: 0 }) : undefined;

@@ -76,10 +76,20 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
         `DELETE FROM ${recordsTable(collection)} WHERE id = $1 AND version = $2`, [id, expectedVersion]);
       return result.rowCount === 1;
     },
-    async readRecords(collection, ids) {
+    async readRecords(collection, ids, bound) {
       if (ids.length === 0) return [];
-      const result = await run<RecordRecord>(statementName('many', collection),
-        `SELECT ${READ_COLUMNS} FROM ${recordsTable(collection)} WHERE id = ANY($1::text[])`, [ids]);
+      const table = recordsTable(collection);
+      if (bound === undefined) {
+        const result = await run<RecordRecord>(statementName('many', collection), `SELECT ${READ_COLUMNS} FROM ${table} WHERE id = ANY($1::text[])`, [ids]);
+        return result.rows.map(toStored);
+      }
+      // The bound in SQL (see ReadBound): at most rows + 1 records, and none after the one whose JSON reaches `chars`.
+      const result = await run<RecordRecord>(statementName('manyb', collection),
+        `SELECT id, owner, version, created_at, updated_at, data FROM (
+           SELECT r.*, coalesce(sum(length(r.data)) OVER (ORDER BY r.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+             FROM (SELECT ${READ_COLUMNS} FROM ${table} WHERE id = ANY($1::text[]) ORDER BY id LIMIT $2) r
+         ) b WHERE before < $3`,
+        [ids, bound.rows + 1, bound.chars]);
       return result.rows.map(toStored);
     },
     async scanRecords(collection, afterId, limit) {

@@ -47,18 +47,27 @@ export function makePostgresRelationRepository(run: Run): RelationRepository {
       const result = await run<{ id: string; username: string }>('sigil_user_names', 'SELECT id, username FROM users WHERE id = ANY($1::text[])', [ids]);
       return result.rows;
     },
-    async findReferringRecords(source, field, target, parents, scope, perParent) {
+    async findReferringRecords(source, field, target, parents, scope, perParent, bound) {
       if (parents.length === 0) return [];
       const { where, params } = compilePostgresQuery({ filter: scope, sort: [], after: null, limit: perParent }, 6);
       // The scope is compiled for the records table's own columns; record_refs names none of them.
-      const result = await run<ReferringRecord>(undefined,
-        `SELECT id, owner, version, created_at, updated_at, data::text AS data, parent FROM (
+      const found = `SELECT id, owner, version, created_at, updated_at, data::text AS data, parent FROM (
            SELECT t.id, t.owner, t.version, t.created_at, t.updated_at, t.data, x.target_id AS parent,
                   row_number() OVER (PARTITION BY x.target_id ORDER BY t.created_at DESC, t.id DESC) AS n
              FROM record_refs x JOIN ${recordsTable(source)} t ON t.id = x.source_id
             WHERE x.target = $1 AND x.target_id = ANY($2::text[]) AND x.source = $3 AND x.field = $4 AND (${where})
-         ) r WHERE n <= $5 ORDER BY parent, created_at DESC, id DESC`,
-        [target, parents, source, field, perParent, ...params]);
+         ) r WHERE n <= $5 ORDER BY parent, created_at DESC, id DESC`;
+      const rows = `$${params.length + 6}`;
+      const chars = `$${params.length + 7}`;
+      // The bound in SQL (see ReadBound): at most rows + 1 records, and none after the one whose JSON reaches `chars`.
+      const result = bound === undefined
+        ? await run<ReferringRecord>(undefined, found, [target, parents, source, field, perParent, ...params])
+        : await run<ReferringRecord>(undefined,
+          `SELECT id, owner, version, created_at, updated_at, data, parent FROM (
+             SELECT f.*, coalesce(sum(length(f.data)) OVER (ORDER BY parent, created_at DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+               FROM (${found} LIMIT ${rows}) f
+           ) b WHERE before < ${chars} ORDER BY parent, created_at DESC, id DESC`,
+          [target, parents, source, field, perParent, ...params, bound.rows + 1, bound.chars]);
       return result.rows.map((r) => ({
         parent: r.parent,
         record: { id: r.id, owner: r.owner, version: r.version, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(), dataJson: r.data },

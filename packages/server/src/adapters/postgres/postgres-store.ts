@@ -203,7 +203,12 @@ function shouldRetry(error: unknown, isolation: Isolation): boolean {
  * concurrent writers would collide on that counter row and be re-run. Only
  * deadlocks (40P01) are re-run there.
  */
-export async function openPostgresStore(opts: { readonly url: string; readonly max?: number }): Promise<Store> {
+export async function openPostgresStore(opts: {
+  readonly url: string;
+  readonly max?: number;
+  /** Tests only: told the SQL of every statement run through the store (the pool's and transactions'). */
+  readonly onStatement?: (sql: string) => void;
+}): Promise<Store> {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max ?? 10,
@@ -227,16 +232,17 @@ export async function openPostgresStore(opts: { readonly url: string; readonly m
     await pool.end().catch(ignore);
     throw translatePostgresError(error);
   }
-  return createStore(pool);
+  return createStore(pool, opts.onStatement);
 }
 
-function createStore(pool: pg.Pool): Store {
+function createStore(pool: pg.Pool, onStatement: ((sql: string) => void) | undefined): Store {
   let closing: Promise<void> | undefined;
   const assertOpen = (): void => {
     if (closing !== undefined) throw new AppError('unavailable', 'The store is closed.');
   };
   const poolRun: Run = async (name, text, values) => {
     assertOpen();
+    onStatement?.(text);
     try {
       return await pool.query({ name, text, values });
     } catch (error) {
@@ -256,6 +262,7 @@ function createStore(pool: pg.Pool): Store {
     let broken = false;
     const run: Run = async (name, text, values) => {
       if (!active) throw new Error('This transaction has already finished.');
+      onStatement?.(text);
       try {
         return await client.query({ name, text, values });
       } catch (error) {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { RecordQuery } from '../../core/records/query/query-types.js';
 import { parseStoredRecord, type StoredRecord } from '../../core/records/record.js';
-import type { RecordRepository } from '../../core/storage/store.js';
+import type { ReadBound, RecordRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
 import { limitClause } from './sqlite-limit.js';
 import { listCacheKey, type ListAnswer, type ReadCache } from './sqlite-read-cache.js';
@@ -166,6 +166,25 @@ function compiledList(collection: string, query: RecordQuery): CompiledList {
   return compiled;
 }
 
+/**
+ * Rows until the `ReadBound` is passed: more than `bound.rows` of them, or
+ * their column `dataColumn` (the user fields' JSON) reaching `bound.chars`
+ * characters. The rest is never read.
+ */
+export function boundedRows(rows: IterableIterator<unknown[]>, bound: ReadBound, dataColumn: number): unknown[][] {
+  const out: unknown[][] = [];
+  let chars = 0;
+  for (const row of rows) {
+    out.push(row);
+    chars += (row[dataColumn] as string).length;
+    if (out.length > bound.rows || chars >= bound.chars) {
+      rows.return?.();
+      break;
+    }
+  }
+  return out;
+}
+
 export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, write: Exec<SqliteRecordStatements>): RecordRepository {
   async function readRecord(collection: string, id: string): Promise<StoredRecord | null> {
     const sql = pointSql(collection).select;
@@ -209,10 +228,13 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
       });
       return result.changes === 1;
     },
-    async readRecords(collection, ids) {
+    async readRecords(collection, ids, bound) {
       if (ids.length === 0) return [];
       const sql = `SELECT ${COLUMNS} FROM ${recordsTable(collection)} WHERE id IN (SELECT value FROM json_each(?))`;
-      const rows = await read((s) => s.statement(collection, sql).all(JSON.stringify(ids)));
+      const rows = await read((s) => {
+        const statement = s.statement(collection, sql);
+        return bound === undefined ? statement.all(JSON.stringify(ids)) : boundedRows(statement.iterate(JSON.stringify(ids)), bound, 5);
+      });
       return rows.map(toStored);
     },
     async scanRecords(collection, afterId, limit) {

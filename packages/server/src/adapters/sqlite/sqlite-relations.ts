@@ -3,7 +3,7 @@ import type { StoredRecord } from '../../core/records/record.js';
 import type { RecordRef, RelationRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
 import { compileSqliteQuery } from './sqlite-query.js';
-import type { SqliteRecordStatements } from './sqlite-records.js';
+import { boundedRows, type SqliteRecordStatements } from './sqlite-records.js';
 import type { Exec } from './sqlite-store.js';
 
 type Db = Database.Database;
@@ -68,7 +68,7 @@ export function makeSqliteRelationRepository(
       if (ids.length === 0) return [];
       return read((s) => s.relations.userNames.all(idList(ids)));
     },
-    async findReferringRecords(source, field, target, parents, scope, perParent) {
+    async findReferringRecords(source, field, target, parents, scope, perParent, bound) {
       if (parents.length === 0) return [];
       const { where, params } = compileSqliteQuery({ filter: scope, sort: [], after: null, limit: perParent });
       // The scope is compiled for the records table's own columns; record_refs names none of them.
@@ -78,7 +78,11 @@ export function makeSqliteRelationRepository(
             FROM record_refs x JOIN ${recordsTable(source)} t ON t.id = x.source_id
            WHERE x.target = ? AND x.target_id IN (SELECT value FROM json_each(?)) AND x.source = ? AND x.field = ? AND (${where})
         ) WHERE n <= ? ORDER BY parent, created_at DESC, id DESC`;
-      const rows = await read((s) => s.records.statement(source, sql).all(target, idList(parents), source, field, ...params, perParent));
+      const rows = await read((s) => {
+        const statement = s.records.statement(source, sql);
+        const values = [target, idList(parents), source, field, ...params, perParent];
+        return bound === undefined ? statement.all(...values) : boundedRows(statement.iterate(...values), bound, 5);
+      });
       return rows.map((r) => {
         const [id, owner, version, createdAt, updatedAt, dataJson, parent] = r as ReferringColumns;
         const record: StoredRecord = { id, owner, version, createdAt, updatedAt, dataJson };

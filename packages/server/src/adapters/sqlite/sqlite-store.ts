@@ -201,8 +201,9 @@ function guarded<S, T>(stmts: S, op: (s: S) => T): T {
   }
 }
 
-function connect(filename: string, readonly: boolean): Db {
-  const db = new Database(filename, { readonly, fileMustExist: readonly });
+function connect(filename: string, readonly: boolean, onStatement: ((sql: string) => void) | undefined): Db {
+  // `verbose` only when asked for: better-sqlite3 then reports every statement it runs.
+  const db = new Database(filename, { readonly, fileMustExist: readonly, ...(onStatement === undefined ? {} : { verbose: (sql: unknown) => onStatement(String(sql)) }) });
   // Wait for another process's write lock instead of failing at once.
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
@@ -225,13 +226,15 @@ export async function openSqliteStore(opts: {
   readonly filename: string;
   /** Memory for the read cache (see `ReadCache`); 0, the default, means none. */
   readonly readCacheBytes?: number;
+  /** Tests only: told the SQL of every statement run, on either connection. */
+  readonly onStatement?: (sql: string) => void;
 }): Promise<Store> {
   const memory = opts.filename === ':memory:';
   if (!memory) preparePrivateDatabaseFile(opts.filename);
   let writer: Db | undefined;
   let reader: Db | undefined;
   try {
-    writer = connect(opts.filename, false);
+    writer = connect(opts.filename, false, opts.onStatement);
     if (!memory) {
       // WAL: readers see committed data while a write is in progress. NORMAL sync
       // in WAL survives a process crash (SIGKILL); only an OS crash may lose the
@@ -243,7 +246,7 @@ export async function openSqliteStore(opts: {
       writer.pragma('wal_autocheckpoint = 10000');
     }
     migrateSqlite(writer);
-    reader = memory ? writer : connect(opts.filename, true);
+    reader = memory ? writer : connect(opts.filename, true, opts.onStatement);
     return createStore(writer, reader, opts.readCacheBytes ?? 0);
   } catch (error) {
     reader?.close();

@@ -5,6 +5,8 @@ export interface ChangeFeedOptions {
   readonly changes: ChangeRepository;
   /** Receives every committed change once, in seq order. */
   readonly onChange: (change: ChangeRow) => Promise<void> | void;
+  /** Receives each batch read, before its changes go to `onChange` one by one (work shared by a batch, such as expansions). */
+  readonly onBatch?: (changes: readonly ChangeRow[]) => Promise<void>;
   readonly onError: (err: unknown) => void;
   /** A safety net for missed notifications (another process's commits on SQLite, a dropped LISTEN connection). */
   readonly pollIntervalMs: number;
@@ -65,6 +67,7 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
             }
           }
           const batch = await opts.changes.readChanges(position, batchSize);
+          if (opts.onBatch !== undefined && batch.length > 0) await opts.onBatch(batch);
           for (const change of batch) {
             if (stopped) return;
             // Defensive: never emit out of order or twice.

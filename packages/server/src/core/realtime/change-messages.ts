@@ -5,7 +5,7 @@
 import { inScope, type ReadScope } from '../records/access.js';
 import { matchesFilter } from '../records/query/evaluate.js';
 import type { ChangeRow } from '../records/record.js';
-import { toRecordDto } from '../records/record-dto.js';
+import { toRecordDto, withExpand } from '../records/record-dto.js';
 import type { Subscription } from './realtime-connection.js';
 
 // A change is serialized once, however many subscribers receive it: the
@@ -13,12 +13,21 @@ import type { Subscription } from './realtime-connection.js';
 // (clients commonly use the same ids, e.g. "s1").
 const serialized = new WeakMap<ChangeRow, { readonly record: string; readonly messages: Map<string, string> }>();
 
-/** `{"type":"change",…}` for one subscriber, around the shared record JSON. */
-export function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update' | 'delete' | 'leave', txEnd: boolean): string {
+/**
+ * `{"type":"change",…}` for one subscriber, around the shared record JSON.
+ * `expand`: the record's `expand` member as JSON text, or null when it was
+ * too large to send (the event then says `"expandTooLarge": true`).
+ */
+export function changeMessage(change: ChangeRow, subId: string, op: 'create' | 'update' | 'delete' | 'leave', txEnd: boolean, expand?: string | null): string {
   let entry = serialized.get(change);
   if (entry === undefined) {
     entry = { record: JSON.stringify(toRecordDto(change.record)), messages: new Map() };
     serialized.set(change, entry);
+  }
+  if (expand !== undefined) {
+    // Expansions differ by subscriber group: spliced in, not kept.
+    const record = expand === null ? entry.record : withExpand(entry.record, expand);
+    return `{"type":"change","sub":${JSON.stringify(subId)},"seq":${change.seq},"op":"${op}","collection":${JSON.stringify(change.collection)},"record":${record}${expand === null ? ',"expandTooLarge":true' : ''}${txEnd ? ',"txEnd":true' : ''}}`;
   }
   const key = `${op}\u0000${txEnd ? 'end' : ''}\u0000${subId}`;
   let text = entry.messages.get(key);

@@ -1,6 +1,7 @@
 import { CLOSE_CODES } from '@sigil/protocol';
 import { AppError, isAppError } from '../errors.js';
 import { hiddenCollection, readScope } from '../records/access.js';
+import { expandFor, expandPathsOfList } from '../records/expand.js';
 import { parseFilter } from '../records/query/filter.js';
 import type { HubInternals } from './realtime-hub.js';
 import type { RealtimeConnection, Subscription } from './realtime-connection.js';
@@ -75,6 +76,7 @@ async function subscribe(hub: HubInternals, conn: RealtimeConnection, msg: Recor
   const name = field(msg, 'collection');
   const since = field(msg, 'since');
   const rawFilter = field(msg, 'filter');
+  const rawExpand = field(msg, 'expand');
   if (typeof id !== 'string' || !SUBSCRIPTION_ID_RE.test(id)) throw new AppError('bad_request', 'subscribe needs an "id" of 1–64 characters [A-Za-z0-9_.:-].');
   if (conn.subscriptions.has(id)) throw new AppError('conflict', `Subscription "${id}" already exists.`);
   if (conn.subscriptions.size >= hub.opts.limits.maxSubscriptions) {
@@ -91,10 +93,14 @@ async function subscribe(hub: HubInternals, conn: RealtimeConnection, msg: Recor
 
   const collection = await hub.collectionOrNull(name);
   // One the caller may not read answers like one that does not exist; which records they see is decided per change.
-  if (collection === null || readScope(collection, conn.expired ? null : conn.principal, 'list') === null) throw hiddenCollection(name);
+  const principal = conn.expired ? null : conn.principal;
+  if (collection === null || readScope(collection, principal, 'list') === null) throw hiddenCollection(name);
+  // The same parser and checks as ?expand= on HTTP; an empty list is no expand.
+  const paths = rawExpand === undefined ? [] : expandPathsOfList(rawExpand);
+  const expand = paths.length === 0 ? undefined : await expandFor(hub.opts.catalog, collection, paths, principal);
   if (conn.closed || conn.subscriptions.has(id)) return;
 
-  const sub: Subscription = { id, collection: name, collectionId: collection.id, filter, state: 'live', lastSeq: hub.processedSeq };
+  const sub: Subscription = { id, collection: name, collectionId: collection.id, filter, expand, state: 'live', lastSeq: hub.processedSeq };
   if (since === undefined && hub.boundarySeq < hub.processedSeq) {
     // A transaction is half dispatched: start at its beginning, so the subscriber gets it whole.
     sub.lastSeq = hub.boundarySeq;

@@ -1,5 +1,6 @@
 import type { ServerMessage } from '@sigil/protocol';
 import type { Principal } from '../auth/principal.js';
+import type { ExpandPlan } from '../records/expand.js';
 import type { FilterNode } from '../records/query/query-types.js';
 import type { ChangeRow } from '../records/record.js';
 
@@ -21,6 +22,8 @@ export interface Subscription {
   /** The identity of the collection subscribed to (`Collection.id`): a later one of the same name is another. */
   readonly collectionId: string;
   readonly filter: FilterNode | null;
+  /** The subscription's `expand` (checked for the subscriber when subscribing); its events are expanded at delivery. */
+  readonly expand?: ExpandPlan | undefined;
   state: SubscriptionState;
   /** The last seq this subscription has considered (delivered or found not to concern it). */
   lastSeq: number;
@@ -35,6 +38,8 @@ export interface Subscription {
 export interface HeldChange {
   readonly change: ChangeRow;
   readonly op: 'create' | 'update' | 'delete' | 'leave';
+  /** Its `expand` JSON text as computed when it was considered (null: too large; undefined: none). */
+  readonly expand: string | null | undefined;
   /** The seq of the change ending its transaction, when known (replays look it up; live delivery sees it come). */
   readonly endSeq: number | undefined;
 }

@@ -6,9 +6,10 @@ import type { Collection } from '../collections/collection.js';
 import { AppError, isAppError } from '../errors.js';
 import { readScope } from '../records/access.js';
 import type { ChangeRow } from '../records/record.js';
-import type { ChangeRepository } from '../storage/store.js';
+import type { ChangeRepository, RecordRepository, RelationRepository } from '../storage/store.js';
 import { changeMessage, operationFor } from './change-messages.js';
 import { handleClientMessage } from './client-messages.js';
+import { createEventExpansions, type ExpandTarget } from './event-expansions.js';
 import { createSlots, delay, DRAIN_POLL_MS, yieldToOthers } from './replay-pacing.js';
 import { newConnection, type ClientSink, type HeldChange, type RealtimeConnection, type Subscription } from './realtime-connection.js';
 
@@ -24,6 +25,8 @@ export interface RealtimeLimits {
 
 export interface RealtimeHubOptions {
   readonly changes: ChangeRepository;
+  /** Where events' expansions are read (event-expansions.ts). */
+  readonly expansionReader: { readonly records: Pick<RecordRepository, 'readRecords'>; readonly relations: Pick<RelationRepository, 'findUserNames' | 'findReferringRecords'> };
   readonly catalog: CollectionCatalog;
   readonly auth: AuthService;
   readonly clock: Clock;
@@ -45,6 +48,7 @@ const MAX_QUEUED_MESSAGES = 256;
 export function createRealtimeHub(opts: RealtimeHubOptions) {
   const { changes, catalog, limits } = opts;
   const connections = new Set<RealtimeConnection>();
+  const expansions = createEventExpansions({ reader: opts.expansionReader, catalog });
   /** The seq of the last change the hub has dispatched to live subscriptions. */
   let processedSeq = 0;
   /** The seq of the last dispatched change that ended its transaction: before it, no transaction is half dispatched. */
@@ -113,11 +117,13 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     if (scope === null) return;
     const op = operationFor(sub, scope, change);
     if (op === null || conn.closed) return;
+    // Computed for this subscriber's identity now (see `expansions.prepare`); delete and leave carry none.
+    const expand = op === 'create' || op === 'update' ? expansions.expansionFor(sub, change) : undefined;
     // An event of the same open transaction came before: it was not the last.
-    if (sub.held !== undefined) sendChange(conn, sub, sub.held.change, sub.held.op, false);
+    if (sub.held !== undefined) sendChange(conn, sub, sub.held.change, sub.held.op, false, sub.held.expand);
     sub.held = undefined;
-    if (change.txEnd) sendChange(conn, sub, change, op, true);
-    else sub.held = { change, op, endSeq };
+    if (change.txEnd) sendChange(conn, sub, change, op, true, expand);
+    else sub.held = { change, op, endSeq, expand };
   }
 
   /** Sends the held event, if any, as the last of its transaction. */
@@ -125,12 +131,12 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     const held = sub.held;
     if (held === undefined) return;
     sub.held = undefined;
-    if (conn.subscriptions.get(sub.id) === sub) sendChange(conn, sub, held.change, held.op, true);
+    if (conn.subscriptions.get(sub.id) === sub) sendChange(conn, sub, held.change, held.op, true, held.expand);
   }
 
-  function sendChange(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, op: HeldChange['op'], txEnd: boolean): void {
+  function sendChange(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, op: HeldChange['op'], txEnd: boolean, expand: HeldChange['expand']): void {
     if (conn.closed) return;
-    conn.sink.sendText(changeMessage(change, sub.id, op, txEnd));
+    conn.sink.sendText(changeMessage(change, sub.id, op, txEnd, expand));
     cutIfSlow(conn);
   }
 
@@ -172,6 +178,13 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     }
   }
 
+  /** Live subscriptions that asked for `expand`. */
+  function liveExpanding(): ExpandTarget[] {
+    const targets: ExpandTarget[] = [];
+    for (const conn of connections) for (const sub of conn.subscriptions.values()) if (sub.state === 'live' && sub.expand !== undefined) targets.push({ conn, sub });
+    return targets;
+  }
+
   const replaySlots = createSlots(limits.maxConcurrentReplays);
   const replaying = (conn: RealtimeConnection, sub: Subscription): boolean => !conn.closed && conn.subscriptions.get(sub.id) === sub && sub.state === 'replaying';
 
@@ -207,13 +220,16 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
           const batch = await changes.readCollectionChanges(sub.collectionId, sub.lastSeq, limits.replayBatchSize, limits.replayBatchChars);
           const ends = await transactionEnds(sub, batch);
           const collection = await collectionOrNull(sub.collection);
-          if (!replaying(conn, sub)) return;
-          for (const change of batch) deliver(conn, sub, change, collection, ends.get(change.seq));
-          if (batch.length === 0) {
-            // Nothing more of the collection: no later event of the held one's transaction (committed whole) can come.
-            release(conn, sub);
-            if (sub.lastSeq < upTo) sub.lastSeq = upTo;
-          }
+          // The batch's expansions in one read per path, then delivered in the same tick as the last check of the identity.
+          await expansions.prepare(batch, [{ conn, sub }], () => {
+            if (!replaying(conn, sub)) return;
+            for (const change of batch) deliver(conn, sub, change, collection, ends.get(change.seq));
+            if (batch.length === 0) {
+              // Nothing more of the collection: no later event of the held one's transaction (committed whole) can come.
+              release(conn, sub);
+              if (sub.lastSeq < upTo) sub.lastSeq = upTo;
+            }
+          });
         } finally {
           replaySlots.give();
         }
@@ -257,11 +273,19 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     /** Called by the change feed for every committed change, in seq order. */
     async dispatch(change: ChangeRow): Promise<void> {
       const collection = await collectionOrNull(change.collection);
-      processedSeq = change.seq;
-      for (const conn of connections) {
-        for (const sub of conn.subscriptions.values()) if (sub.state === 'live') deliver(conn, sub, change, collection);
-      }
-      if (change.txEnd) boundarySeq = change.seq;
+      // Usually prepared for the whole batch already (`prepareBatch`); read here only for what changed since.
+      await expansions.prepare([change], liveExpanding(), () => {
+        processedSeq = change.seq;
+        for (const conn of connections) {
+          for (const sub of conn.subscriptions.values()) if (sub.state === 'live') deliver(conn, sub, change, collection);
+        }
+        if (change.txEnd) boundarySeq = change.seq;
+      });
+    },
+
+    /** Called by the change feed with each batch before its changes are dispatched: their expansions, one read per path and group of subscribers. */
+    async prepareBatch(batch: readonly ChangeRow[]): Promise<void> {
+      await expansions.prepare(batch, liveExpanding(), () => undefined);
     },
 
     /** Starts live delivery after this seq (the feed's starting position: the end of a transaction). */

@@ -2,12 +2,15 @@ import type { AuthService } from '../auth/auth-service.js';
 import type { Clock } from '../clock.js';
 import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import { CHANNELS, type Notifier } from '../storage/notifier.js';
-import type { ChangeRepository } from '../storage/store.js';
+import type { ChangeRepository, RecordRepository, RelationRepository } from '../storage/store.js';
 import { createChangeFeed } from './change-feed.js';
 import { createRealtimeHub, type RealtimeLimits } from './realtime-hub.js';
 
 export interface RealtimeOptions {
   readonly changes: ChangeRepository;
+  /** What events' expansions are read from. */
+  readonly records: RecordRepository;
+  readonly relations: RelationRepository;
   readonly catalog: CollectionCatalog;
   readonly auth: AuthService;
   readonly clock: Clock;
@@ -28,10 +31,13 @@ export type Realtime = Awaited<ReturnType<typeof startRealtime>>;
  * another instance (or the periodic poll) makes the feed read the log.
  */
 export async function startRealtime(opts: RealtimeOptions) {
-  const hub = createRealtimeHub({ changes: opts.changes, catalog: opts.catalog, auth: opts.auth, clock: opts.clock, limits: opts.limits, onError: opts.onError });
+  const hub = createRealtimeHub({
+    changes: opts.changes, expansionReader: { records: opts.records, relations: opts.relations }, catalog: opts.catalog, auth: opts.auth, clock: opts.clock, limits: opts.limits, onError: opts.onError,
+  });
   const feed = createChangeFeed({
     changes: opts.changes,
     onChange: (change) => hub.dispatch(change),
+    onBatch: (changes) => hub.prepareBatch(changes),
     onError: opts.onError,
     pollIntervalMs: opts.pollIntervalMs,
     wanted: () => hub.hasSubscriptions,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { JsonObject } from '../collections/collection.js';
 import { SYSTEM_FIELDS } from '../collections/collection.js';
 import type { RecordRow, StoredRecord } from './record.js';
@@ -39,7 +40,17 @@ export interface RecordPage {
   readonly items: readonly StoredRecord[];
   readonly nextCursor: string | null;
   readonly seq: number;
+  /** Each item's `expand` member as JSON text, when the list asked for `expand`. */
+  readonly expanded?: readonly string[] | undefined;
 }
+
+/** `{"id":…,…,"expand":{…}}`: a record's JSON text with its `expand` member (JSON text) spliced in before the closing brace. */
+export function withExpand(recordText: string, expandText: string): string {
+  return `${recordText.slice(0, -1)},"expand":${expandText}}`;
+}
+
+/** `recordJson` with the `expand` member after the fields. */
+export const expandedRecordJson = (r: StoredRecord, expand: string): string => withExpand(recordJson(r), expand);
 
 /** Texts of pages that will not change (frozen: the record service's cached pages). */
 const pageTexts = new WeakMap<RecordPage, string>();
@@ -49,7 +60,8 @@ export function recordPageJson(page: RecordPage): string {
   const known = pageTexts.get(page);
   if (known !== undefined) return known;
   let json = '{"items":[';
-  for (let i = 0; i < page.items.length; i++) json += (i === 0 ? '' : ',') + recordJson(page.items[i]!);
+  const expanded = page.expanded;
+  for (let i = 0; i < page.items.length; i++) json += (i === 0 ? '' : ',') + (expanded === undefined ? recordJson(page.items[i]!) : expandedRecordJson(page.items[i]!, expanded[i]!));
   json += `],"nextCursor":${page.nextCursor === null ? 'null' : JSON.stringify(page.nextCursor)},"seq":${page.seq}}`;
   if (Object.isFrozen(page)) pageTexts.set(page, json);
   return json;
@@ -72,6 +84,15 @@ export function userFieldsOf(body: JsonObject): JsonObject {
 export const CLIENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const etagOf = (version: number): string => `"${version}"`;
+
+/**
+ * The entity tag of a GET answered with `expand`: the record's version and a
+ * hash of the whole answer, so a 304 is only sent while the related records
+ * shown are unchanged too (the version alone would vouch for a stale
+ * expansion). It is not a version: `If-Match` takes `"<version>"`.
+ */
+export const expandedEtagOf = (version: number, body: string): string =>
+  `"${version}-${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
 
 /**
  * Whether an `If-Match` header matches `version`: `*`, or a list of entity

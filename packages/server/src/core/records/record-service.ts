@@ -4,7 +4,9 @@ import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import type { JsonObject, JsonValue } from '../collections/collection.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../storage/store.js';
-import { readableCollection, visibleRecord, type ReadScope } from './access.js';
+import { readableCollection, readScope, visibleRecord, type ReadScope } from './access.js';
+import { expandFor, expandPathsOfText, type ExpandPlan } from './expand.js';
+import { expandRecords, type ExpandSource } from './expansion.js';
 import { parseBatch, type BatchResult } from './batch-input.js';
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
 import { parseFilter } from './query/filter.js';
@@ -29,6 +31,8 @@ export interface ListInput {
   readonly sort?: string | undefined;
   readonly limit?: string | undefined;
   readonly after?: string | undefined;
+  /** `?expand=`: comma-separated relation paths (core/records/expand.ts); empty or absent: none. */
+  readonly expand?: string | undefined;
 }
 
 export interface ListResult {
@@ -36,7 +40,23 @@ export interface ListResult {
   readonly items: StoredRecord[];
   readonly nextCursor: string | null;
   readonly seq: number;
+  /** With `expand`: each item's `expand` member as JSON text, in item order. */
+  readonly expanded?: readonly string[];
 }
+
+/** A record read with `expand`: its stored form and its `expand` member as JSON text. */
+export interface ExpandedRecord {
+  readonly record: StoredRecord;
+  readonly expand: string;
+}
+
+/**
+ * Related records one answer may carry, counted each time one appears (SPEC
+ * §4.6 bounds each back-relation at 100 per record, but a page of 200
+ * records with three paths could otherwise ask for 60,000). Their JSON counts
+ * toward the page's LIST_PAGE_MB too. Over either: 400, nothing answered.
+ */
+export const MAX_EXPANDED_RECORDS = 5000;
 
 /** Distinct list queries kept parsed (beyond it the map starts over), and the longest kept. */
 const MAX_KEPT_QUERIES = 1024;
@@ -84,35 +104,68 @@ export function createRecordService(opts: RecordServiceOptions) {
   /** Pages made from answers a store handed out frozen (cached), by limit and sort. */
   const pages = new WeakMap<object, Map<string, ListResult>>();
 
+  /** The caller's expansion of `records`: one query per path for all of them, at most `chars` characters of JSON. */
+  async function expand(principal: Principal | null, plan: ExpandPlan, records: readonly StoredRecord[], chars: number): Promise<string[]> {
+    const scopeOf = (collection: string): ReadScope | null => {
+      const c = plan.uses.get(collection);
+      return c === undefined || c === null ? null : readScope(c, principal, 'view');
+    };
+    // Only forward relations read the records' own fields.
+    const needsData = plan.nodes.some((n) => n.kind !== 'back');
+    const sources: ExpandSource[] = records.map((r) => ({ id: r.id, data: needsData ? parseStoredRecord(r).data : NO_DATA }));
+    const expanded = await expandRecords({ records: store.records, relations: store.relations, scopeOf }, plan, sources, { records: MAX_EXPANDED_RECORDS, chars });
+    return expanded.map((e) => e.json);
+  }
+
+  /** A page of the records in `scope`, with no expansion (the hot path). */
+  async function listPage(name: string, input: ListInput, scope: ReadScope): Promise<ListResult> {
+    const { query, sort, limit, pageKey } = listQuery(input, scope);
+    const answer = await store.records.queryRecords(name, query);
+    // A store may hand back the same (frozen) answer while its data is
+    // unchanged; the page made from it is then the same too.
+    const known = pages.get(answer)?.get(pageKey);
+    if (known !== undefined) return known;
+    const { rows, seq, truncated } = answer;
+    const page = rows.length > limit ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    const result: ListResult = {
+      items: page,
+      nextCursor: (rows.length > limit || truncated) && last ? encodeRecordCursor(cursorPositionOf(parseStoredRecord(last), sort), sort) : null,
+      seq,
+    };
+    if (Object.isFrozen(answer)) {
+      const forAnswer = pages.get(answer) ?? new Map<string, ListResult>();
+      forAnswer.set(pageKey, Object.freeze(result));
+      pages.set(answer, forAnswer);
+    }
+    return result;
+  }
+
   return {
     async list(principal: Principal | null, name: string, input: ListInput): Promise<ListResult> {
-      const { scope } = await readableCollection(catalog, name, principal, 'list');
-      const { query, sort, limit, pageKey } = listQuery(input, scope);
-      const answer = await store.records.queryRecords(name, query);
-      // A store may hand back the same (frozen) answer while its data is
-      // unchanged; the page made from it is then the same too.
-      const known = pages.get(answer)?.get(pageKey);
-      if (known !== undefined) return known;
-      const { rows, seq, truncated } = answer;
-      const page = rows.length > limit ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      const result: ListResult = {
-        items: page,
-        nextCursor: (rows.length > limit || truncated) && last ? encodeRecordCursor(cursorPositionOf(parseStoredRecord(last), sort), sort) : null,
-        seq,
-      };
-      if (Object.isFrozen(answer)) {
-        const forAnswer = pages.get(answer) ?? new Map<string, ListResult>();
-        forAnswer.set(pageKey, Object.freeze(result));
-        pages.set(answer, forAnswer);
-      }
-      return result;
+      const { collection, scope } = await readableCollection(catalog, name, principal, 'list');
+      // Checked before the query: a wrong path is refused without reading anything.
+      const plan = input.expand === undefined || input.expand === '' ? null : await expandFor(catalog, collection, expandPathsOfText(input.expand), principal);
+      const page = await listPage(name, input, scope);
+      if (plan === null) return page;
+      // The page's own JSON and its expansions share the page budget (LIST_PAGE_MB).
+      const used = page.items.reduce((n, r) => n + r.dataJson.length, 0);
+      return { ...page, expanded: await expand(principal, plan, page.items, Math.max(0, opts.listPageChars - used)) };
     },
 
     /** The record in stored form (`recordJson` answers with it unparsed). */
     async get(principal: Principal | null, name: string, id: string): Promise<StoredRecord> {
       const { scope } = await readableCollection(catalog, name, principal, 'view');
       return visibleRecord(scope, CLIENT_ID_RE.test(id) ? await store.records.readRecord(name, id) : null);
+    },
+
+    /** `get` with `?expand=` (non-empty): the record and its `expand` member. */
+    async getExpanded(principal: Principal | null, name: string, id: string, expandText: string): Promise<ExpandedRecord> {
+      const { collection, scope } = await readableCollection(catalog, name, principal, 'view');
+      const plan = await expandFor(catalog, collection, expandPathsOfText(expandText), principal);
+      const record = visibleRecord(scope, CLIENT_ID_RE.test(id) ? await store.records.readRecord(name, id) : null);
+      const [json] = await expand(principal, plan, [record], opts.listPageChars);
+      return { record, expand: json! };
     },
 
     async create(principal: Principal | null, name: string, body: JsonObject): Promise<RecordDto> {
@@ -160,6 +213,8 @@ export function createRecordService(opts: RecordServiceOptions) {
 
 
 }
+
+const NO_DATA = Object.freeze({}) as JsonObject;
 
 /** A string naming a read scope, for keys of kept queries (scopes are few per caller: computed once each). */
 const scopeKeys = new WeakMap<ReadScope, string>();

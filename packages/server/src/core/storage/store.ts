@@ -141,6 +141,18 @@ export interface CollectionRepository {
   lockCollection(name: string): Promise<void>;
 }
 
+/**
+ * How much an expansion read may load (core/records/expansion.ts). A bounded
+ * read may stop early, but only once what it returns holds more than `rows`
+ * records, or records whose `dataJson` together reach `chars` characters: an
+ * answer within both bounds is complete. So the database never hands over
+ * more than about one record past the bound, however many match.
+ */
+export interface ReadBound {
+  readonly rows: number;
+  readonly chars: number;
+}
+
 /** A list query's answer (see `queryRecords`). */
 export interface RecordPage {
   readonly rows: StoredRecord[];
@@ -170,8 +182,12 @@ export interface RecordRepository {
   updateRecord(collection: string, record: RecordRow, expectedVersion: number): Promise<boolean>;
   /** Deletes if the stored version is `expectedVersion`. False otherwise. */
   deleteRecord(collection: string, id: string, expectedVersion: number): Promise<boolean>;
-  /** The records of `ids` that exist (in no particular order), user fields as stored JSON text: for expansions. */
-  readRecords(collection: string, ids: readonly string[]): Promise<StoredRecord[]>;
+  /**
+   * The records of `ids` that exist (in no particular order), user fields as
+   * stored JSON text: for expansions. With `bound` the read may stop early
+   * (see `ReadBound`).
+   */
+  readRecords(collection: string, ids: readonly string[], bound?: ReadBound): Promise<StoredRecord[]>;
   /** Records in id order after `afterId`, for batch checks over a whole collection. */
   scanRecords(collection: string, afterId: string | undefined, limit: number): Promise<RecordRow[]>;
   /**
@@ -229,9 +245,10 @@ export interface RelationRepository {
    * `field` references it (`target` is the parents' `refTarget`), only those
    * matching `scope` (the caller's read scope; null: every record), newest
    * first (createdAt, then id, descending), at most `perParent` per parent.
-   * One statement, however many parents.
+   * One statement, however many parents. With `bound` the read may stop
+   * early (see `ReadBound`).
    */
-  findReferringRecords(source: string, field: string, target: string, parents: readonly string[], scope: FilterNode | null, perParent: number): Promise<ReferringRecord[]>;
+  findReferringRecords(source: string, field: string, target: string, parents: readonly string[], scope: FilterNode | null, perParent: number, bound?: ReadBound): Promise<ReferringRecord[]>;
 }
 
 export interface ChangeRepository {

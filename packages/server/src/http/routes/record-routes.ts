@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject, JsonValue } from '../../core/collections/collection.js';
 import type { ListInput, RecordService } from '../../core/records/record-service.js';
-import { etagOf, recordJson, recordPageJson } from '../../core/records/record-dto.js';
+import { etagOf, expandedEtagOf, expandedRecordJson, recordJson, recordPageJson } from '../../core/records/record-dto.js';
 import type { AuthHooks } from '../plugins/authenticate.js';
 
 interface Deps {
@@ -30,8 +30,13 @@ const listQuery = {
     sort: { type: 'string', maxLength: 512 },
     limit: { type: 'string', maxLength: 8 },
     after: { type: 'string', maxLength: 2048 },
+    // No maxLength here either: the expand parser bounds it and names the problem.
+    expand: { type: 'string' },
   },
 } as const;
+
+/** GET by id takes `expand` only (other query parameters are ignored, as before). */
+const getQuery = { type: 'object', properties: { expand: { type: 'string' } } } as const;
 
 const objectBody = { type: 'object' } as const;
 
@@ -41,6 +46,7 @@ const MERGE_PATCH_TYPE = 'application/merge-patch+json';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 type RecordRoute = { Params: { name: string; id: string }; Headers: { 'if-match'?: string } };
+type GetRoute = RecordRoute & { Querystring: { expand?: string } };
 
 /** `/api/collections/:name/records…`: translation between HTTP and the record service only. */
 export function recordRoutes(app: FastifyInstance, { records, hooks }: Deps): void {
@@ -64,7 +70,15 @@ export function recordRoutes(app: FastifyInstance, { records, hooks }: Deps): vo
     },
   );
 
-  app.get<RecordRoute>(`${base}/:id`, { preHandler: hooks.optionalUser, schema: { params: recordParams } }, async (request, reply) => {
+  app.get<GetRoute>(`${base}/:id`, { preHandler: hooks.optionalUser, schema: { params: recordParams, querystring: getQuery } }, async (request, reply) => {
+    const expand = request.query.expand;
+    if (expand !== undefined && expand !== '') {
+      const { record, expand: members } = await records.getExpanded(request.principal, request.params.name, request.params.id, expand);
+      const json = expandedRecordJson(record, members);
+      const tag = expandedEtagOf(record.version, json);
+      if (request.headers['if-none-match'] === tag) return reply.code(304).header('etag', tag).send();
+      return reply.header('etag', tag).type(JSON_TYPE).send(json);
+    }
     const record = await records.get(request.principal, request.params.name, request.params.id);
     const etag = etagOf(record.version);
     if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).send();
