@@ -102,4 +102,30 @@ describe.each(STORES)('relations storage: $name', (factory) => {
     expect(JSON.parse(rows.find((r) => r.id === 'p1')!.dataJson)).toEqual({ title: 'one' });
     expect(await store.records.readRecords('posts', [])).toEqual([]);
   });
+
+  it.skipIf(skip)('bounded reads (ReadBound) stop past the bound, and are complete within it', async () => {
+    const ids: string[] = [];
+    for (let i = 1; i <= 6; i++) {
+      await store.records.insertRecord('posts', row(`p${i}`, i, { text: 'x'.repeat(100) }));
+      await store.records.insertRecord('comments', row(`c${i}`, i, { post: 'p1', text: 'y'.repeat(100) }));
+      await store.relations.replaceRefs('comments', `c${i}`, [ref(`c${i}`, 'p1')]);
+      ids.push(`p${i}`);
+    }
+    const chars = (rows: readonly { dataJson: string }[]): number => rows.reduce((n, r) => n + r.dataJson.length, 0);
+    const roomy = { rows: 6, chars: 10_000 };
+    expect(await store.records.readRecords('posts', ids, roomy)).toHaveLength(6);
+    expect(await store.relations.findReferringRecords('comments', 'post', 'posts', ['p1'], null, 100, roomy)).toHaveLength(6);
+    // Over the row bound: stops after one more than it.
+    expect(await store.records.readRecords('posts', ids, { rows: 2, chars: 10_000 })).toHaveLength(3);
+    const back = await store.relations.findReferringRecords('comments', 'post', 'posts', ['p1'], null, 100, { rows: 2, chars: 10_000 });
+    expect(back.map((r) => r.record.id)).toEqual(['c6', 'c5', 'c4']);
+    // Over the character bound: stops at the record that reaches it.
+    // As stored (PostgreSQL writes jsonb with spaces).
+    const one = (await store.records.readRecords('posts', ['p1']))[0]!.dataJson.length;
+    const cut = await store.records.readRecords('posts', ids, { rows: 100, chars: one * 2 + 1 });
+    expect(cut).toHaveLength(3);
+    expect(chars(cut)).toBeGreaterThanOrEqual(one * 2 + 1);
+    const cutBack = await store.relations.findReferringRecords('comments', 'post', 'posts', ['p1'], null, 100, { rows: 100, chars: 10 });
+    expect(cutBack.map((r) => r.record.id)).toEqual(['c6']);
+  });
 });
