@@ -143,8 +143,8 @@ export function createRelationIntegrity(opts: RelationIntegrityOptions) {
           effects.push({ collection: source, op: 'delete', row: current });
           await visit(source.name, sourceId);
         } else {
-          const data = { ...current.data };
-          for (const relation of relations) withoutId(data, relation, targetId);
+          let data = current.data;
+          for (const relation of relations) data = withoutId(data, relation, targetId);
           const problems = catalog.validate(source, data);
           if (problems.length > 0) {
             throw new AppError('conflict', `Deleting it would leave record "${sourceId}" of "${source.name}" invalid (${problems[0]!.path || '/'} ${problems[0]!.message}); change that record first.`, {
@@ -211,10 +211,12 @@ export function refsOf(collection: Collection, id: string, data: JsonObject): Re
   return refs;
 }
 
-function withoutId(data: JsonObject, relation: Relation, id: string): void {
+/** `data` without `id` in the relation's field: the field removed (one record) or the id taken out (several). */
+function withoutId(data: JsonObject, relation: Relation, id: string): JsonObject {
   const value = data[relation.field];
-  if (Array.isArray(value)) data[relation.field] = value.filter((x: JsonValue) => x !== id);
-  else if (value === id) delete data[relation.field];
+  if (Array.isArray(value)) return { ...data, [relation.field]: value.filter((x: JsonValue) => x !== id) };
+  if (value !== id) return data;
+  return Object.fromEntries(Object.entries(data).filter(([key]) => key !== relation.field));
 }
 
 function pathOf(relation: Relation, data: JsonObject, id: string): string {
