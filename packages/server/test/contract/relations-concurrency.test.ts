@@ -70,7 +70,7 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
       const next = random(1000 + w);
       const t = w % 2 === 0 ? a : b;
       const pick = <T>(list: readonly T[]): T | undefined => list[Math.floor(next() * list.length)];
-      const call = async (method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: object): Promise<{ statusCode: number; json: <T>() => T }> => {
+      const call = async (method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: object): Promise<{ statusCode: number; json: () => unknown }> => {
         const res = await t.request({ method, url, token: admin.accessToken, body });
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
         // Every answer is one of the expected outcomes; a 5xx would be a bug.
@@ -87,7 +87,7 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
         const roll = next();
         if (roll < 0.35) {
           const res = await call('POST', '/api/collections/notes/records', someFields());
-          if (res.statusCode === 201) notes.push(res.json<{ id: string }>().id);
+          if (res.statusCode === 201) notes.push((res.json() as { id: string }).id);
         } else if (roll < 0.55) {
           const id = pick(notes);
           if (id) await call('PATCH', `/api/collections/notes/records/${id}`, someFields());
@@ -96,7 +96,7 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
           if (id) await call('DELETE', `/api/collections/notes/records/${id}`);
         } else if (roll < 0.8) {
           const res = await call('POST', '/api/collections/posts/records', { n: i });
-          if (res.statusCode === 201) posts.push(res.json<{ id: string }>().id);
+          if (res.statusCode === 201) posts.push((res.json() as { id: string }).id);
         } else {
           const id = pick(posts);
           if (id) await call('DELETE', `/api/collections/posts/records/${id}`);

@@ -4,7 +4,7 @@
  * and the back-relation read (scope, newest first, per-parent bound).
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RULES, type Collection } from '../../src/core/collections/collection.js';
+import { DEFAULT_RULES, type Collection, type JsonObject } from '../../src/core/collections/collection.js';
 import type { FilterNode } from '../../src/core/records/query/query-types.js';
 import type { RecordRow } from '../../src/core/records/record.js';
 import type { RecordRef, Store } from '../../src/core/storage/store.js';
@@ -14,7 +14,7 @@ import { STORES, freshStoreEachTest } from '../helpers/stores.js';
 
 describe('relation indexes', () => {
   it('a single relation field gets an index of its own, unless an index starts with it; an array relation does not', () => {
-    const rel = (many: boolean) => (many ? { type: 'array', items: { type: 'string' }, 'x-relation': { collection: 'posts' } } : { type: 'string', 'x-relation': { collection: 'posts' } });
+    const rel = (many: boolean): JsonObject => (many ? { type: 'array', items: { type: 'string' }, 'x-relation': { collection: 'posts' } } : { type: 'string', 'x-relation': { collection: 'posts' } });
     const base = collection('notes');
     const schema = { type: 'object', properties: { post: rel(false), tags: rel(true), other: rel(false) } };
     const plain = wantedIndexes(base, sqliteIndexColumns);
