@@ -85,14 +85,15 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     return collection;
   }
 
-  async function create(input: CollectionInput, dryRun: boolean): Promise<Collection> {
+  /** `declared`: collections a dry run of `sigil apply` would create before this one, so relations may name them. */
+  async function create(input: CollectionInput, dryRun: boolean, declared?: ReadonlySet<string>): Promise<Collection> {
     const problems: ErrorDetail[] = [];
     const name = parseName(input.name, problems);
     const rules = parseRules(input.rules, problems);
     const indexes = parseIndexes(input.indexes, problems);
     checkSchema(input.schema, problems)?.release();
     if (name === USERS) problems.push({ path: '/name', message: `"${USERS}" is reserved: relations name the built-in users so` });
-    if (problems.length === 0) await checkTargets(name, input.schema as JsonObject, problems);
+    if (problems.length === 0) await checkTargets(name, input.schema as JsonObject, problems, declared);
     if (problems.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: problems });
     if (await store.collections.findCollection(name)) throw new AppError('conflict', `Collection "${name}" already exists.`);
     const now = iso();
@@ -103,14 +104,14 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     return collection;
   }
 
-  async function update(name: string, change: CollectionChange, dryRun: boolean): Promise<UpdateResult> {
+  async function update(name: string, change: CollectionChange, dryRun: boolean, declared?: ReadonlySet<string>): Promise<UpdateResult> {
     const current = await find(name);
     const problems: ErrorDetail[] = [];
     const rules = change.rules === undefined ? undefined : parseRules(change.rules, problems);
     const indexes = change.indexes === undefined ? undefined : parseIndexes(change.indexes, problems);
     const compiled = change.schema === undefined ? undefined : checkSchema(change.schema, problems);
     try {
-      if (problems.length === 0 && change.schema !== undefined) await checkTargets(name, change.schema as JsonObject, problems);
+      if (problems.length === 0 && change.schema !== undefined) await checkTargets(name, change.schema as JsonObject, problems, declared);
       if (problems.length > 0) throw new AppError('validation_failed', 'The change is invalid.', { details: problems });
       const schema = change.schema as JsonObject | undefined;
       /** The collection after the change, or null when it would change nothing. */
@@ -149,9 +150,9 @@ export function createCollectionService(opts: CollectionServiceOptions) {
   }
 
   /** Each relation's target must be a collection (this one included) or the users. */
-  async function checkTargets(name: string, schema: JsonObject, problems: ErrorDetail[]): Promise<void> {
+  async function checkTargets(name: string, schema: JsonObject, problems: ErrorDetail[], declared?: ReadonlySet<string>): Promise<void> {
     for (const relation of relationsOf(schema)) {
-      if (relation.collection === name || relation.collection === USERS) continue;
+      if (relation.collection === name || relation.collection === USERS || declared?.has(relation.collection)) continue;
       if ((await store.collections.findCollection(relation.collection)) === null) {
         problems.push({ path: `/schema/properties/${escapePointer(relation.field)}/x-relation/collection`, message: `names no collection ("${relation.collection}")` });
       }
@@ -223,7 +224,7 @@ export function createCollectionService(opts: CollectionServiceOptions) {
      * whole truth, so omitted `rules` mean the defaults and omitted `indexes`
      * none. Trusted callers only: there is no principal.
      */
-    async apply(input: unknown, options: { readonly dryRun?: boolean } = {}): Promise<ApplyResult> {
+    async apply(input: unknown, options: { readonly dryRun?: boolean; readonly declared?: ReadonlySet<string> } = {}): Promise<ApplyResult> {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
         throw new AppError('validation_failed', 'A collection file must hold a JSON object {name, schema, rules?, indexes?}.');
       }
@@ -234,9 +235,9 @@ export function createCollectionService(opts: CollectionServiceOptions) {
       const definition = input as CollectionInput;
       const dryRun = options.dryRun === true;
       const exists = typeof definition.name === 'string' && COLLECTION_NAME_RE.test(definition.name) && (await store.collections.findCollection(definition.name)) !== null;
-      if (!exists) return { collection: await create(definition, dryRun), outcome: 'created' };
+      if (!exists) return { collection: await create(definition, dryRun, options.declared), outcome: 'created' };
       const change = { schema: definition.schema ?? null, rules: definition.rules ?? {}, indexes: definition.indexes ?? [] };
-      const result = await update(definition.name, change, dryRun);
+      const result = await update(definition.name, change, dryRun, options.declared);
       return { collection: result.collection, outcome: result.outcome };
     },
   };
