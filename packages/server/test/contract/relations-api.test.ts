@@ -235,6 +235,36 @@ describe.each(STORES)('relations on $name', (backend) => {
     expect((await call('GET', `/api/users/${dave.username}`)).statusCode).toBe(200);
   });
 
+  it.skipIf(skip)('a user deleted while a write referencing them commits: the reference is seen and set null, never left dangling', async () => {
+    const erin = await register(t, 'rel_erin');
+    const { store } = t.sigil;
+    const comments = await t.sigil.catalog.get('comments');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const now = new Date().toISOString();
+    // A record write, as the record service does it, held open after locking the user and writing the reference.
+    const writer = store.transaction(async (tx) => {
+      expect([...(await tx.relations.lockTargets('@users', [erin.id]))]).toEqual([erin.id]);
+      await tx.records.insertRecord('comments', { id: 'held_comment', owner: null, version: 1, createdAt: now, updatedAt: now, data: { text: 'held', author: erin.id } });
+      await tx.relations.replaceRefs('comments', 'held_comment', [{ source: 'comments', sourceId: 'held_comment', field: 'author', target: '@users', targetId: erin.id }]);
+      await tx.changes.appendChange({ collection: 'comments', collectionId: comments.id, recordId: 'held_comment', op: 'create', record: { id: 'held_comment', owner: null, version: 1, createdAt: now, updatedAt: now, data: { text: 'held', author: erin.id } }, previous: null, createdAt: now, txEnd: true });
+      locked();
+      await gate;
+    }, { isolation: 'read committed' });
+    await holding;
+    const deletion = call('DELETE', `/api/users/${erin.username}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    await writer;
+    expect((await deletion).statusCode).toBe(204);
+    const comment = await get('comments', 'held_comment');
+    expect(comment).toMatchObject({ text: 'held', version: 2 });
+    expect(comment).not.toHaveProperty('author');
+    expect(await store.relations.findReferrers('@users', erin.id, 10)).toEqual([]);
+  });
+
   it.skipIf(skip)('a schema change that adds a relation checks existing values and indexes them; dropping it frees the targets', async () => {
     await collection('links', { post: { type: 'string' } });
     const post = await create('posts', { title: 'linked' });

@@ -2,14 +2,15 @@
  * SPEC §4.6: no dangling reference is ever committed, even with concurrent
  * writers deleting the targets. Eight writers on two Sigil instances sharing
  * one database create, retarget and delete records that reference posts
- * (cascade, setNull, restrict, and an array), while others delete the posts.
+ * (cascade, setNull, restrict, an array, and users), while others delete
+ * the posts and the users.
  * At the end every reference resolves, and `record_refs` holds exactly the
  * references the records' fields hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordRef } from '../../src/core/storage/store.js';
 import { STORES, createTestDatabaseUrl, type TestDatabase } from '../helpers/stores.js';
-import { createAdmin, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
 
 const WRITERS = 8;
 const OPERATIONS = 60;
@@ -45,7 +46,7 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
     const open = { list: 'authenticated', view: 'authenticated', create: 'authenticated', update: 'authenticated', delete: 'authenticated' };
     for (const body of [
       { name: 'posts', schema: { type: 'object', properties: { n: { type: 'integer' } } }, rules: open },
-      { name: 'notes', schema: { type: 'object', properties: { post: relation('cascade'), pin: relation('setNull'), quote: relation('restrict'), also: relation('setNull', true) } }, rules: open },
+      { name: 'notes', schema: { type: 'object', properties: { post: relation('cascade'), pin: relation('setNull'), quote: relation('restrict'), also: relation('setNull', true), who: { type: 'string', 'x-relation': { collection: 'users', onDelete: 'setNull' } } } }, rules: open },
     ]) {
       const res = await a.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body });
       expect(res.statusCode, res.body).toBe(201);
@@ -64,6 +65,11 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
       const res = await a.request({ method: 'POST', url: '/api/collections/posts/records', token: admin.accessToken, body: { n: i } });
       posts.push(res.json<{ id: string }>().id);
     }
+    const users: { id: string; username: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const account = await register(a, `conc_${backend.name}_${i}`);
+      users.push({ id: account.id, username: account.username });
+    }
     const statuses = new Map<number, number>();
 
     async function writer(w: number): Promise<void> {
@@ -81,6 +87,7 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
         const fields: Record<string, unknown> = {};
         for (const key of ['post', 'pin', 'quote'] as const) if (next() < 0.6) fields[key] = pick(posts);
         if (next() < 0.5) fields['also'] = [pick(posts), pick(posts)].filter(Boolean);
+        if (next() < 0.5) fields['who'] = pick(users)?.id;
         return fields;
       };
       for (let i = 0; i < OPERATIONS; i++) {
@@ -94,6 +101,9 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
         } else if (roll < 0.65) {
           const id = pick(notes);
           if (id) await call('DELETE', `/api/collections/notes/records/${id}`);
+        } else if (roll < 0.7) {
+          const user = pick(users);
+          if (user) await call('DELETE', `/api/users/${user.username}`);
         } else if (roll < 0.8) {
           const res = await call('POST', '/api/collections/posts/records', { n: i });
           if (res.statusCode === 201) posts.push((res.json() as { id: string }).id);
@@ -122,6 +132,9 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
       }
     };
     const livePosts = new Set((await all('posts')).map((p) => p['id'] as string));
+    const liveUsers = new Set<string>();
+    for (const user of users) if ((await a.request({ method: 'GET', url: `/api/users/${user.username}`, token: admin.accessToken })).statusCode === 200) liveUsers.add(user.id);
+    expect(liveUsers.size).toBeLessThan(users.length);
     const liveNotes = await all('notes');
     expect(liveNotes.length).toBeGreaterThan(0);
     const expected: RecordRef[] = [];
@@ -132,6 +145,11 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
         expect(livePosts.has(value), `${note['id'] as string}.${field} → ${value}`).toBe(true);
         expected.push({ source: 'notes', sourceId: note['id'] as string, field, target: 'posts', targetId: value });
       }
+      const who = note['who'] as string | undefined;
+      if (who !== undefined) {
+        expect(liveUsers.has(who), `${note['id'] as string}.who → ${who}`).toBe(true);
+        expected.push({ source: 'notes', sourceId: note['id'] as string, field: 'who', target: '@users', targetId: who });
+      }
       for (const value of new Set((note['also'] as string[] | undefined) ?? [])) {
         expect(livePosts.has(value), `${note['id'] as string}.also → ${value}`).toBe(true);
         expected.push({ source: 'notes', sourceId: note['id'] as string, field: 'also', target: 'posts', targetId: value });
@@ -140,6 +158,7 @@ describe.each(STORES)('relations under concurrent writers on $name', (backend) =
     const stored: RecordRef[] = [];
     // Every post ever made, deleted ones too: no row may point at a deleted post.
     for (const post of new Set(posts)) stored.push(...(await a.sigil.store.relations.findReferrers('posts', post, 10_000)));
+    for (const user of users) stored.push(...(await a.sigil.store.relations.findReferrers('@users', user.id, 10_000)));
     const key = (r: RecordRef): string => `${r.sourceId} ${r.field} ${r.targetId}`;
     expect(stored.map(key).sort()).toEqual(expected.map(key).sort());
   }, 120_000);
