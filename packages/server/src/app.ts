@@ -16,6 +16,7 @@ import { createCollectionService, type CollectionService } from './core/collecti
 import { createSchemaCompiler } from './core/collections/schema-compiler.js';
 import { startRealtime, type Realtime } from './core/realtime/realtime.js';
 import { createRecordService, type RecordService } from './core/records/record-service.js';
+import { createRelationIntegrity } from './core/records/relation-integrity.js';
 import type { Store } from './core/storage/store.js';
 import { createUserService, type UserService } from './core/users/user-service.js';
 import { buildHttp } from './http/build-http.js';
@@ -125,9 +126,10 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       identities,
       onUserChanged: userChanged,
     });
-    const users = createUserService({ store, passwords, clock, identities, throttle, onUserChanged: userChanged });
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
+    const relations = createRelationIntegrity({ catalog, now: () => new Date(clock.now()).toISOString() });
+    const users = createUserService({ store, passwords, clock, identities, throttle, onUserChanged: userChanged, relations, onCommitted: () => realtime?.committed() });
     const collections = createCollectionService({ store, clock, catalog, compiler, onCommitted: () => realtime?.committed() });
     const records = createRecordService({ store, catalog, clock, listPageChars: config.listPageChars, onCommitted: () => realtime?.committed() });
     const live = await startRealtime({

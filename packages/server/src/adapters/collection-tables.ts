@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { COLLECTION_NAME_RE, type Collection } from '../core/collections/collection.js';
+import { relationsOf } from '../core/collections/relations.js';
 import { AppError } from '../core/errors.js';
 import type { FieldRef, SystemFieldName } from '../core/records/query/query-types.js';
 
@@ -35,13 +36,16 @@ function fieldRef(path: string): FieldRef {
  * value), and `id` always comes last: every sort ends with `id`, so an index
  * on (priority) also reads `sort=-priority` pages in order, and one on
  * (priority, createdAt) serves `{"priority": 3}` with `sort=-createdAt`
- * without a sort step. Databases made before this layout keep their old
+ * without a sort step. Single relation fields get an index of their own
+ * unless one of `indexes` starts with them. Databases made before this layout keep their old
  * indexes until the collection is next updated (names differ, so the update
  * drops the old ones and builds these).
  */
 export function wantedIndexes(collection: Collection, columnsOf: (field: FieldRef) => readonly string[]): Map<string, string> {
   const wanted = new Map<string, string>();
-  for (const paths of [...ALWAYS_INDEXED, ...collection.indexes]) {
+  // A single relation field is indexed too, for filters such as {"post": "<id>"} (who references what is in record_refs).
+  const relationFields = relationsOf(collection).filter((r) => !r.many && !collection.indexes.some((paths) => paths[0] === r.field)).map((r) => [r.field]);
+  for (const paths of [...ALWAYS_INDEXED, ...collection.indexes, ...relationFields]) {
     const columns = (paths.includes('id') ? paths : [...paths, 'id']).flatMap((path) => columnsOf(fieldRef(path)));
     const hash = createHash('sha256').update([collection.name, ...columns].join('\n')).digest('hex').slice(0, 12);
     const name = `ix_${collection.name.slice(0, 40)}_${hash}`;

@@ -3,6 +3,8 @@ import { createIdentityCache } from '../core/auth/identity-cache.js';
 import { createPasswordHasher } from '../core/auth/password.js';
 import { systemClock } from '../core/clock.js';
 import { isAppError } from '../core/errors.js';
+import { createCollectionCatalog } from '../core/collections/collection-catalog.js';
+import { createRelationIntegrity } from '../core/records/relation-integrity.js';
 import { createUserService } from '../core/users/user-service.js';
 import { CliError, configFromEnvironment, parseFlags, type Command } from './command.js';
 import { readPassword } from './read-password.js';
@@ -30,7 +32,9 @@ export const adminCreateCommand: Command = {
     const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     try {
       const identities = createIdentityCache({ ttlMs: 0, clock: systemClock });
-      const users = createUserService({ store, passwords: createPasswordHasher(), clock: systemClock, identities });
+      const catalog = createCollectionCatalog({ store, clock: systemClock, cacheTtlMs: 0 });
+      const relations = createRelationIntegrity({ catalog, now: () => new Date().toISOString() });
+      const users = createUserService({ store, passwords: createPasswordHasher(), clock: systemClock, identities, relations });
       const admin = await users.createAdmin(username, password);
       process.stdout.write(`Created admin "${admin.username}" (${admin.id}).\n`);
       return 0;

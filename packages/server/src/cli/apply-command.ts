@@ -3,7 +3,9 @@ import { basename, join, resolve } from 'node:path';
 import { openStore } from '../adapters/open-store.js';
 import { systemClock } from '../core/clock.js';
 import { createCollectionCatalog } from '../core/collections/collection-catalog.js';
+import type { JsonObject } from '../core/collections/collection.js';
 import { createCollectionService, type ApplyResult } from '../core/collections/collection-service.js';
+import { relationsOf } from '../core/collections/relations.js';
 import { createSchemaCompiler } from '../core/collections/schema-compiler.js';
 import { isAppError, type AppError } from '../core/errors.js';
 import { CliError, configFromEnvironment, parseFlags, type Command } from './command.js';
@@ -46,8 +48,11 @@ export const applyCommand: Command = {
       const collections = createCollectionService({ store, clock: systemClock, catalog, compiler });
       const seen = new Map<string, string>();
       let failed = 0;
-      for (const file of files) {
-        const line = await applyFile(file, seen, (definition) => collections.apply(definition, { dryRun }));
+      const declarations = inRelationOrder(await Promise.all(files.map(readDeclaration)));
+      // A dry run creates nothing, so a relation may name a collection only declared in this run.
+      const declared = new Set(declarations.flatMap((d) => (d.name === null ? [] : [d.name])));
+      for (const declaration of declarations) {
+        const line = await applyFile(declaration, seen, (definition) => collections.apply(definition, { dryRun, ...(dryRun ? { declared } : {}) }));
         if (line.outcome === 'failed') failed += 1;
         process.stdout.write(`${line.label}: ${line.text}\n`);
       }
@@ -71,14 +76,60 @@ async function jsonFiles(target: string): Promise<string[]> {
   return names.map((n) => join(target, n));
 }
 
-async function applyFile(file: string, seen: Map<string, string>, apply: (definition: unknown) => Promise<ApplyResult>): Promise<Line> {
+/** One collection file, read. */
+interface Declaration {
+  readonly file: string;
+  readonly name: string | null;
+  readonly definition: unknown;
+  /** Why the file could not be read as JSON, if it could not. */
+  readonly unreadable?: string;
+}
+
+async function readDeclaration(file: string): Promise<Declaration> {
   let definition: unknown;
   try {
     definition = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    return { label: basename(file), outcome: 'failed', text: `failed: not a readable JSON file (${err instanceof Error ? err.message : String(err)})` };
+    return { file, name: null, definition: undefined, unreadable: err instanceof Error ? err.message : String(err) };
   }
   const name = typeof definition === 'object' && definition !== null && typeof (definition as { name?: unknown }).name === 'string' ? (definition as { name: string }).name : null;
+  return { file, name, definition };
+}
+
+/**
+ * The declarations in file order, except that a collection comes after the
+ * collections its relations name (when they are declared here too), so one
+ * run can create collections that reference each other in any file order.
+ * Collections in a cycle of relations keep their file order (the first one
+ * fails, naming the missing target: create it without the relation first).
+ */
+function inRelationOrder(declarations: readonly Declaration[]): Declaration[] {
+  const byName = new Map(declarations.flatMap((d) => (d.name === null ? [] : [[d.name, d] as const])));
+  const targets = (d: Declaration): string[] => {
+    const schema = (d.definition as { schema?: unknown } | undefined)?.schema;
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return [];
+    return relationsOf(schema as JsonObject).map((r) => r.collection).filter((name) => name !== d.name && byName.has(name));
+  };
+  const ordered: Declaration[] = [];
+  const placed = new Set<Declaration>();
+  const visiting = new Set<Declaration>();
+  const place = (d: Declaration): void => {
+    if (placed.has(d) || visiting.has(d)) return;
+    visiting.add(d);
+    for (const name of targets(d)) place(byName.get(name)!);
+    visiting.delete(d);
+    placed.add(d);
+    ordered.push(d);
+  };
+  for (const d of declarations) place(d);
+  return ordered;
+}
+
+async function applyFile(declaration: Declaration, seen: Map<string, string>, apply: (definition: unknown) => Promise<ApplyResult>): Promise<Line> {
+  const { file, name, definition } = declaration;
+  if (declaration.unreadable !== undefined) {
+    return { label: basename(file), outcome: 'failed', text: `failed: not a readable JSON file (${declaration.unreadable})` };
+  }
   const label = name ?? basename(file);
   if (name !== null) {
     const earlier = seen.get(name);

@@ -4,11 +4,29 @@
  * and the back-relation read (scope, newest first, per-parent bound).
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RULES, type Collection } from '../../src/core/collections/collection.js';
+import { DEFAULT_RULES, type Collection, type JsonObject } from '../../src/core/collections/collection.js';
 import type { FilterNode } from '../../src/core/records/query/query-types.js';
 import type { RecordRow } from '../../src/core/records/record.js';
 import type { RecordRef, Store } from '../../src/core/storage/store.js';
+import { wantedIndexes } from '../../src/adapters/collection-tables.js';
+import { sqliteIndexColumns } from '../../src/adapters/sqlite/sqlite-query.js';
 import { STORES, freshStoreEachTest } from '../helpers/stores.js';
+
+describe('relation indexes', () => {
+  it('a single relation field gets an index of its own, unless an index starts with it; an array relation does not', () => {
+    const rel = (many: boolean): JsonObject => (many ? { type: 'array', items: { type: 'string' }, 'x-relation': { collection: 'posts' } } : { type: 'string', 'x-relation': { collection: 'posts' } });
+    const base = collection('notes');
+    const schema = { type: 'object', properties: { post: rel(false), tags: rel(true), other: rel(false) } };
+    const plain = wantedIndexes(base, sqliteIndexColumns);
+    const related = wantedIndexes({ ...base, schema }, sqliteIndexColumns);
+    expect(related.size).toBe(plain.size + 2);
+    const added = [...related].filter(([name]) => !plain.has(name)).map(([, ddl]) => ddl);
+    expect(added.some((ddl) => ddl.includes('post')) && added.some((ddl) => ddl.includes('other'))).toBe(true);
+    expect(added.some((ddl) => ddl.includes('tags'))).toBe(false);
+    const covered = wantedIndexes({ ...base, schema, indexes: [['post', 'createdAt']] }, sqliteIndexColumns);
+    expect(covered.size).toBe(plain.size + 2); // the declared (post, createdAt) and `other`
+  });
+});
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
 const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();

@@ -52,6 +52,39 @@ describe.each(STORES)('sigil apply and typegen on $name', (backend) => {
     return { cwd, dir, env: { NODE_ENV: 'development', DATABASE_URL: db.url, SIGIL_DATA_DIR: join(cwd, 'data') }, dispose: db.dispose };
   }
 
+  it.skipIf(backend.skipReason !== null)('applies collections that reference each other in any file order, dry run included, and checks existing references', async () => {
+    const { cwd, dir, env, dispose } = await setup();
+    try {
+      const relation = (collection: string) => ({ type: 'string', 'x-relation': { collection } });
+      writeJson(join(dir, '10-comments.json'), { name: 'comments', schema: { type: 'object', properties: { post: relation('posts'), author: relation('users'), parent: relation('comments') } } });
+      writeJson(join(dir, '20-posts.json'), { name: 'posts', schema: { type: 'object', properties: { title: { type: 'string' } } } });
+      const apply = (...extra: string[]) => runCli(['apply', dir, ...extra], { cwd, env });
+      const dry = await apply('--dry-run');
+      expect(dry.stderr).toBe('');
+      expect(dry.stdout).toBe('posts: created (schema version 1)\ncomments: created (schema version 1)\n');
+      const first = await apply();
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toBe('posts: created (schema version 1)\ncomments: created (schema version 1)\n');
+
+      // A record written around the API with a dangling value: a relation added later reports it.
+      const store = await openStore({ databaseUrl: env['DATABASE_URL'], dataDir: env['SIGIL_DATA_DIR']! });
+      const now = new Date().toISOString();
+      await store.records.insertRecord('posts', { id: 'p1', owner: null, version: 1, createdAt: now, updatedAt: now, data: { title: 't', cover: 'gone' } });
+      await store.close();
+      writeJson(join(dir, '20-posts.json'), { name: 'posts', schema: { type: 'object', properties: { title: { type: 'string' }, cover: relation('posts') } } });
+      const refused = await apply();
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toContain('posts: failed: schema_conflict');
+      expect(refused.stdout).toContain('p1 /cover names "gone"');
+
+      // Missing targets are named.
+      writeJson(join(dir, '30-bad.json'), { name: 'bad', schema: { type: 'object', properties: { x: relation('nowhere') } } });
+      expect((await apply()).stdout).toContain('bad: failed: validation_failed: The collection is invalid. /schema/properties/x/x-relation/collection names no collection ("nowhere")');
+    } finally {
+      await dispose();
+    }
+  });
+
   it.skipIf(backend.skipReason !== null)('applies a directory: created, unchanged, updated; a conflicting change fails with the report and changes nothing', async () => {
     const { cwd, dir, env, dispose } = await setup();
     try {

@@ -10,11 +10,19 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53000', '53100', '53200', '53300', '58000', '58030']);
 
-/** 40001 serialization_failure, 40P01 deadlock_detected: the transaction may simply be run again. */
+/**
+ * 40001 serialization_failure, 40P01 deadlock_detected: the transaction may
+ * simply be run again. So may a violation of `record_refs`' key to users
+ * (23503), checked at commit: a user's deletion whose snapshot missed a
+ * reference committed meanwhile (see migration 6) sees it when run again.
+ */
 export function isRetryableTransactionError(error: unknown): boolean {
   const code = errorCode(error);
-  return code === '40001' || code === '40P01';
+  return code === '40001' || code === '40P01' || (code === '23503' && (error as { constraint?: unknown }).constraint === USER_REFERENCE_KEY);
 }
+
+/** The name PostgreSQL gives the foreign key of `record_refs.target_user`. */
+const USER_REFERENCE_KEY = 'record_refs_target_user_fkey';
 
 function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;

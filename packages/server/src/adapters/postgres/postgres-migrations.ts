@@ -144,8 +144,15 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         field     text NOT NULL,
         target    text NOT NULL,
         target_id text NOT NULL,
+        -- For references to users only: a foreign key, checked at commit. A
+        -- user's deletion runs SERIALIZABLE (the last-admin check), and its
+        -- snapshot could miss a reference committed while it waited for the
+        -- user's row; the key's check sees it and fails the deletion, which
+        -- is then run again and handles the reference.
+        target_user text REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
         PRIMARY KEY (source, source_id, field, target_id)
       );
+      CREATE INDEX record_refs_user ON record_refs (target_user) WHERE target_user IS NOT NULL;
       CREATE INDEX record_refs_target ON record_refs (target, target_id, source, field, source_id);
     `,
   },

@@ -30,7 +30,8 @@ export function makePostgresRelationRepository(run: Run): RelationRepository {
       await run('sigil_refs_delete', 'DELETE FROM record_refs WHERE source = $1 AND source_id = $2', [source, sourceId]);
       if (refs.length === 0) return;
       await run('sigil_refs_insert',
-        `INSERT INTO record_refs (${REF}) SELECT $1, $2, f, t, i FROM unnest($3::text[], $4::text[], $5::text[]) AS r(f, t, i) ON CONFLICT DO NOTHING`,
+        `INSERT INTO record_refs (${REF}, target_user)
+         SELECT $1, $2, f, t, i, CASE WHEN t = '${USER_TARGET}' THEN i END FROM unnest($3::text[], $4::text[], $5::text[]) AS r(f, t, i) ON CONFLICT DO NOTHING`,
         [source, sourceId, refs.map((r) => r.field), refs.map((r) => r.target), refs.map((r) => r.targetId)]);
     },
     async findReferrers(target, targetId, limit) {

@@ -21,6 +21,8 @@ import {
   type RuleExpression,
   type RuleValue,
 } from './collection.js';
+import { refsOf } from '../records/relation-integrity.js';
+import { USERS, refTarget, relationIds, relationsOf, type Relation } from './relations.js';
 import { escapePointer, type CompiledSchema, type SchemaCompiler } from './schema-compiler.js';
 
 export const MAX_INDEXES = 16;
@@ -83,12 +85,15 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     return collection;
   }
 
-  async function create(input: CollectionInput, dryRun: boolean): Promise<Collection> {
+  /** `declared`: collections a dry run of `sigil apply` would create before this one, so relations may name them. */
+  async function create(input: CollectionInput, dryRun: boolean, declared?: ReadonlySet<string>): Promise<Collection> {
     const problems: ErrorDetail[] = [];
     const name = parseName(input.name, problems);
     const rules = parseRules(input.rules, problems);
     const indexes = parseIndexes(input.indexes, problems);
     checkSchema(input.schema, problems)?.release();
+    if (name === USERS) problems.push({ path: '/name', message: `"${USERS}" is reserved: relations name the built-in users so` });
+    if (problems.length === 0) await checkTargets(name, input.schema as JsonObject, problems, declared);
     if (problems.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: problems });
     if (await store.collections.findCollection(name)) throw new AppError('conflict', `Collection "${name}" already exists.`);
     const now = iso();
@@ -99,13 +104,14 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     return collection;
   }
 
-  async function update(name: string, change: CollectionChange, dryRun: boolean): Promise<UpdateResult> {
+  async function update(name: string, change: CollectionChange, dryRun: boolean, declared?: ReadonlySet<string>): Promise<UpdateResult> {
     const current = await find(name);
     const problems: ErrorDetail[] = [];
     const rules = change.rules === undefined ? undefined : parseRules(change.rules, problems);
     const indexes = change.indexes === undefined ? undefined : parseIndexes(change.indexes, problems);
     const compiled = change.schema === undefined ? undefined : checkSchema(change.schema, problems);
     try {
+      if (problems.length === 0 && change.schema !== undefined) await checkTargets(name, change.schema as JsonObject, problems, declared);
       if (problems.length > 0) throw new AppError('validation_failed', 'The change is invalid.', { details: problems });
       const schema = change.schema as JsonObject | undefined;
       /** The collection after the change, or null when it would change nothing. */
@@ -121,7 +127,7 @@ export function createCollectionService(opts: CollectionServiceOptions) {
       if (!proposed) return { collection: current, outcome: 'unchanged', report: EMPTY_REPORT };
       if (dryRun) {
         // No lock: a dry run must not stall writers. It is a forecast; the real change checks again under the lock.
-        if (compiled && schemaChanges(current, proposed)) assertFits(name, await scan(store, name, compiled), true);
+        if (compiled && schemaChanges(current, proposed)) assertFits(name, await scan(store, proposed, compiled, newRelations(current, proposed)), true);
         return { collection: proposed, outcome: 'updated', report: EMPTY_REPORT };
       }
       const saved = await store.transaction(async (tx) => {
@@ -131,14 +137,25 @@ export function createCollectionService(opts: CollectionServiceOptions) {
         if (!fresh) throw new AppError('not_found', `No collection "${name}".`);
         const after = next(fresh);
         if (!after) return { collection: fresh, changed: false };
-        if (compiled && schemaChanges(fresh, after)) assertFits(name, await scan(tx, name, compiled), false);
+        if (compiled && schemaChanges(fresh, after)) assertFits(name, await scan(tx, after, compiled, newRelations(fresh, after)), false);
         if (!(await tx.collections.updateCollection(after))) throw new AppError('not_found', `No collection "${name}".`);
+        if (canonical(relationsOf(fresh)) !== canonical(relationsOf(after))) await reindexRelations(tx, after);
         return { collection: after, changed: true };
       });
       catalog.invalidate(name);
       return { collection: saved.collection, outcome: saved.changed ? 'updated' : 'unchanged', report: EMPTY_REPORT };
     } finally {
       compiled?.release();
+    }
+  }
+
+  /** Each relation's target must be a collection (this one included) or the users. */
+  async function checkTargets(name: string, schema: JsonObject, problems: ErrorDetail[], declared?: ReadonlySet<string>): Promise<void> {
+    for (const relation of relationsOf(schema)) {
+      if (relation.collection === name || relation.collection === USERS || declared?.has(relation.collection)) continue;
+      if ((await store.collections.findCollection(relation.collection)) === null) {
+        problems.push({ path: `/schema/properties/${escapePointer(relation.field)}/x-relation/collection`, message: `names no collection ("${relation.collection}")` });
+      }
     }
   }
 
@@ -186,8 +203,14 @@ export function createCollectionService(opts: CollectionServiceOptions) {
       // The `drop` entry ends the collection's history in the log, in the same
       // transaction: subscribers on every instance learn of it in order.
       await store.transaction(async (tx) => {
+        const referencing = (await tx.collections.listCollections()).filter((c) => c.name !== name && relationsOf(c).some((r) => r.collection === name));
+        if (referencing.length > 0) {
+          const names = referencing.map((c) => `"${c.name}"`).join(', ');
+          throw new AppError('conflict', `Collection "${name}" is the target of relations in ${names}; remove those relations (or collections) first.`);
+        }
         const stamp = await tx.collections.findSchemaStamp(name);
         if (stamp === null || !(await tx.collections.deleteCollection(name))) throw new AppError('not_found', `No collection "${name}".`);
+        await tx.relations.dropRefs(name);
         const at = new Date(clock.now()).toISOString();
         await tx.changes.appendChange({ collection: name, collectionId: stamp.id, recordId: '', op: 'drop', record: droppedRecord(at), previous: null, createdAt: at, txEnd: true });
       });
@@ -201,7 +224,7 @@ export function createCollectionService(opts: CollectionServiceOptions) {
      * whole truth, so omitted `rules` mean the defaults and omitted `indexes`
      * none. Trusted callers only: there is no principal.
      */
-    async apply(input: unknown, options: { readonly dryRun?: boolean } = {}): Promise<ApplyResult> {
+    async apply(input: unknown, options: { readonly dryRun?: boolean; readonly declared?: ReadonlySet<string> } = {}): Promise<ApplyResult> {
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
         throw new AppError('validation_failed', 'A collection file must hold a JSON object {name, schema, rules?, indexes?}.');
       }
@@ -212,9 +235,9 @@ export function createCollectionService(opts: CollectionServiceOptions) {
       const definition = input as CollectionInput;
       const dryRun = options.dryRun === true;
       const exists = typeof definition.name === 'string' && COLLECTION_NAME_RE.test(definition.name) && (await store.collections.findCollection(definition.name)) !== null;
-      if (!exists) return { collection: await create(definition, dryRun), outcome: 'created' };
+      if (!exists) return { collection: await create(definition, dryRun, options.declared), outcome: 'created' };
       const change = { schema: definition.schema ?? null, rules: definition.rules ?? {}, indexes: definition.indexes ?? [] };
-      const result = await update(definition.name, change, dryRun);
+      const result = await update(definition.name, change, dryRun, options.declared);
       return { collection: result.collection, outcome: result.outcome };
     },
   };
@@ -230,20 +253,53 @@ function canSee(collection: Collection, principal: Principal | null): boolean {
   return readScope(collection, principal, 'view') !== null;
 }
 
-/** Validates every record against `compiled`, a batch at a time; keeps the first failures and counts all. */
-async function scan(reader: Pick<StoreTransaction, 'records'>, name: string, compiled: CompiledSchema): Promise<SchemaCheckReport> {
+/**
+ * Validates every record against `compiled`, and checks that the ids in the
+ * fields of `relations` (those the change adds or retargets) name existing
+ * records, a batch at a time; keeps the first failures and counts all.
+ */
+async function scan(reader: Pick<StoreTransaction, 'records' | 'relations'>, collection: Collection, compiled: CompiledSchema, relations: readonly Relation[]): Promise<SchemaCheckReport> {
   let total = 0;
   const failures: { id: string; errors: ErrorDetail[] }[] = [];
   let after: string | undefined;
   for (;;) {
-    const rows = await reader.records.scanRecords(name, after, SCAN_BATCH);
+    const rows = await reader.records.scanRecords(collection.name, after, SCAN_BATCH);
+    const found = new Map<Relation, Set<string>>();
+    for (const relation of relations) {
+      const ids = [...new Set(rows.flatMap((row) => relationIds(relation, row.data)))];
+      found.set(relation, await reader.relations.lockTargets(refTarget(relation.collection), ids));
+    }
     for (const row of rows) {
       const errors = compiled.validate(row.data);
+      for (const relation of errors.length === 0 ? relations : []) {
+        for (const id of relationIds(relation, row.data)) {
+          if (!found.get(relation)!.has(id)) errors.push({ path: `/${escapePointer(relation.field)}`, message: `names "${id}", which is not a record of "${relation.collection}"` });
+        }
+      }
       if (errors.length === 0) continue;
       total += 1;
       if (failures.length < MAX_REPORTED_FAILURES) failures.push({ id: row.id, errors });
     }
     if (rows.length < SCAN_BATCH) return { total, failures };
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** The relations of `after` whose values are not known to resolve: new ones, and those pointed at another collection. */
+function newRelations(before: Collection, after: Collection): Relation[] {
+  const old = relationsOf(before);
+  return relationsOf(after).filter((r) => !old.some((o) => o.field === r.field && o.collection === r.collection));
+}
+
+/** Rebuilds the collection's `record_refs` after its relations changed (in the transaction that changes them, under its lock). */
+async function reindexRelations(tx: StoreTransaction, collection: Collection): Promise<void> {
+  await tx.relations.dropRefs(collection.name);
+  if (relationsOf(collection).length === 0) return;
+  let after: string | undefined;
+  for (;;) {
+    const rows = await tx.records.scanRecords(collection.name, after, SCAN_BATCH);
+    for (const row of rows) await tx.relations.replaceRefs(collection.name, row.id, refsOf(collection, row.id, row.data));
+    if (rows.length < SCAN_BATCH) return;
     after = rows[rows.length - 1]!.id;
   }
 }

@@ -87,6 +87,9 @@ export function createSchemaCompiler(): SchemaCompiler {
       const problems = checkShape(schema);
       if (problems.length > 0) throw invalid(problems);
       const root = schema as JsonObject;
+      // Before Ajv, whose meta-schema errors for a keyword do not say where it is.
+      const relations = relationProblems(root);
+      if (relations.length > 0) throw invalid(relations);
       if (!ajv.validateSchema(root)) throw invalid(toDetails(ajv.errors ?? [], '/schema'));
       const semantic = checkSemantics(root);
       if (semantic.length > 0) throw invalid(semantic);
@@ -206,7 +209,6 @@ function checkSemantics(root: JsonObject): ErrorDetail[] {
     const required = own(s, 'required');
     if (Array.isArray(required) && required.includes('__proto__')) problems.push({ path: `${path}/required`, message: '"__proto__" is not a usable field name' });
   });
-  problems.push(...relationProblems(root));
   for (const { schema, path, viaRef } of rootApplicators(root)) problems.push(...systemFieldProblems(schema, path), ...wholeObjectProblems(schema, path, viaRef));
   return problems;
 }
@@ -276,6 +278,15 @@ function relationProblems(root: JsonObject): ErrorDetail[] {
     const keyword = own(schema, 'x-relation');
     if (keyword === undefined) return;
     const at = `${path}/x-relation`;
+    if (!isObject(keyword)) {
+      problems.push({ path: at, message: 'must be an object {"collection": "<name>", "onDelete"?: "restrict" | "cascade" | "setNull"}' });
+      return;
+    }
+    const target = own(keyword, 'collection');
+    if (typeof target !== 'string' || !COLLECTION_NAME_RE.test(target)) problems.push({ path: `${at}/collection`, message: 'must name a collection, or "users"' });
+    const onDelete = own(keyword, 'onDelete');
+    if (onDelete !== undefined && !(ON_DELETE as readonly JsonValue[]).includes(onDelete)) problems.push({ path: `${at}/onDelete`, message: `must be one of ${ON_DELETE.map((o) => `"${o}"`).join(', ')}` });
+    for (const key of Object.keys(keyword)) if (key !== 'collection' && key !== 'onDelete') problems.push({ path: `${at}/${escapePointer(key)}`, message: 'is not allowed (x-relation takes "collection" and "onDelete")' });
     const field = topLevel.get(schema);
     if (field === undefined || path !== `/schema/properties/${escapePointer(field)}`) {
       problems.push({ path: at, message: 'is only allowed on a top-level property of the collection schema' });
@@ -287,7 +298,7 @@ function relationProblems(root: JsonObject): ErrorDetail[] {
     if (type !== 'string' && !(many && isObject(items) && own(items, 'type') === 'string')) {
       problems.push({ path: at, message: 'needs "type": "string" (one record) or "type": "array" with "items": {"type": "string"} (several)' });
     }
-    if (isObject(keyword) && own(keyword, 'onDelete') === 'setNull' && !many && Array.isArray(required) && required.includes(field)) {
+    if (onDelete === 'setNull' && !many && Array.isArray(required) && required.includes(field)) {
       problems.push({ path: `${at}/onDelete`, message: '"setNull" removes the field when the record it names is deleted, so the field must not be required' });
     }
   });

@@ -10,6 +10,8 @@ import { atOperation, type BatchOperation } from './batch-input.js';
 import { applyMergePatch, assertDepth } from './merge-patch.js';
 import type { ChangeOp, NewChange, RecordRow } from './record.js';
 import { CLIENT_ID_RE, ifMatchAllows, userFieldsOf } from './record-dto.js';
+import { relationsOf } from '../collections/relations.js';
+import { createRelationIntegrity, type RelationEffect } from './relation-integrity.js';
 
 export interface RecordWritesOptions {
   readonly store: Store;
@@ -27,6 +29,8 @@ export interface WriteOutcome {
   readonly row: RecordRow;
   readonly op: ChangeOp;
   readonly previous?: RecordRow;
+  /** Changes of other records the write caused (a delete's cascades and set-nulls), logged after it. */
+  readonly effects?: readonly RelationEffect[];
 }
 
 /** Thrown inside a write transaction to roll it back and try again with fresh state. */
@@ -50,6 +54,7 @@ export type RecordWrites = ReturnType<typeof createRecordWrites>;
 export function createRecordWrites(opts: RecordWritesOptions) {
   const { store, catalog, clock } = opts;
   const iso = (): string => new Date(clock.now()).toISOString();
+  const integrity = createRelationIntegrity({ catalog, now: iso });
 
   function validate(collection: Collection, data: JsonObject): void {
     const details = catalog.validate(collection, data);
@@ -86,12 +91,23 @@ export function createRecordWrites(opts: RecordWritesOptions) {
               }
               outcomes.push({ outcome, collection });
             }
-            for (const collection of collections.values()) {
+            // Every schema a record was checked against, a cascade's too, must still be current.
+            const checked = new Map(collections);
+            for (const { outcome } of outcomes) for (const effect of outcome.effects ?? []) checked.set(effect.collection.name, effect.collection);
+            for (const collection of checked.values()) {
               const stamp = await tx.collections.findSchemaStamp(collection.name);
               if (stamp?.id !== collection.id || stamp.schemaVersion !== collection.schemaVersion) throw new Retry();
             }
-            const last = outcomes.length - 1;
-            const entries = outcomes.map(({ outcome, collection }, k): NewChange => ({ collection: collection.name, collectionId: collection.id, recordId: outcome.row.id, op: outcome.op, record: outcome.row, previous: outcome.previous ?? null, createdAt: iso(), txEnd: k === last }));
+            const createdAt = iso();
+            const entries: NewChange[] = [];
+            const log = (collection: Collection, op: ChangeOp, row: RecordRow, previous: RecordRow | undefined): void => {
+              entries.push({ collection: collection.name, collectionId: collection.id, recordId: row.id, op, record: row, previous: previous ?? null, createdAt, txEnd: false });
+            };
+            for (const { outcome, collection } of outcomes) {
+              log(collection, outcome.op, outcome.row, outcome.previous);
+              for (const effect of outcome.effects ?? []) log(effect.collection, effect.op, effect.row, effect.previous);
+            }
+            entries[entries.length - 1] = { ...entries.at(-1)!, txEnd: true };
             if (entries.length === 1) await tx.changes.appendChange(entries[0]!);
             else await tx.changes.appendChanges(entries);
             return outcomes.map(({ outcome }) => outcome.row);
@@ -170,6 +186,7 @@ export function createRecordWrites(opts: RecordWritesOptions) {
       // An expression rule is checked on the record as it would be stored (with its owner).
       if (!permits(collection.rules.create, principal, record)) throw refusal(principal, 'create this record');
       await tx.records.insertRecord(name, record);
+      await integrity.checkAndStore(collection, record.id, data, null, { principal }, tx);
       return { row: record, op: 'create' };
     } };
   }
@@ -184,7 +201,7 @@ export function createRecordWrites(opts: RecordWritesOptions) {
       const merged = applyMergePatch(current.data, changes) as JsonObject;
       validate(collection, merged);
       const next = allowedUpdate(collection, principal, nextVersion(current, merged));
-      return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
+      return updated(collection, principal, next, current, tx);
     });
   }
 
@@ -194,14 +211,24 @@ export function createRecordWrites(opts: RecordWritesOptions) {
     return modify(name, principal, id, ifMatch, 'update', async (collection, current, tx) => {
       validate(collection, data);
       const next = allowedUpdate(collection, principal, nextVersion(current, data));
-      return (await tx.records.updateRecord(name, next, current.version)) ? { row: next, op: 'update', previous: current } : new Retry();
+      return updated(collection, principal, next, current, tx);
     });
   }
 
   async function removeStep(principal: Principal | null, name: string, id: string, ifMatch?: string): Promise<WriteStep> {
-    return modify(name, principal, id, ifMatch, 'delete', async (_collection, current, tx) =>
-      (await tx.records.deleteRecord(name, id, current.version)) ? { row: current, op: 'delete' } : new Retry(),
-    );
+    return modify(name, principal, id, ifMatch, 'delete', async (collection, current, tx) => {
+      if (!(await tx.records.deleteRecord(name, id, current.version))) return new Retry();
+      if (relationsOf(collection).length > 0) await tx.relations.replaceRefs(name, id, []);
+      const effects = await integrity.afterDelete(name, id, principal, tx);
+      return { row: current, op: 'delete', effects };
+    });
+  }
+
+  /** Stores an update (compare-and-set), with its references checked and kept. */
+  async function updated(collection: Collection, principal: Principal | null, next: RecordRow, current: RecordRow, tx: StoreTransaction): Promise<WriteOutcome | Retry> {
+    if (!(await tx.records.updateRecord(collection.name, next, current.version))) return new Retry();
+    await integrity.checkAndStore(collection, next.id, next.data, current.data, { principal }, tx);
+    return { row: next, op: 'update', previous: current };
   }
 
   function stepFor(principal: Principal | null, operation: BatchOperation): Promise<WriteStep> {

@@ -9,6 +9,7 @@ import type { PasswordHasher } from '../auth/password.js';
 import { validatePassword } from '../auth/password.js';
 import type { Principal } from '../auth/principal.js';
 import { normalizeEmail, normalizeUsername, toUserDto } from '../auth/user-fields.js';
+import type { RelationIntegrity } from '../records/relation-integrity.js';
 import type { Store, UserChanges, UserRow } from '../storage/store.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
@@ -22,6 +23,10 @@ export interface UserServiceOptions {
   readonly identities: IdentityCache;
   /** Told after a user's role, status, sessions or existence changed, so live connections can be re-checked. */
   readonly onUserChanged?: (userId: string) => void;
+  /** What deleting a user does to records whose relations name them (restrict, cascade, setNull). */
+  readonly relations: RelationIntegrity;
+  /** Called after a change-log entry commits (deleting a user can cascade to records). */
+  readonly onCommitted?: () => void;
 }
 
 export interface UserPatch {
@@ -138,13 +143,15 @@ export function createUserService(opts: UserServiceOptions) {
 
     async remove(principal: Principal, username: string): Promise<void> {
       const target = await loadVisible(principal, username);
-      await store.transaction(async (tx) => {
+      const logged = await store.transaction(async (tx) => {
         await tx.sessions.revokeUserSessions(target.id, iso());
         if (!(await tx.users.deleteUser(target.id))) throw new AppError('not_found', 'No such user.');
         if (target.role === 'admin' && !target.disabled && (await tx.users.countActiveAdmins()) === 0) {
           throw new AppError('conflict', 'The last admin cannot be deleted.');
         }
+        return opts.relations.afterUserDelete(target.id, principal, tx);
       });
+      if (logged) opts.onCommitted?.();
       opts.identities.invalidate();
       opts.onUserChanged?.(target.id);
     },
