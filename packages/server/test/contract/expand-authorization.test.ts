@@ -94,8 +94,9 @@ describe.each(STORES)('expand authorization on $name', (backend) => {
       }
       notes.set(kind, list);
       const single: RecordOut[] = [];
-      for (const n of list) single.push(await createRecord(t, undefined, 'items', { title: `${kind} ${n.id}`, [`n_${kind}`]: n.id }));
-      const many = await createRecord(t, undefined, 'items', { title: `${kind} all`, [`m_${kind}`]: [...list].reverse().map((n) => n.id) });
+      // By the admin: a write may only name records its writer can see (an anonymous one could not name these).
+      for (const n of list) single.push(await createRecord(t, admin, 'items', { title: `${kind} ${n.id}`, [`n_${kind}`]: n.id }));
+      const many = await createRecord(t, admin, 'items', { title: `${kind} all`, [`m_${kind}`]: [...list].reverse().map((n) => n.id) });
       items.set(kind, { single, many });
     }
     // The nested paths end at notes: the top item names one of each kind.
@@ -225,7 +226,7 @@ describe.each(STORES)('expand authorization on $name', (backend) => {
         }
         return b;
       };
-      const replayed = await createRecord(t, undefined, 'items', body('replayed'));
+      const replayed = await createRecord(t, token('admin'), 'items', body('replayed'));
       for (const [caller, s] of sockets) {
         s.send({ type: 'subscribe', id: 'r', collection: 'items', since: seq, expand });
         s.send({ type: 'subscribe', id: 'l', collection: 'items', expand });
@@ -233,7 +234,7 @@ describe.each(STORES)('expand authorization on $name', (backend) => {
         const subscribed = await s.next((m) => m.type === 'subscribed' && m['id'] === 'l');
         expect(subscribed['type'], caller).toBe('subscribed');
       }
-      const live = await createRecord(t, undefined, 'items', body('live'));
+      const live = await createRecord(t, token('admin'), 'items', body('live'));
       for (const [caller, s] of sockets) {
         const events = [
           await s.next((m) => m.type === 'change' && m['sub'] === 'r' && (m['record'] as RecordOut).id === replayed.id),
