@@ -149,6 +149,24 @@ const workloads = [
     },
   },
   {
+    id: 'records-list-refs',
+    name: 'Sigil GET records with a relation field, limit 20 (no expand)',
+    target: 'sigil',
+    async setup(ctx) {
+      await ensureRelations(ctx);
+      return listOfComments(ctx, '');
+    },
+  },
+  {
+    id: 'records-list-expand',
+    name: 'Sigil GET the same 20 records, expand=post (one single relation)',
+    target: 'sigil',
+    async setup(ctx) {
+      await ensureRelations(ctx);
+      return listOfComments(ctx, '&expand=post');
+    },
+  },
+  {
     id: 'records-list-rule',
     name: 'Sigil GET records, same list under an expression view rule',
     target: 'sigil',
@@ -217,6 +235,8 @@ const ratios = [
   { numerator: 'records-create', denominator: 'bare', target: 0.2, dialect: 'sqlite' },
   // Issue 10: a list under an expression `view` rule keeps 80% of the same list under a keyword rule.
   { numerator: 'records-list-rule', denominator: 'records-list', target: 0.8 },
+  // Expand (docs/relations.md): a page of 20 with one single-relation expand keeps 60% of the same page without it.
+  { numerator: 'records-list-expand', denominator: 'records-list-refs', target: 0.6 },
   // Records per second written by batches of 10 against single creates (issue 10): at least 5×.
   { numerator: 'records-batch', denominator: 'records-create', target: 5, per: 'record', dialect: 'sqlite' },
 ];
@@ -272,6 +292,47 @@ async function seed(ctx, collection) {
     await Promise.all(Array.from({ length: 16 }, worker));
     return { ids };
   })();
+}
+
+const RELATED_POSTS = 'bench_posts';
+const RELATED_COMMENTS = 'bench_comments';
+let relationsSeeded;
+
+/** Once per run: 20 posts and 200 comments, each naming one of the posts in its `post` relation. */
+function ensureRelations(ctx) {
+  relationsSeeded ??= (async () => {
+    const admin = await adminToken(ctx);
+    const token = ctx.sigil.user.accessToken;
+    const posts = { name: RELATED_POSTS, schema: { type: 'object', properties: { title: { type: 'string' }, body: { type: 'string' } } } };
+    expectAnswer(await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: admin, body: posts }), 201, (j) => j?.collection?.name === RELATED_POSTS, 'create posts');
+    const comments = {
+      name: RELATED_COMMENTS,
+      schema: { type: 'object', properties: { text: { type: 'string' }, post: { type: 'string', 'x-relation': { collection: RELATED_POSTS } } } },
+      indexes: [['post']],
+    };
+    expectAnswer(await ctx.request(ctx.sigil, 'POST', '/api/collections', { token: admin, body: comments }), 201, (j) => j?.collection?.name === RELATED_COMMENTS, 'create comments');
+    const ids = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await ctx.request(ctx.sigil, 'POST', `/api/collections/${RELATED_POSTS}/records`, { token, body: { title: `post ${i}`, body: 'A post of the benchmark, about as long as a short paragraph of text.' } });
+      expectAnswer(res, 201, (j) => typeof j?.id === 'string', 'seed post');
+      ids.push(res.json.id);
+    }
+    for (let i = 0; i < 200; i++) {
+      const res = await ctx.request(ctx.sigil, 'POST', `/api/collections/${RELATED_COMMENTS}/records`, { token, body: { text: `comment ${i}`, post: ids[i % 20] } });
+      expectAnswer(res, 201, (j) => typeof j?.id === 'string', 'seed comment');
+    }
+  })();
+  return relationsSeeded;
+}
+
+/** The newest 20 comments, with `extra` appended to the query. */
+async function listOfComments(ctx, extra) {
+  const token = ctx.sigil.user.accessToken;
+  const path = `/api/collections/${RELATED_COMMENTS}/records?sort=-createdAt&limit=20${extra}`;
+  const res = await ctx.request(ctx.sigil, 'GET', path, { token });
+  const expanded = extra !== '';
+  expectAnswer(res, 200, (j) => j?.items?.length === 20 && j.items.every((r) => (expanded ? r.expand?.post?.id === r.post : r.expand === undefined)), `GET comments${extra}`);
+  return { method: 'GET', path, headers: { authorization: `Bearer ${token}` } };
 }
 
 let adminTokenPromise;

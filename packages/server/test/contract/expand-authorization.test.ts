@@ -196,6 +196,20 @@ describe.each(STORES)('expand authorization on $name', (backend) => {
     }
   });
 
+  it.skipIf(skip)('a list answered from the read cache never serves a stale expansion', async () => {
+    const { single } = items.get('pub')!;
+    const note = notes.get('pub')![0]!;
+    const url = `/api/collections/items/records?limit=200&expand=n_pub`;
+    const secretOf = (page: RecordOut): unknown => ((page['items'] as unknown as RecordOut[]).find((r) => r.id === single[0]!.id)!.expand!['n_pub'] as RecordOut)['secret'];
+    expect(secretOf(await get('anonymous', url))).toBe('pub of u1');
+    expect(secretOf(await get('anonymous', url))).toBe('pub of u1');
+    const changed = await t.request({ method: 'PATCH', url: `/api/collections/n_pub/records/${note.id}`, token: token('u1')!, body: { secret: 'changed' } });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(secretOf(await get('anonymous', url))).toBe('changed');
+    const back = await t.request({ method: 'PATCH', url: `/api/collections/n_pub/records/${note.id}`, token: token('u1')!, body: { secret: 'pub of u1' } });
+    expect(back.statusCode, back.body).toBe(200);
+  });
+
   it.skipIf(skip)('users expand to {id, username} and nothing else, for every caller', async () => {
     const u1 = accounts.get('u1')!;
     for (const caller of CALLERS) {

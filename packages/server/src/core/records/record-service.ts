@@ -104,6 +104,9 @@ export function createRecordService(opts: RecordServiceOptions) {
   /** Pages made from answers a store handed out frozen (cached), by limit and sort. */
   const pages = new WeakMap<object, Map<string, ListResult>>();
 
+  /** Expanded pages made from frozen pages, by plan and the caller's view scopes (see `list`). */
+  const expandedPages = new WeakMap<ListResult, Map<string, ListResult>>();
+
   /** The caller's expansion of `records`: one query per path for all of them, at most `chars` characters of JSON. */
   async function expand(principal: Principal | null, plan: ExpandPlan, records: readonly StoredRecord[], chars: number): Promise<string[]> {
     const scopeOf = (collection: string): ReadScope | null => {
@@ -148,9 +151,22 @@ export function createRecordService(opts: RecordServiceOptions) {
       const plan = input.expand === undefined || input.expand === '' ? null : await expandFor(catalog, collection, expandPathsOfText(input.expand), principal);
       const page = await listPage(name, input, scope);
       if (plan === null) return page;
+      // A frozen page comes from an answer the store keeps while no write at all has
+      // ended (SQLite's read cache): the related records are unchanged too, so the
+      // expansion made from it holds for every caller with the same view scopes.
+      const key = Object.isFrozen(page) ? expansionKey(principal, plan) : undefined;
+      const known = key === undefined ? undefined : expandedPages.get(page)?.get(key);
+      if (known !== undefined) return known;
       // The page's own JSON and its expansions share the page budget (LIST_PAGE_MB).
       const used = page.items.reduce((n, r) => n + r.dataJson.length, 0);
-      return { ...page, expanded: await expand(principal, plan, page.items, Math.max(0, opts.listPageChars - used)) };
+      const result: ListResult = { ...page, expanded: await expand(principal, plan, page.items, Math.max(0, opts.listPageChars - used)) };
+      if (key !== undefined) {
+        let forPage = expandedPages.get(page);
+        if (forPage === undefined) expandedPages.set(page, (forPage = new Map()));
+        if (forPage.size >= MAX_KEPT_QUERIES) forPage.clear();
+        forPage.set(key, Object.freeze(result));
+      }
+      return result;
     },
 
     /** The record in stored form (`recordJson` answers with it unparsed). */
@@ -215,6 +231,23 @@ export function createRecordService(opts: RecordServiceOptions) {
 }
 
 const NO_DATA = Object.freeze({}) as JsonObject;
+
+/** Names the expansion `principal` gets from `plan`: the plan and the caller's view scope of each collection it reaches (objects kept per caller, see access.ts). */
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+function idOf(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
+  return id;
+}
+function expansionKey(principal: Principal | null, plan: ExpandPlan): string {
+  let key = String(idOf(plan));
+  for (const c of plan.uses.values()) {
+    const scope = c === null ? null : readScope(c, principal, 'view');
+    key += `,${scope === null ? 0 : idOf(scope)}`;
+  }
+  return key;
+}
 
 /** A string naming a read scope, for keys of kept queries (scopes are few per caller: computed once each). */
 const scopeKeys = new WeakMap<ReadScope, string>();
