@@ -162,7 +162,7 @@ export function createRecordService(opts: RecordServiceOptions) {
       const result: ListResult = { ...page, expanded: await expand(principal, plan, page.items, Math.max(0, opts.listPageChars - used)) };
       if (key !== undefined) {
         let forPage = expandedPages.get(page);
-        if (forPage === undefined) expandedPages.set(page, (forPage = new Map()));
+        if (forPage === undefined) expandedPages.set(page, (forPage = new Map<string, ListResult>()));
         if (forPage.size >= MAX_KEPT_QUERIES) forPage.clear();
         forPage.set(key, Object.freeze(result));
       }
