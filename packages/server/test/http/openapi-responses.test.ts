@@ -120,6 +120,18 @@ describe.each(STORES)('every response fits the OpenAPI document, on $name', (bac
     await send('DELETE', `${base}/client_1`, { ...u, headers: { 'if-match': '"9"' } });
     await send('DELETE', `${base}/client_1`, u);
 
+    // expand: every answer with related records fits the document too
+    await send('POST', '/api/collections', { ...a, body: { name: 'linked', schema: { type: 'object', properties: { note: { type: 'string', 'x-relation': { collection: 'notes' } }, notes: { type: 'array', items: { type: 'string' }, 'x-relation': { collection: 'notes' } }, by: { type: 'string', 'x-relation': { collection: 'users' } } } } } });
+    const linked = (await send('POST', '/api/collections/linked/records', { ...u, body: { note: created.id, notes: [created.id], by: user.id } })).json<{ id: string }>();
+    await send('GET', `/api/collections/linked/records/${linked.id}?expand=note,notes,by`, u);
+    const expandedGet = await send('GET', `/api/collections/linked/records/${linked.id}?expand=note`, u);
+    await send('GET', `/api/collections/linked/records/${linked.id}?expand=note`, { ...u, headers: { 'if-none-match': expandedGet.headers['etag'] as string } });
+    await send('GET', '/api/collections/linked/records?expand=note,by', u);
+    await send('GET', `${base}/${created.id}?expand=linked_via_note,linked_via_notes.by`, u);
+    await send('GET', `${base}?expand=linked_via_note`, u);
+    await send('GET', `${base}/${created.id}?expand=nope`, u);
+    await send('GET', `${base}?expand=nope`, u);
+
     // batches
     await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'create', collection: 'notes', record: { id: 'batch_1', title: 'b' } }, { op: 'update', collection: 'notes', id: 'batch_1', patch: { n: 1 } }, { op: 'replace', collection: 'notes', id: 'batch_1', record: { title: 'c' } }, { op: 'delete', collection: 'notes', id: 'batch_1', ifMatch: '"3"' }] } });
     await send('POST', '/api/batch', { ...u, body: { operations: [{ op: 'create', collection: 'notes', record: { title: 4 } }] } });

@@ -13,6 +13,11 @@ const RULESET = fileURLToPath(new URL('../fixtures/spectral-oas.yaml', import.me
 
 /** Collections using what generators stumble on: $defs, nested objects, arrays, enums, oneOf, recursion, whole-object keywords. */
 const COLLECTIONS = {
+  posts: { type: 'object', properties: { title: { type: 'string' }, author: { type: 'string', 'x-relation': { collection: 'users' } } } },
+  comments: {
+    type: 'object',
+    properties: { text: { type: 'string' }, post: { type: 'string', 'x-relation': { collection: 'posts', onDelete: 'cascade' } }, tags: { type: 'array', items: { type: 'string' }, 'x-relation': { collection: 'posts' } } },
+  },
   tasks: {
     type: 'object',
     required: ['title'],
@@ -92,6 +97,14 @@ export async function main(token: string): Promise<void> {
   if (note.data) console.log(note.data.kind, note.data.createdAt);
   await sigil.PATCH('/api/collections/notes/records/{id}', { params: { path: { id: 'n1' } }, body: { kind: 'todo' } });
 
+  const withRelated = await sigil.GET('/api/collections/comments/records/{id}', { params: { path: { id: 'c1' }, query: { expand: 'post,post.author,tags' } } });
+  if (withRelated.data && 'expand' in withRelated.data) console.log(withRelated.data.expand.tags?.length, withRelated.data.expand.post?.id);
+  const back: components['schemas']['Expand_posts'] = { comments_via_post: [], comments_via_tags: [] };
+  const author: components['schemas']['ExpandedUser'] = { id: 'u1', username: 'ann' };
+  console.log(back, author);
+  // @ts-expect-error users expand to id and username only
+  const leaky: components['schemas']['ExpandedUser'] = { id: 'u1', username: 'ann', email: 'a@example.com' };
+  console.log(leaky);
   // @ts-expect-error title is a string
   await sigil.POST('/api/collections/tasks/records', { body: { title: 3 } });
   // @ts-expect-error title is required on create

@@ -65,7 +65,7 @@ describe('GET /api/openapi.json', () => {
     }
     expect(doc.components.schemas['Record_tasks']!.required).toEqual(['id', 'createdAt', 'updatedAt', 'owner', 'version', 'title']);
     const list = doc.paths['/api/collections/tasks/records']!['get'] as { parameters: { name: string }[] };
-    expect(list.parameters.map((p) => p.name)).toEqual(['filter', 'sort', 'limit', 'after']);
+    expect(list.parameters.map((p) => p.name)).toEqual(['filter', 'sort', 'limit', 'after', 'expand']);
   });
 
   it('describes records correctly: a real record validates, a wrong one does not, local $refs still resolve', async () => {

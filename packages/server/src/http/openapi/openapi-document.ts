@@ -5,7 +5,7 @@ import { collectionSchema, schemaCheckReportSchema } from '../routes/collection-
 import { authResponseSchema, tokenPairSchema, userSchema } from '../routes/schemas.js';
 import { errorResponseComponents, ref, type Doc } from './openapi-parts.js';
 import { recordPaths, recordsTag } from './record-paths.js';
-import { recordComponents, recordSchemaNames } from './record-schemas.js';
+import { EXPANDED_USER, expandedUserSchema, recordComponents, recordSchemaNames, relatesToUsers } from './record-schemas.js';
 import { STATIC_TAGS, staticPaths } from './static-paths.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -35,6 +35,7 @@ export function buildOpenApiDocument(collections: readonly Collection[]): Doc {
     User: userSchema,
     AuthResponse: { ...authResponseSchema, properties: { ...authResponseSchema.properties, user: ref('User') } },
     TokenPair: tokenPairSchema,
+    ...(relatesToUsers(collections) ? { [EXPANDED_USER]: expandedUserSchema } : {}),
     // A collection's schema is an object of any keys: say so, or generators type it as having none.
     Collection: { ...collectionSchema, properties: { ...collectionSchema.properties, schema: { type: 'object', additionalProperties: true } } },
   };
@@ -43,7 +44,7 @@ export function buildOpenApiDocument(collections: readonly Collection[]): Doc {
   for (const c of collections) {
     // Collection names are [a-z0-9_], valid in component names; the prefixes keep them apart from the fixed ones.
     const names = recordSchemaNames(c.name);
-    Object.assign(schemas, recordComponents(c));
+    Object.assign(schemas, recordComponents(c, collections));
     Object.assign(paths, recordPaths(c, names));
     tags.push({ name: recordsTag(c.name), description: `Records of the ${c.name} collection` });
   }

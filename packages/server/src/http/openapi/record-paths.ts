@@ -1,6 +1,6 @@
 import type { Collection, RuleName } from '../../core/collections/collection.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
-import type { RecordSchemaNames } from './record-schemas.js';
+import { readRecordSchema, type RecordSchemaNames } from './record-schemas.js';
 
 const RULE_TEXT: Record<string, string> = {
   public: 'anyone, no token needed',
@@ -11,7 +11,8 @@ const RULE_TEXT: Record<string, string> = {
 
 const IF_MATCH = { name: 'If-Match', in: 'header', required: false, description: '`"<version>"`: change only that version, else 412 and nothing changes', schema: { type: 'string' } };
 const IF_NONE_MATCH = { name: 'If-None-Match', in: 'header', required: false, description: '`"<version>"` of a copy the client holds: 304 without a body while it is current', schema: { type: 'string' } };
-const ETAG = { ETag: { description: '`"<version>"`', schema: { type: 'string' } } };
+const ETAG = { ETag: { description: '`"<version>"`; with ?expand= on GET, `"<version>-<hash of the answer>"` (not for If-Match)', schema: { type: 'string' } } };
+const EXPAND_TEXT = 'Comma-separated relation paths to include under `expand` (docs/relations.md): relation fields, back-relations `<collection>_via_<field>`, dotted for nested ones (at most 3 deep, 10 paths, 1024 characters), e.g. author,post.author,comments_via_post. Each related record passes its own collection\'s view rule.';
 
 export const recordsTag = (collection: string): string => `records: ${collection}`;
 
@@ -27,12 +28,13 @@ export function recordPaths(c: Collection, names: RecordSchemaNames): Doc {
       : `Rule \`${rule}\` is an expression: the records matching \`${JSON.stringify(value).slice(0, 500)}\` (with @auth.* the caller); admins always.`;
   };
   const record = { ...json(ref(names.record)), headers: ETAG };
+  const read = { ...json(readRecordSchema(c.name)), headers: ETAG };
   const id = pathParam('id', 'Record id');
   const listSchema = {
     type: 'object',
     required: ['items', 'nextCursor', 'seq'],
     properties: {
-      items: { type: 'array', items: ref(names.record) },
+      items: { type: 'array', items: readRecordSchema(c.name) },
       nextCursor: { type: ['string', 'null'], description: 'Pass as after for the next page; null on the last page' },
       seq: { type: 'integer', description: 'Change-log position this read reflects; subscribe with since: seq' },
     },
@@ -51,6 +53,7 @@ export function recordPaths(c: Collection, names: RecordSchemaNames): Doc {
           query('sort', 'Comma-separated fields, "-" for descending; default createdAt,id'),
           query('limit', '1–200, default 50', { type: 'integer', minimum: 1, maximum: 200 }),
           query('after', 'nextCursor of the previous page'),
+          query('expand', EXPAND_TEXT),
         ],
         responses: { 200: json(listSchema) },
       }),
@@ -70,8 +73,8 @@ export function recordPaths(c: Collection, names: RecordSchemaNames): Doc {
         security: security('view'),
         description: `A record the caller may read; any other id is 404. ${who('view')}`,
         errors: readErrors,
-        parameters: [IF_NONE_MATCH],
-        responses: { 200: record, 304: { description: 'Not Modified: the If-None-Match version is current', headers: ETAG } },
+        parameters: [IF_NONE_MATCH, query('expand', EXPAND_TEXT)],
+        responses: { 200: read, 304: { description: 'Not Modified: the If-None-Match tag is current (with expand: the whole answer is unchanged)', headers: ETAG } },
       }),
       patch: op(`patchRecord_${c.name}`, `Change fields of a ${c.name} record`, {
         tags,

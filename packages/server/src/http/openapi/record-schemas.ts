@@ -1,4 +1,5 @@
-import { SYSTEM_FIELDS, type Collection, type JsonObject, type JsonValue } from '../../core/collections/collection.js';
+import { EXPAND_MEMBER, SYSTEM_FIELDS, type Collection, type JsonObject, type JsonValue } from '../../core/collections/collection.js';
+import { relationsOf, USERS } from '../../core/collections/relations.js';
 import { eachSubschema, isObject, own } from '../../core/collections/schema-compiler.js';
 import { SCHEMAS } from './openapi-parts.js';
 
@@ -12,14 +13,39 @@ export interface RecordSchemaNames {
   readonly create: string;
   /** A JSON Merge Patch of the user fields. */
   readonly patch: string;
+  /** The `expand` member of an answer asked for with `?expand=`: the related records, by relation. */
+  readonly expand: string;
+  /** The record with its `expand` member: what GET and lists answer with `?expand=`. */
+  readonly expanded: string;
 }
+
+/** Whether any collection relates to users (the ExpandedUser component is used). */
+export const relatesToUsers = (collections: readonly Collection[]): boolean => collections.some((c) => relationsOf(c).some((r) => r.collection === USERS));
+
+/** What a user expands to: id and username, nothing else. */
+export const EXPANDED_USER = 'ExpandedUser';
+export const expandedUserSchema: JsonObject = {
+  type: 'object',
+  description: 'A user as an expansion shows one: id and username only.',
+  required: ['id', 'username'],
+  additionalProperties: false,
+  properties: { id: { type: 'string' }, username: { type: 'string' } },
+};
 
 export const recordSchemaNames = (collection: string): RecordSchemaNames => ({
   record: `Record_${collection}`,
   input: `RecordInput_${collection}`,
   create: `RecordCreate_${collection}`,
   patch: `RecordPatch_${collection}`,
+  expand: `Expand_${collection}`,
+  expanded: `ExpandedRecord_${collection}`,
 });
+
+/** A record as a read answers it: without `expand`, or with it when asked for. */
+export const readRecordSchema = (collection: string): JsonObject => {
+  const names = recordSchemaNames(collection);
+  return { anyOf: [{ $ref: `${SCHEMAS}${names.record}` }, { $ref: `${SCHEMAS}${names.expanded}` }] };
+};
 
 const SYSTEM_PROPERTIES: Record<string, JsonObject> = {
   id: { type: 'string', description: 'Server-assigned (time-sortable) or client-chosen `^[A-Za-z0-9_-]{1,64}$`' },
@@ -162,13 +188,61 @@ function patchSchema(root: JsonObject, collection: string): JsonObject {
   return out;
 }
 
-/** The components of one collection: record, input, create and patch schemas, and its hoisted `$defs`. */
-export function recordComponents(collection: Collection): Record<string, JsonObject> {
+/**
+ * The `expand` member of a collection's answers (docs/relations.md): each
+ * relation field typed with its target's record schema (users as
+ * ExpandedUser; a single relation may be missing, an array relation is an
+ * array), and each back-relation `<collection>_via_<field>` from the
+ * collections in the document, an array of that collection's records.
+ * A target not in the document (the reader may not read it) never yields a
+ * record.
+ */
+function expandSchema(collection: Collection, all: readonly Collection[]): JsonObject {
+  const known = new Set(all.map((c) => c.name));
+  const target = (name: string): JsonObject | null => (name === USERS ? { $ref: `${SCHEMAS}${EXPANDED_USER}` } : known.has(name) ? readRecordSchema(name) : null);
+  const properties: Record<string, JsonObject> = {};
+  for (const r of relationsOf(collection)) {
+    const item = target(r.collection);
+    if (r.many) {
+      properties[r.field] = item === null ? { type: 'array', maxItems: 0 } : { type: 'array', items: item, description: `The ${r.collection} records \`${r.field}\` names that the reader may see, in the field's order` };
+    } else {
+      properties[r.field] = item === null ? { not: {} } : { ...item, description: `The ${r.collection} record \`${r.field}\` names; absent when there is none or the reader may not see it` };
+    }
+  }
+  for (const source of all) {
+    for (const r of relationsOf(source)) {
+      if (r.collection !== collection.name) continue;
+      const name = `${source.name}_via_${r.field}`;
+      properties[name] = { type: 'array', items: readRecordSchema(source.name), maxItems: 100, description: `The ${source.name} records whose \`${r.field}\` names this record (back-relation): the newest 100 the reader may see` };
+    }
+  }
+  // A member is there when its path was asked for, and only then: none is required of every answer.
+  return { type: 'object', description: `The related records of a ${collection.name} record, by relation, as asked for with ?expand= (nested paths: each record's own expand).`, additionalProperties: false, properties };
+}
+
+/** A relation field's description: what it holds and how to expand it. */
+function describeRelations(root: JsonObject, collection: Collection): void {
+  const properties = own(root, 'properties');
+  if (!isObject(properties)) return;
+  for (const r of relationsOf(collection)) {
+    const property = properties[r.field];
+    if (!isObject(property) || own(property, 'description') !== undefined) continue;
+    const what = r.collection === USERS ? 'user' : `${r.collection} record`;
+    property['description'] = `${r.many ? 'Ids of' : 'The id of a'} ${what}${r.many ? 's' : ''} (x-relation, onDelete: ${r.onDelete}); ?expand=${r.field} includes ${r.many ? 'them' : 'it'}`;
+  }
+}
+
+/** The components of one collection: record, input, create, patch and expand schemas, and its hoisted `$defs`. `all`: the collections of the document (for back-relations). */
+export function recordComponents(collection: Collection, all: readonly Collection[] = [collection]): Record<string, JsonObject> {
   const names = recordSchemaNames(collection.name);
   const { root, defs } = hoist(collection, names.input);
+  describeRelations(root, collection);
   const record = admit(root, SYSTEM_PROPERTIES, true);
   const required = Array.isArray(root['required']) ? root['required'] : [];
   record['required'] = [...SYSTEM_FIELDS, ...required];
+  // A schema of its own rather than an optional member: keywords that count members stay exact either way.
+  const expanded = admit(root, { ...SYSTEM_PROPERTIES, [EXPAND_MEMBER]: { $ref: `${SCHEMAS}${names.expand}` } }, true);
+  expanded['required'] = [...SYSTEM_FIELDS, EXPAND_MEMBER, ...required];
   // With an id the whole-object rules see one field more (the server drops it before validating): shifted by `then`, exact either way.
   const typing: JsonObject = { type: 'object', properties: { ...CLIENT_ID, ...(isObject(root['properties']) ? root['properties'] : {}) } };
   if (required.length > 0) typing['required'] = required;
@@ -187,5 +261,7 @@ export function recordComponents(collection: Collection): Record<string, JsonObj
     [names.create]: create,
     [names.patch]: patchSchema(root, collection.name),
     [names.record]: { ...record, description: `A ${collection.name} record as the server returns it: system fields and the collection's fields.` },
+    [names.expanded]: { ...expanded, description: `A ${collection.name} record with the related records asked for with ?expand=.` },
+    [names.expand]: expandSchema(collection, all),
   };
 }
