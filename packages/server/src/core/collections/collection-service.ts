@@ -99,7 +99,17 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     const now = iso();
     const collection: Collection = { id: newId(clock.now()), name, schema: input.schema as JsonObject, rules, indexes, schemaVersion: 1, createdAt: now, updatedAt: now };
     if (dryRun) return collection;
-    await store.collections.insertCollection(collection);
+    const schema = collection.schema;
+    if (relationsOf(schema).length === 0) await store.collections.insertCollection(collection);
+    else {
+      // Checked again with the insert in one (serializable) transaction: a target deleted meanwhile fails one of the two.
+      await store.transaction(async (tx) => {
+        const missing: ErrorDetail[] = [];
+        await checkTargets(name, schema, missing, undefined, tx);
+        if (missing.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: missing });
+        await tx.collections.insertCollection(collection);
+      });
+    }
     catalog.invalidate(name);
     return collection;
   }
@@ -137,6 +147,11 @@ export function createCollectionService(opts: CollectionServiceOptions) {
         if (!fresh) throw new AppError('not_found', `No collection "${name}".`);
         const after = next(fresh);
         if (!after) return { collection: fresh, changed: false };
+        if (schema !== undefined) {
+          const missing: ErrorDetail[] = [];
+          await checkTargets(name, after.schema, missing, undefined, tx);
+          if (missing.length > 0) throw new AppError('validation_failed', 'The change is invalid.', { details: missing });
+        }
         if (compiled && schemaChanges(fresh, after)) assertFits(name, await scan(tx, after, compiled, newRelations(fresh, after)), false);
         if (!(await tx.collections.updateCollection(after))) throw new AppError('not_found', `No collection "${name}".`);
         if (canonical(relationsOf(fresh)) !== canonical(relationsOf(after))) await reindexRelations(tx, after);
@@ -150,10 +165,10 @@ export function createCollectionService(opts: CollectionServiceOptions) {
   }
 
   /** Each relation's target must be a collection (this one included) or the users. */
-  async function checkTargets(name: string, schema: JsonObject, problems: ErrorDetail[], declared?: ReadonlySet<string>): Promise<void> {
+  async function checkTargets(name: string, schema: JsonObject, problems: ErrorDetail[], declared?: ReadonlySet<string>, reader: Pick<StoreTransaction, 'collections'> = store): Promise<void> {
     for (const relation of relationsOf(schema)) {
       if (relation.collection === name || relation.collection === USERS || declared?.has(relation.collection)) continue;
-      if ((await store.collections.findCollection(relation.collection)) === null) {
+      if ((await reader.collections.findCollection(relation.collection)) === null) {
         problems.push({ path: `/schema/properties/${escapePointer(relation.field)}/x-relation/collection`, message: `names no collection ("${relation.collection}")` });
       }
     }

@@ -186,7 +186,7 @@ export function createRecordWrites(opts: RecordWritesOptions) {
       // An expression rule is checked on the record as it would be stored (with its owner).
       if (!permits(collection.rules.create, principal, record)) throw refusal(principal, 'create this record');
       await tx.records.insertRecord(name, record);
-      await integrity.checkAndStore(collection, record.id, data, null, { principal }, tx);
+      if (relationsOf(collection).length > 0) await integrity.checkAndStore(collection, record.id, data, null, { principal }, tx);
       return { row: record, op: 'create' };
     } };
   }
@@ -227,7 +227,7 @@ export function createRecordWrites(opts: RecordWritesOptions) {
   /** Stores an update (compare-and-set), with its references checked and kept. */
   async function updated(collection: Collection, principal: Principal | null, next: RecordRow, current: RecordRow, tx: StoreTransaction): Promise<WriteOutcome | Retry> {
     if (!(await tx.records.updateRecord(collection.name, next, current.version))) return new Retry();
-    await integrity.checkAndStore(collection, next.id, next.data, current.data, { principal }, tx);
+    if (relationsOf(collection).length > 0) await integrity.checkAndStore(collection, next.id, next.data, current.data, { principal }, tx);
     return { row: next, op: 'update', previous: current };
   }
 
