@@ -18,7 +18,12 @@ const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53000', '53100',
  */
 export function isRetryableTransactionError(error: unknown): boolean {
   const code = errorCode(error);
-  return code === '40001' || code === '40P01' || (code === '23503' && (error as { constraint?: unknown }).constraint === USER_REFERENCE_KEY);
+  return code === '40001' || code === '40P01' || isUserReferenceViolation(error);
+}
+
+/** The commit-time check of `record_refs`' key to users failed (see `isRetryableTransactionError`). */
+export function isUserReferenceViolation(error: unknown): boolean {
+  return errorCode(error) === '23503' && (error as { constraint?: unknown }).constraint === USER_REFERENCE_KEY;
 }
 
 /** The name PostgreSQL gives the foreign key of `record_refs.target_user`. */

@@ -145,10 +145,10 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         target    text NOT NULL,
         target_id text NOT NULL,
         -- For references to users only: a foreign key, checked at commit. A
-        -- user's deletion runs SERIALIZABLE (the last-admin check), and its
-        -- snapshot could miss a reference committed while it waited for the
-        -- user's row; the key's check sees it and fails the deletion, which
-        -- is then run again and handles the reference.
+        -- user's deletion (READ COMMITTED) handles the references committed
+        -- up to its delete of the user's row, which later referencing writes
+        -- wait for; the key is the database's own check of that at commit,
+        -- and a violation re-runs the deletion (postgres-errors.ts).
         target_user text REFERENCES users (id) DEFERRABLE INITIALLY DEFERRED,
         PRIMARY KEY (source, source_id, field, target_id)
       );

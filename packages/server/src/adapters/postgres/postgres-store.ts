@@ -5,7 +5,7 @@ import { AppError } from '../../core/errors.js';
 import type { SessionRow, Store, StoreTransaction, TransactionOptions, UserRow } from '../../core/storage/store.js';
 import { makePostgresChangeRepository } from './postgres-changes.js';
 import { makePostgresCollectionRepository } from './postgres-collections.js';
-import { isRetryableTransactionError, translatePostgresError } from './postgres-errors.js';
+import { isRetryableTransactionError, isUserReferenceViolation, translatePostgresError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { makePostgresRelationRepository } from './postgres-relations.js';
 import { makePostgresRecordRepository } from './postgres-records.js';
@@ -37,6 +37,9 @@ type Isolation = NonNullable<TransactionOptions['isolation']>;
 
 const USER = 'id, username, email, password_hash, role, disabled, created_at, updated_at';
 const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
+
+/** Key of the advisory lock of changes that may take away an admin (`lockAdminChanges`): "admins" in ASCII. */
+const ADMIN_CHANGES_LOCK_KEY = 107_112_509_238_899;
 
 /** How often a transaction is re-run after a serialization failure or deadlock before giving up. */
 const MAX_TRANSACTION_ATTEMPTS = 10;
@@ -112,6 +115,9 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
           `SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND NOT disabled`, []);
         return first(result)?.n ?? 0;
       },
+      async lockAdminChanges() {
+        await run('sigil_lock_admins', 'SELECT pg_advisory_xact_lock($1)', [ADMIN_CHANGES_LOCK_KEY]);
+      },
       async countUsers() {
         return first(await run<{ n: number }>('sigil_count_users', 'SELECT count(*)::int AS n FROM users', []))?.n ?? 0;
       },
@@ -176,14 +182,15 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
 const ignore = (): void => undefined;
 
 /**
- * Whether a failed transaction is worth re-running. SERIALIZABLE: on a
+ * Whether a failed transaction is worth re-running (both: when the key of
+ * `record_refs` to users fails at commit). SERIALIZABLE: on a
  * serialization failure or a deadlock. READ COMMITTED never fails to
  * serialize (a concurrent update waits for the row lock, then re-checks its
  * WHERE on the new row version), but can still deadlock.
  */
 function shouldRetry(error: unknown, isolation: Isolation): boolean {
   if (isolation === 'serializable') return isRetryableTransactionError(error);
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '40P01';
+  return (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '40P01') || isUserReferenceViolation(error);
 }
 
 /**

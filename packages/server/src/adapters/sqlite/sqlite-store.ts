@@ -160,6 +160,8 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
       },
       async deleteUser(id) { return then(write((s) => s.deleteUser.run(id).changes), (n) => n > 0); },
       async countActiveAdmins() { return then(read((s) => s.activeAdmins.get()), (n) => n ?? 0); },
+      // The writer is exclusive: a transaction already runs alone.
+      async lockAdminChanges() {},
       async countUsers() { return then(read((s) => s.userCount.get()), (n) => n ?? 0); },
     },
     sessions: {

@@ -85,6 +85,14 @@ export interface UserRepository {
   deleteUser(id: string): Promise<boolean>;
   /** Admins that are not disabled. */
   countActiveAdmins(): Promise<number>;
+  /**
+   * Inside a transaction: waits for, then holds until the transaction ends,
+   * the lock every change that may take away an admin takes, so that two
+   * such changes (admins demoting or deleting each other) run one after the
+   * other and the second counts what the first left (PostgreSQL: an advisory
+   * transaction lock; SQLite: nothing to do, the writer is exclusive).
+   */
+  lockAdminChanges(): Promise<void>;
   countUsers(): Promise<number>;
 }
 

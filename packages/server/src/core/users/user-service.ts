@@ -123,16 +123,20 @@ export function createUserService(opts: UserServiceOptions) {
         changes.disabled = patch.disabled;
       }
 
-      const losesAdmin = target.role === 'admin' && !target.disabled && (changes.role === 'user' || changes.disabled === true);
+      const mayLoseAdmin = changes.role === 'user' || changes.disabled === true;
+      const losesAdmin = target.role === 'admin' && !target.disabled && mayLoseAdmin;
+      // READ COMMITTED, and changes that may take away an admin one at a time
+      // (lockAdminChanges), each statement seeing what the previous one left:
+      // two admins demoting each other cannot both succeed.
       const updated = await store.transaction(async (tx) => {
+        if (mayLoseAdmin) await tx.users.lockAdminChanges();
         const row = await tx.users.updateUser(target.id, changes);
         if (!row) throw new AppError('not_found', 'No such user.');
-        // Checked after the write inside the transaction, so two admins demoting each other cannot both succeed.
         if (losesAdmin && (await tx.users.countActiveAdmins()) === 0) {
           throw new AppError('conflict', 'The last admin cannot be demoted or disabled.');
         }
         return row;
-      });
+      }, { isolation: 'read committed' });
 
       opts.identities.invalidate();
       if (changes.disabled === true) await revokeSessions(target.id);
@@ -143,14 +147,18 @@ export function createUserService(opts: UserServiceOptions) {
 
     async remove(principal: Principal, username: string): Promise<void> {
       const target = await loadVisible(principal, username);
+      // READ COMMITTED, as for a demotion (above); and a delete's cascades and
+      // set-nulls then see, statement by statement, the references committed
+      // up to the moment the user's row is deleted (and locked).
       const logged = await store.transaction(async (tx) => {
+        await tx.users.lockAdminChanges();
         await tx.sessions.revokeUserSessions(target.id, iso());
         if (!(await tx.users.deleteUser(target.id))) throw new AppError('not_found', 'No such user.');
         if (target.role === 'admin' && !target.disabled && (await tx.users.countActiveAdmins()) === 0) {
           throw new AppError('conflict', 'The last admin cannot be deleted.');
         }
         return opts.relations.afterUserDelete(target.id, principal, tx);
-      });
+      }, { isolation: 'read committed' });
       if (logged) opts.onCommitted?.();
       opts.identities.invalidate();
       opts.onUserChanged?.(target.id);
