@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareSortValues, compareStrings, sortRank, SORT_RANK } from './order.js';
+import { compareSortValues, compareStrings, sortRank, SORT_RANK } from '../src/order.js';
 
 describe('the shared sort order', () => {
   it('ranks missing = null < false < true < numbers < strings < arrays < objects', () => {
