@@ -84,7 +84,10 @@ export class Auth {
     const { body } = await this.authed((token) =>
       this.http.send({ method: 'PATCH', path, body: { currentPassword: input.currentPassword, password: input.newPassword } }, token),
     );
-    return (body as { user: UserDto }).user;
+    const user = (body as { user: UserDto }).user;
+    const current = this.store.get();
+    if (current && current.user.id === user.id) this.update({ ...current, user });
+    return user;
   }
 
   /**
@@ -186,7 +189,7 @@ export class Auth {
   private changed(): void {
     const session = this.store.get();
     const before = this.known;
-    if (before?.accessToken === session?.accessToken && before?.refreshToken === session?.refreshToken && before?.user === session?.user) return;
+    if (before?.accessToken === session?.accessToken && before?.refreshToken === session?.refreshToken && JSON.stringify(before?.user) === JSON.stringify(session?.user)) return;
     this.known = session;
     this.schedule();
     for (const listener of [...this.listeners]) listener(session);

@@ -12,7 +12,8 @@ export interface WebSocketLike {
   send(data: string): void;
   close(code?: number): void;
 }
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/** Any WebSocket class: the browser's, or `ws` (it must behave like WebSocketLike). */
+export type WebSocketConstructor = new (url: string) => object;
 
 /**
  * `connecting`: the first connection is being made; `live`: connected and
@@ -200,7 +201,7 @@ export class Realtime {
     const Impl = this.WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new Error('No WebSocket here: pass one to createClient({ webSocket }) (in Node.js 20, the ws package)');
     this.setState(this.everLive ? 'resuming' : 'connecting');
-    const ws = new Impl(`${this.url.replace(/^http/, 'ws')}/api/realtime`);
+    const ws = new Impl(`${this.url.replace(/^http/, 'ws')}/api/realtime`) as WebSocketLike;
     this.ws = ws;
     this.stats.opened += 1;
     this.handshakeDone = false;
