@@ -111,7 +111,7 @@ describe('LiveWindow', () => {
         // An independent model: the table, and the query as a list would answer it.
         const table = new Map<string, Row>();
         const query = (): Row[] => {
-          const rank = (r: Row): number => (r.n === null || r.n === undefined ? -1 : r.n);
+          const rank = (r: Row): number => (typeof r.n === 'number' ? r.n : -1);
           const rows = [...table.values()].filter((r) => r.done === false).sort((x, y) => rank(x) - rank(y) || (x.id < y.id ? -1 : 1));
           if (desc) rows.reverse();
           return limit === null ? rows : rows.slice(0, limit);
