@@ -5,7 +5,11 @@ import { localExpiry } from './jwt.js';
 import type { Session, TokenStore } from './token-store.js';
 
 export interface AuthOptions {
-  /** Refresh this long before the access token expires (default: a quarter of its lifetime, at most 60 s). */
+  /**
+   * Refresh this long before the access token expires (default: a quarter
+   * of its lifetime, at most 60 s). Negative: that long after, so in
+   * practice only when the server refuses the token (tests use it).
+   */
   readonly refreshMarginMs?: number;
 }
 

@@ -14,9 +14,11 @@ export function tokenTimes(token: string): { iat: number; exp: number } | null {
 /**
  * When a token expires, on this machine's clock: its lifetime (`exp - iat`,
  * both the server's clock) counted from now, so a skewed local clock does
- * not matter. A token whose claims cannot be read is treated as short-lived.
+ * not matter. The claims are whole seconds (`iat` rounded down), so the
+ * token may have been issued up to a second after `iat`: that second is
+ * taken off. A token whose claims cannot be read is treated as short-lived.
  */
 export function localExpiry(token: string, now: number): number {
   const times = tokenTimes(token);
-  return now + (times ? Math.max(0, times.exp - times.iat) * 1000 : 60_000);
+  return now + (times ? Math.max(0, (times.exp - times.iat - 1) * 1000) : 60_000);
 }

@@ -116,8 +116,8 @@ export class Realtime {
   private readonly heartbeatMs: number;
   private readonly heartbeatTimeoutMs: number;
   private readonly unlisten: () => void;
-  /** Sockets opened, and sockets lost (not counting the ones this client closed on purpose). */
-  readonly stats = { opened: 0, lost: 0 };
+  /** Sockets opened, sockets lost (not counting the ones this client closed on purpose), `auth_expired` messages received. */
+  readonly stats = { opened: 0, lost: 0, authExpired: 0 };
 
   constructor(
     private readonly url: string,
@@ -317,6 +317,7 @@ export class Realtime {
         return;
       }
       case 'auth_expired':
+        this.stats.authExpired += 1;
         void this.reauth(true);
         return;
       case 'authed':

@@ -92,7 +92,7 @@ export async function replayLog(url: string, token: string, collection: string, 
         const message = JSON.parse(data.toString()) as ServerMessage;
         if (message.type === 'error' || message.type === 'resync') reject(new Error(JSON.stringify(message)));
         if (message.type !== 'change') return;
-        changes.push({ seq: message.seq, op: message.op, record: message.record as Record<string, unknown> & { id: string; version: number } });
+        changes.push({ seq: message.seq, op: message.op, record: message.record });
         if (message.record.id === untilId) {
           clearTimeout(timer);
           resolve();

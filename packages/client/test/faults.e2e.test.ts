@@ -65,8 +65,8 @@ describe.each(STORES)('the client through a fault proxy on $name', (backend) => 
     const snapshots = { all: [] as { seq: number; key: string }[], top: [] as { seq: number; key: string }[] };
     const key = (list: readonly Rec[]): string => list.map((r) => `${r.id}@${r.version}`).join(',');
     const lives = {
-      all: items.live({ filter: QUERIES.all.filter, sort: QUERIES.all.sort }, (s) => snapshots.all.push({ seq: s.seq, key: key(s.items as Rec[]) }), (e) => problems.push(`live all: ${e.code}`)),
-      top: items.live({ filter: QUERIES.top.filter, sort: QUERIES.top.sort, limit: 20 }, (s) => snapshots.top.push({ seq: s.seq, key: key(s.items as Rec[]) }), (e) => problems.push(`live top: ${e.code}`)),
+      all: items.live({ filter: QUERIES.all.filter, sort: QUERIES.all.sort }, (s) => snapshots.all.push({ seq: s.seq, key: key(s.items) }), (e) => problems.push(`live all: ${e.code}`)),
+      top: items.live({ filter: QUERIES.top.filter, sort: QUERIES.top.sort, limit: 20 }, (s) => snapshots.top.push({ seq: s.seq, key: key(s.items) }), (e) => problems.push(`live top: ${e.code}`)),
     };
     await Promise.all([lives.all.ready, lives.top.ready]);
 
@@ -113,12 +113,12 @@ describe.each(STORES)('the client through a fault proxy on $name', (backend) => 
     let after: string | null = null;
     do {
       const res = await api(primary.url, 'GET', `/api/collections/items/records?filter=${encodeURIComponent('{"done":false}')}&sort=-n&limit=200${after ? `&after=${encodeURIComponent(after)}` : ''}`, { token: reader.accessToken });
-      allPages.push(...(res.body['items'] as Rec[]));
+      allPages.push(...(res.body['items'] as readonly Rec[]));
       after = res.body['nextCursor'] as string | null;
     } while (after !== null);
-    expect(key(lives.all.snapshot!.items as Rec[])).toBe(key(allPages));
+    expect(key(lives.all.snapshot!.items as readonly Rec[])).toBe(key(allPages));
     const top = await api(primary.url, 'GET', `/api/collections/items/records?filter=${encodeURIComponent('{"done":false}')}&sort=n&limit=20`, { token: reader.accessToken });
-    expect(key(lives.top.snapshot!.items as Rec[])).toBe(key(top.body['items'] as Rec[]));
+    expect(key(lives.top.snapshot!.items as readonly Rec[])).toBe(key(top.body['items'] as readonly Rec[]));
 
     // Every result reported was the query's answer at its seq.
     for (const name of ['all', 'top'] as const) {

@@ -100,7 +100,6 @@ describe('LiveWindow', () => {
   });
 
   it('matches the query computed from scratch after every transaction (random tables, changes, limits)', () => {
-    type Op = { kind: 'upsert'; id: string; n: number | null; done: boolean } | { kind: 'delete'; id: string };
     const op = fc.oneof(
       fc.record({ kind: fc.constant('upsert' as const), id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), n: fc.option(fc.integer({ min: 0, max: 5 })), done: fc.boolean() }),
       fc.record({ kind: fc.constant('delete' as const), id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h') }),

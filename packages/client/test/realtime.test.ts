@@ -67,7 +67,7 @@ describe.each(STORES)('realtime through the client on $name', (backend) => {
     for (const id of ids.slice(0, 12)) await tasks.create({ id, title: id, priority: pick(), done: false });
     const query = { filter: { done: false, id: { $startsWith: 'm' } }, sort: '-priority', limit: 5 } as const;
     const snapshots: LiveSnapshot<Rec>[] = [];
-    const live = tasks.live(query, (s) => snapshots.push(s as LiveSnapshot<Rec>));
+    const live = tasks.live(query, (s) => snapshots.push(s));
     await live.ready;
     let rnd = 1;
     const next = (n: number): number => (rnd = (rnd * 48271) % 2147483647) % n;

@@ -14,7 +14,7 @@ interface Schema {
     record: { title: string; done?: boolean; n?: number; tags?: string[] };
     create: { title: string; done?: boolean; n?: number; tags?: string[] };
     update: { title?: string; done?: boolean | null; n?: number | null; tags?: string[] | null };
-    expand: Record<never, never>;
+    expand: { author: { id: string; username: string } };
   };
 }
 
