@@ -125,7 +125,8 @@ export class Auth {
     if (this.inflight) return this.inflight;
     const startedWith = this.store.get()?.refreshToken;
     const run = async (): Promise<Session | null> => {
-      const current = this.store.get(); // read again: another tab may have refreshed while we waited for the lock
+      let current = this.store.get(); // read again: another tab may have refreshed while we waited for the lock
+      if (current && current.refreshToken === startedWith && (await this.store.wasRotated?.(current.refreshToken))) current = this.store.get();
       if (!current) return null;
       if (current.refreshToken !== startedWith) return current;
       this.refreshCount += 1;
@@ -134,6 +135,7 @@ export class Auth {
         const pair = body as TokenPair;
         const next: Session = { ...current, accessToken: pair.accessToken, refreshToken: pair.refreshToken, expiresAt: localExpiry(pair.accessToken, Date.now()) };
         this.update(next);
+        await this.store.markRotated?.(current.refreshToken);
         return next;
       } catch (error) {
         if (error instanceof SigilError && error.status === 401) {

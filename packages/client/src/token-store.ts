@@ -26,6 +26,16 @@ export interface TokenStore {
   set(session: Session | null): void;
   subscribe?(listener: (session: Session | null) => void): () => void;
   lock?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Inside the lock, after a refresh has stored its result: leaves a mark,
+   * visible at once to every context, that `refreshToken` is used up.
+   */
+  markRotated?(refreshToken: string): Promise<void>;
+  /**
+   * Inside the lock: whether another context has used `refreshToken`
+   * already; if so, waits (briefly) until its result shows in `get()`.
+   */
+  wasRotated?(refreshToken: string): Promise<boolean>;
 }
 
 /**
@@ -55,7 +65,7 @@ interface StorageLike {
 }
 interface BrowserGlobals {
   localStorage?: StorageLike;
-  navigator?: { locks?: { request<T>(name: string, callback: () => Promise<T>): Promise<T> } };
+  navigator?: { locks?: { request<T>(name: string, callback: () => Promise<T>): Promise<T>; query(): Promise<{ held?: { name?: string }[] }> } };
   addEventListener?(type: 'storage', listener: (event: { key: string | null; storageArea?: unknown }) => void): void;
   removeEventListener?(type: 'storage', listener: (event: { key: string | null; storageArea?: unknown }) => void): void;
 }
@@ -107,7 +117,34 @@ export function localStorageTokenStore(options: { key?: string; globals?: Browse
       return () => globals.removeEventListener?.('storage', onStorage);
     },
     lock: locks ? (fn) => locks.request(`${key}:refresh`, fn) : (fn) => withLease(storage, `${key}:lease`, fn),
+    // localStorage reaches other tabs asynchronously: a tab that gets the lock right after another refreshed
+    // may still read the old refresh token. The lock manager is consistent across tabs, so the refreshing tab
+    // holds a lock named after the used token for a while, and the next one looks for it before refreshing.
+    ...(locks
+      ? {
+          markRotated: (refreshToken: string) =>
+            new Promise<void>((granted) => {
+              void locks.request(rotatedName(key, refreshToken), () => {
+                granted();
+                return sleep(ROTATED_MARK_MS);
+              });
+            }),
+          wasRotated: async (refreshToken: string) => {
+            const { held = [] } = await locks.query();
+            if (!held.some((lock) => lock.name === rotatedName(key, refreshToken))) return false;
+            for (let waited = 0; waited < 5_000 && read()?.refreshToken === refreshToken; waited += 10) await sleep(10);
+            return true;
+          },
+        }
+      : {}),
   };
+}
+
+const ROTATED_MARK_MS = 15_000;
+
+/** A lock name for a used refresh token (a prefix: same-origin code can read the store anyway). */
+function rotatedName(key: string, refreshToken: string): string {
+  return `${key}:rotated:${refreshToken.slice(0, 22)}`;
 }
 
 const LEASE_MS = 10_000;
