@@ -7,7 +7,7 @@
  * that it really revokes the session).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryTokenStore, SigilError, SigilNetworkError, type Session } from '../src/index.js';
+import { localStorageTokenStore, memoryTokenStore, SigilError, SigilNetworkError, type Session } from '../src/index.js';
 import { countingFetch, nodeClient, PASSWORD, startFixture, uniqueUser, waitFor, type Fixture } from './helpers.js';
 
 describe('client.auth', () => {
@@ -107,5 +107,43 @@ describe('client.auth', () => {
     expect(changes.at(-1)).toBeNull();
     a.close();
     b.close();
+  });
+
+  it('without Web Locks, tabs take turns through a lease in storage: concurrent refreshes keep the session, and a logout reaches every tab', async () => {
+    // Two "tabs": one storage, each with its own storage-event listeners (a browser fires the event in the other tabs only).
+    const data = new Map<string, string>();
+    const tabs: { listeners: Set<(e: { key: string | null }) => void> }[] = [{ listeners: new Set() }, { listeners: new Set() }];
+    const storageFor = (me: number) => ({
+      getItem: (k: string) => data.get(k) ?? null,
+      setItem: (k: string, v: string) => {
+        data.set(k, v);
+        tabs.forEach((tab, i) => i !== me && tab.listeners.forEach((l) => l({ key: k })));
+      },
+      removeItem: (k: string) => {
+        data.delete(k);
+        tabs.forEach((tab, i) => i !== me && tab.listeners.forEach((l) => l({ key: k })));
+      },
+    });
+    const clients = tabs.map((tab, i) =>
+      nodeClient(f.url, {
+        tokenStore: localStorageTokenStore({
+          globals: { localStorage: storageFor(i), addEventListener: (_type, l) => tab.listeners.add(l), removeEventListener: (_type, l) => tab.listeners.delete(l) },
+        }),
+      }),
+    );
+    await clients[0]!.auth.register({ username: uniqueUser(), password: PASSWORD });
+    expect(clients[1]!.auth.session?.user.id).toBe(clients[0]!.auth.session?.user.id);
+    for (let round = 0; round < 10; round++) {
+      const results = await Promise.all(clients.map((c) => c.auth.refresh()));
+      expect(results.every((r) => r !== null)).toBe(true);
+    }
+    expect(clients[0]!.auth.refreshCount + clients[1]!.auth.refreshCount).toBe(10); // one per round
+    expect((await clients[1]!.auth.me()).id).toBe(clients[0]!.auth.session!.user.id);
+    const seen: (Session | null)[] = [];
+    clients[1]!.auth.onAuthChange((s) => seen.push(s));
+    await clients[0]!.auth.logout();
+    expect(clients[1]!.auth.session).toBeNull();
+    expect(seen).toEqual([null]);
+    clients.forEach((c) => c.close());
   });
 });

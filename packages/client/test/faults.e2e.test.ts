@@ -57,6 +57,8 @@ describe.each(STORES)('the client through a fault proxy on $name', (backend) => 
       realtime: { heartbeatMs: 500, heartbeatTimeoutMs: 1_000, backoffInitialMs: 50, backoffMaxMs: 500 },
     });
     cleanup.push(async () => client.close());
+    const states = new Set<string>();
+    client.realtime.onStateChange((state) => states.add(state));
     const problems: string[] = [];
     const received = { all: [] as string[], open: [] as string[] };
     const items = client.collection('items');
@@ -140,6 +142,7 @@ describe.each(STORES)('the client through a fault proxy on $name', (backend) => 
     expect(proxy.injected.stall).toBeGreaterThan(3);
     expect(proxy.injected['half-close']).toBeGreaterThan(3);
     expect(client.realtime.stats.lost).toBeGreaterThan(10);
+    expect([...states].sort()).toEqual(['connecting', 'live', 'resuming']);
     console.log(`faults on ${backend.name}: ${JSON.stringify(proxy.injected)}, ${proxy.accepted()} connections, ${client.realtime.stats.opened} sockets, ${truthAll.length} changes, ${snapshots.all.length}/${snapshots.top.length} live results`);
   }, 150_000);
 });
