@@ -62,6 +62,13 @@ export default tseslint.config(
     },
   },
   {
+    // The client runs in browsers: it depends on the protocol and nothing else (no Node.js modules).
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./|@sigil/protocol$)', message: 'the client depends only on @sigil/protocol.' }] }],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', fetch: 'readonly', Buffer: 'readonly', AbortController: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
   },

@@ -3,3 +3,5 @@ export type { ErrorBody, ErrorCode, ErrorDetail, SchemaCheckFailure, SchemaCheck
 export type { AccessTokenClaims, AuthResponse, Page, Role, TokenPair, UserDto } from './dto.js';
 export { CLOSE_CODES } from './realtime.js';
 export type { ChangeOperation, ClientMessage, RecordPayload, ServerMessage } from './realtime.js';
+export { compareSortValues, compareStrings, sortRank, SORT_RANK } from './order.js';
+export type { SortRank } from './order.js';

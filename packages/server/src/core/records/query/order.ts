@@ -9,13 +9,15 @@
  * - Ranges (`$gt` …) only match values of the operand's type: numbers with
  *   numbers, strings with strings by Unicode code point (= UTF-8 byte order =
  *   SQLite BINARY = PostgreSQL `COLLATE "C"`), never UTF-16 `<`.
- * - Sorting uses one total order across types, by rank (`SORT_RANK`):
+ * - Sorting uses one total order across types, by rank (`SORT_RANK`, in
+ *   `@sigil/protocol`, which the client shares for its live queries):
  *   missing = null < false < true < numbers < strings < arrays < objects.
  *   Within numbers by value, within strings by code point; arrays are all
  *   equal to each other, and so are objects (their contents do not take
  *   part: no dialect orders containers the same way), so ties fall through
  *   to the next sort key and finally to `id`.
  */
+import { compareStrings } from '@sigil/protocol';
 import type { JsonValue } from '../../collections/collection.js';
 import type { FieldRef } from './query-types.js';
 import type { RecordRow } from '../record.js';
@@ -29,17 +31,7 @@ export type FieldValue = JsonValue | undefined;
  */
 export type SortValue = string | number | boolean | null | readonly [] | Readonly<Record<string, never>>;
 
-export const SORT_RANK = {
-  null: 0,
-  false: 1,
-  true: 2,
-  number: 3,
-  string: 4,
-  array: 5,
-  object: 6,
-} as const;
-
-export type SortRank = (typeof SORT_RANK)[keyof typeof SORT_RANK];
+export { SORT_RANK, compareSortValues, compareStrings, sortRank, type SortRank } from '@sigil/protocol';
 
 /** The value at `field` in `record`, without allocating. Only own properties count. */
 export function fieldValue(record: RecordRow, field: FieldRef): FieldValue {
@@ -50,28 +42,6 @@ export function fieldValue(record: RecordRow, field: FieldRef): FieldValue {
     current = current[segment];
   }
   return current;
-}
-
-/**
- * Compares two strings by Unicode code point. UTF-16 `<` disagrees with
- * code point order when a surrogate pair (U+10000 and up) meets a unit in
- * U+E000–U+FFFF; the fix-up moves surrogates above that block.
- */
-export function compareStrings(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      if (x >= 0xd800 && y >= 0xd800) {
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-      }
-      return x < y ? -1 : 1;
-    }
-  }
-  return a.length < b.length ? -1 : 1;
 }
 
 /**
@@ -111,24 +81,6 @@ export function valueContains(value: FieldValue, operand: string | number | bool
     for (const element of value) if (element === operand) return true;
   }
   return false;
-}
-
-export function sortRank(value: FieldValue | SortValue): SortRank {
-  if (value === undefined || value === null) return SORT_RANK.null;
-  if (typeof value === 'boolean') return value ? SORT_RANK.true : SORT_RANK.false;
-  if (typeof value === 'number') return SORT_RANK.number;
-  if (typeof value === 'string') return SORT_RANK.string;
-  return Array.isArray(value) ? SORT_RANK.array : SORT_RANK.object;
-}
-
-/** The total sort order (ascending) described above. */
-export function compareSortValues(a: FieldValue | SortValue, b: FieldValue | SortValue): number {
-  const ra = sortRank(a);
-  const rb = sortRank(b);
-  if (ra !== rb) return ra < rb ? -1 : 1;
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
-  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
-  return 0;
 }
 
 const EMPTY_ARRAY: readonly [] = Object.freeze<[]>([]);

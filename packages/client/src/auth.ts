@@ -1,0 +1,231 @@
+import type { AuthResponse, TokenPair, UserDto } from '@sigil/protocol';
+import { SigilError } from './errors.js';
+import type { Http } from './http.js';
+import { localExpiry } from './jwt.js';
+import type { Session, TokenStore } from './token-store.js';
+
+export interface AuthOptions {
+  /**
+   * Refresh this long before the access token expires (default: a quarter
+   * of its lifetime, at most 60 s). Negative: that long after, so in
+   * practice only when the server refuses the token (tests use it).
+   */
+  readonly refreshMarginMs?: number;
+}
+
+/**
+ * Sign-up, sign-in and the session: `client.auth`. Access tokens are
+ * refreshed before they expire and after a `token_expired` answer, single
+ * flight: concurrent callers share one refresh, and with a store that has a
+ * `lock` (the localStorage store) so do tabs: inside the lock the store is
+ * read again, and a refresh another tab has just done is taken instead of
+ * presenting a rotated refresh token (which would revoke the session).
+ *
+ * @example
+ * ```ts
+ * await client.auth.login({ username: 'ada', password: 'correct horse battery' });
+ * client.auth.onAuthChange((session) => render(session?.user ?? null));
+ * ```
+ */
+export class Auth {
+  private inflight: Promise<Session | null> | null = null;
+  private readonly listeners = new Set<(session: Session | null) => void>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private known: Session | null;
+  private readonly unsubscribeStore: (() => void) | undefined;
+  /** How many refreshes this client has sent to the server. */
+  refreshCount = 0;
+
+  constructor(
+    private readonly http: Http,
+    private readonly store: TokenStore,
+    private readonly options: AuthOptions = {},
+  ) {
+    this.known = store.get();
+    this.unsubscribeStore = store.subscribe?.(() => this.changed());
+    this.schedule();
+  }
+
+  /** The current session, or null when signed out. */
+  get session(): Session | null {
+    return this.store.get();
+  }
+
+  /** Calls `listener` whenever the session changes: sign-in, refresh, sign-out, here or in another tab. */
+  onAuthChange(listener: (session: Session | null) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async register(input: { username: string; password: string; email?: string }): Promise<UserDto> {
+    return this.signIn('/api/auth/register', input);
+  }
+
+  async login(input: { username: string; password: string }): Promise<UserDto> {
+    return this.signIn('/api/auth/login', input);
+  }
+
+  /** Ends the session here and on the server (every tab sharing the store is signed out too). */
+  async logout(): Promise<void> {
+    const session = this.store.get();
+    this.update(null);
+    if (session) await this.http.send({ method: 'POST', path: '/api/auth/logout', body: { refreshToken: session.refreshToken } }, null);
+  }
+
+  /** The signed-in user as the server has them now. */
+  async me(): Promise<UserDto> {
+    const { body } = await this.authed((token) => this.http.send({ method: 'GET', path: '/api/auth/me' }, token));
+    const user = (body as { user: UserDto }).user;
+    const session = this.store.get();
+    if (session && session.user.id === user.id) this.update({ ...session, user });
+    return user;
+  }
+
+  /** Changes the password (the server revokes the user's other sessions; this one stays). */
+  async changePassword(input: { currentPassword: string; newPassword: string }): Promise<UserDto> {
+    const session = this.requireSession();
+    const path = `/api/users/${encodeURIComponent(session.user.username)}`;
+    const { body } = await this.authed((token) =>
+      this.http.send({ method: 'PATCH', path, body: { currentPassword: input.currentPassword, password: input.newPassword } }, token),
+    );
+    const user = (body as { user: UserDto }).user;
+    const current = this.store.get();
+    if (current && current.user.id === user.id) this.update({ ...current, user });
+    return user;
+  }
+
+  /**
+   * A valid access token (refreshed first if it is about to expire), or
+   * null when signed out.
+   */
+  async getAccessToken(): Promise<string | null> {
+    const session = this.store.get();
+    if (!session) return null;
+    if (session.expiresAt - this.margin(session) > Date.now()) return session.accessToken;
+    return (await this.refresh())?.accessToken ?? null;
+  }
+
+  /**
+   * Called when the server refused `token` as expired: a newer token if one
+   * is stored already, else the result of one (shared) refresh.
+   */
+  async tokenRejected(token: string): Promise<string | null> {
+    const session = this.store.get();
+    if (!session) return null;
+    if (session.accessToken !== token) return session.accessToken;
+    return (await this.refresh())?.accessToken ?? null;
+  }
+
+  /**
+   * Refreshes the session once, however many callers (and, with a locking
+   * store, tabs) ask at the same time. Resolves with the new session, or
+   * null when the server no longer knows the session (then signed out).
+   */
+  refresh(): Promise<Session | null> {
+    if (this.inflight) return this.inflight;
+    const startedWith = this.store.get()?.refreshToken;
+    const run = async (): Promise<Session | null> => {
+      let current = this.store.get(); // read again: another tab may have refreshed while we waited for the lock
+      if (current && current.refreshToken === startedWith && (await this.store.wasRotated?.(current.refreshToken))) current = this.store.get();
+      if (!current) return null;
+      if (current.refreshToken !== startedWith) return current;
+      this.refreshCount += 1;
+      try {
+        const { body } = await this.http.send({ method: 'POST', path: '/api/auth/refresh', body: { refreshToken: current.refreshToken } }, null);
+        const pair = body as TokenPair;
+        const next: Session = { ...current, accessToken: pair.accessToken, refreshToken: pair.refreshToken, expiresAt: localExpiry(pair.accessToken, Date.now()) };
+        this.update(next);
+        await this.store.markRotated?.(current.refreshToken);
+        return next;
+      } catch (error) {
+        if (error instanceof SigilError && error.status === 401) {
+          // Only if nobody stored a newer session meanwhile.
+          if (this.store.get()?.refreshToken === current.refreshToken) this.update(null);
+          return null;
+        }
+        throw error;
+      }
+    };
+    const flight = (this.store.lock ? this.store.lock(run) : run()).finally(() => {
+      this.inflight = null;
+      this.changed();
+    });
+    this.inflight = flight;
+    return flight;
+  }
+
+  /** Stops the refresh timer and the store subscription. */
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unsubscribeStore?.();
+    this.listeners.clear();
+  }
+
+  /** Runs an authenticated request; on `token_expired` refreshes once and retries. */
+  async authed<T>(send: (token: string | null) => Promise<T>): Promise<T> {
+    const token = await this.getAccessToken();
+    try {
+      return await send(token);
+    } catch (error) {
+      if (!(token && error instanceof SigilError && error.code === 'token_expired')) throw error;
+      return send(await this.tokenRejected(token));
+    }
+  }
+
+  private async signIn(path: string, body: object): Promise<UserDto> {
+    const { body: answer } = await this.http.send({ method: 'POST', path, body }, null);
+    const auth = answer as AuthResponse;
+    this.update({ user: auth.user, accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresAt: localExpiry(auth.accessToken, Date.now()) });
+    return auth.user;
+  }
+
+  private requireSession(): Session {
+    const session = this.store.get();
+    if (!session) throw new SigilError({ code: 'unauthorized', message: 'Not signed in.' });
+    return session;
+  }
+
+  private update(session: Session | null): void {
+    this.store.set(session);
+    this.changed();
+  }
+
+  /** Tells listeners when what is stored differs from what they last heard, and re-arms the timer. */
+  private changed(): void {
+    const session = this.store.get();
+    const before = this.known;
+    if (before?.accessToken === session?.accessToken && before?.refreshToken === session?.refreshToken && JSON.stringify(before?.user) === JSON.stringify(session?.user)) return;
+    this.known = session;
+    this.schedule();
+    for (const listener of [...this.listeners]) listener(session);
+  }
+
+  private margin(session: Session): number {
+    return this.options.refreshMarginMs ?? Math.min(60_000, this.lifetime(session) / 4);
+  }
+
+  private lifetime(session: Session): number {
+    return localExpiry(session.accessToken, 0);
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const session = this.store.get();
+    if (!session) return;
+    const delay = Math.max(0, session.expiresAt - this.margin(session) - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // A failed refresh (offline) is retried by the next request or by realtime's auth_expired.
+      this.refresh().then(
+        () => this.schedule(),
+        () => {
+          this.timer = setTimeout(() => this.schedule(), 5_000);
+          (this.timer as { unref?: () => void }).unref?.();
+        },
+      );
+    }, delay);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+}

@@ -1,0 +1,37 @@
+export { createClient } from './client.js';
+export type { ClientOptions, SigilClient } from './client.js';
+export { Auth } from './auth.js';
+export type { AuthOptions } from './auth.js';
+export { Collection } from './collection.js';
+export type { CollectionSubscriptionHandlers } from './collection.js';
+export { Batch } from './batch.js';
+export type { BatchResult } from './batch.js';
+export { SigilError, SigilNetworkError } from './errors.js';
+export type { FetchLike } from './http.js';
+export type { LiveQuery, LiveSnapshot } from './live-query.js';
+export { LiveWindow } from './live-state.js';
+export { Realtime } from './realtime.js';
+export type { ChangeEvent, ConnectionState, RealtimeOptions, RealtimeSubscription, SubscribeParams, SubscriptionHandlers, WebSocketConstructor, WebSocketLike } from './realtime.js';
+export { parseSort, recordComparator } from './sort.js';
+export { localStorageTokenStore, memoryTokenStore } from './token-store.js';
+export type { Session, TokenStore } from './token-store.js';
+export type {
+  AnySchema,
+  CollectionTypes,
+  ExpandPath,
+  FieldCondition,
+  FieldOperators,
+  FieldPath,
+  Filter,
+  IfMatch,
+  ListQuery,
+  LooseFilter,
+  PathValue,
+  RecordOf,
+  RecordPage,
+  Sort,
+  SortKey,
+  SystemFields,
+  TypesOf,
+  UntypedCollection,
+} from './types.js';
