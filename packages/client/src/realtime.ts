@@ -67,8 +67,8 @@ export interface RealtimeOptions {
   readonly backoffMaxMs?: number;
 }
 
-// An unsubscribe of an id that never exists: any answer (an `error` naming it) proves the connection alive.
-const PROBE = { type: 'unsubscribe', id: 'sigil:probe' } as const satisfies ClientMessage;
+// Answered with `pong`: any answer proves the connection alive.
+const PROBE = { type: 'ping' } as const satisfies ClientMessage;
 
 interface Sub {
   readonly key: string;
@@ -302,7 +302,6 @@ export class Realtime {
         return;
       }
       case 'error': {
-        if (message.id === PROBE.id) return;
         if (message.id !== undefined) {
           const sub = this.wire.get(message.id);
           if (!sub) return;
@@ -322,6 +321,7 @@ export class Realtime {
         return;
       case 'authed':
       case 'unsubscribed':
+      case 'pong':
         return;
     }
   }

@@ -25,7 +25,9 @@ export type ClientMessage =
       /** Relation paths to expand on every `create` and `update` event, as `?expand=` takes them (docs/relations.md). */
       readonly expand?: readonly string[];
     }
-  | { readonly type: 'unsubscribe'; readonly id: string };
+  | { readonly type: 'unsubscribe'; readonly id: string }
+  /** Answered with `pong`: a client's own check that the connection is alive (browsers cannot see WebSocket pings). */
+  | { readonly type: 'ping' };
 
 /** The record as the HTTP API shows it: system fields plus user fields. */
 export type RecordPayload = Record<string, unknown> & {
@@ -45,6 +47,7 @@ export type ServerMessage =
   | { readonly type: 'authed'; readonly user: { readonly id: string; readonly username: string; readonly role: Role } }
   | { readonly type: 'subscribed'; readonly id: string; readonly seq: number }
   | { readonly type: 'unsubscribed'; readonly id: string }
+  | { readonly type: 'pong' }
   | {
       readonly type: 'change';
       readonly sub: string;

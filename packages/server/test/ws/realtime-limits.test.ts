@@ -132,6 +132,18 @@ describe('realtime limits and hostile clients', () => {
     expect(errors).toHaveLength(REALTIME_DEFAULTS.maxErrorsPerMinute);
   });
 
+  it('ping is answered with pong, in order, and never spends the error budget', async () => {
+    const s = await open();
+    for (let i = 0; i < REALTIME_DEFAULTS.maxErrorsPerMinute * 2; i++) s.send({ type: 'ping' });
+    s.send({ type: 'subscribe', id: 'after', collection: 'open' });
+    const pongs = await s.collect((m) => m.type === 'pong', REALTIME_DEFAULTS.maxErrorsPerMinute * 2);
+    expect(pongs).toHaveLength(REALTIME_DEFAULTS.maxErrorsPerMinute * 2);
+    expect(await s.next((m) => m.type === 'subscribed')).toMatchObject({ id: 'after' });
+    expect(s.messages.filter((m) => m.type === 'error')).toHaveLength(0);
+    expect(s.ws.readyState).toBe(s.ws.OPEN);
+    s.close();
+  });
+
   it('a well-behaved client that makes occasional mistakes keeps its connection', async () => {
     const s = await open();
     s.send({ type: 'subscribe', id: 'ok', collection: 'open' });

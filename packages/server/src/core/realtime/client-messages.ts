@@ -29,8 +29,11 @@ export async function handleClientMessage(hub: HubInternals, conn: RealtimeConne
       hub.send(conn, { type: 'unsubscribed', id });
       return;
     }
+    case 'ping':
+      hub.send(conn, { type: 'pong' });
+      return;
     default:
-      throw new AppError('bad_request', 'Unknown message type; expected auth, subscribe or unsubscribe.');
+      throw new AppError('bad_request', 'Unknown message type; expected auth, subscribe, unsubscribe or ping.');
   }
 }
 
