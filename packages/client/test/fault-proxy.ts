@@ -1,7 +1,7 @@
 /**
  * A fault-injecting TCP proxy (node:net) for the client's end-to-end tests.
  * Every connection through it meets a fault 50–500 ms after it opens, at
- * random: it is cut (both sides destroyed), stalled (nothing forwarded any
+ * random (the kind of fault takes turns): it is cut (both sides destroyed), stalled (nothing forwarded any
  * more, in either direction, until someone gives up on it), or half-closed
  * (the client side gets a FIN while the server side stays open). The target
  * can be switched (to a restarted server, or another instance), cutting what
@@ -10,6 +10,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export type FaultKind = 'cut' | 'stall' | 'half-close';
+const FAULT_TURNS: readonly FaultKind[] = ['cut', 'stall', 'cut', 'half-close'];
 
 export interface FaultProxy {
   readonly url: string;
@@ -34,6 +35,7 @@ export async function startFaultProxy(targetPort: number, opts: { minMs?: number
   let accepted = 0;
   const open = new Set<{ client: Socket; upstream: Socket; timer: ReturnType<typeof setTimeout> }>();
   const injected: Record<FaultKind, number> = { cut: 0, stall: 0, 'half-close': 0 };
+  let turn = 0;
   const proxy = {} as FaultProxy & { faults: boolean };
 
   const server: Server = createServer((client) => {
@@ -62,11 +64,13 @@ export async function startFaultProxy(targetPort: number, opts: { minMs?: number
     upstream.on('close', destroy);
     pair.timer = setTimeout(() => {
       if (!proxy.faults) return;
-      const r = random();
-      if (r < 0.5) {
+      // The kinds take turns (cut, stall, cut, half-close), so every run sees
+      // each in the same proportion; when a fault strikes stays random.
+      const kind = FAULT_TURNS[turn++ % FAULT_TURNS.length];
+      if (kind === 'cut') {
         injected.cut += 1;
         destroy();
-      } else if (r < 0.75) {
+      } else if (kind === 'stall') {
         injected.stall += 1;
         stalled = true; // the peers give up by themselves (heartbeat, request timeout); the sockets stay open
         setTimeout(destroy, 30_000).unref();
