@@ -93,23 +93,25 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     const indexes = parseIndexes(input.indexes, problems);
     checkSchema(input.schema, problems)?.release();
     if (name === USERS) problems.push({ path: '/name', message: `"${USERS}" is reserved: relations name the built-in users so` });
-    if (problems.length === 0) await checkTargets(name, input.schema as JsonObject, problems, declared);
     if (problems.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: problems });
-    if (await store.collections.findCollection(name)) throw new AppError('conflict', `Collection "${name}" already exists.`);
     const now = iso();
     const collection: Collection = { id: newId(clock.now()), name, schema: input.schema as JsonObject, rules, indexes, schemaVersion: 1, createdAt: now, updatedAt: now };
-    if (dryRun) return collection;
-    const schema = collection.schema;
-    if (relationsOf(schema).length === 0) await store.collections.insertCollection(collection);
-    else {
-      // Checked again with the insert in one (serializable) transaction: a target deleted meanwhile fails one of the two.
-      await store.transaction(async (tx) => {
-        const missing: ErrorDetail[] = [];
-        await checkTargets(name, schema, missing, undefined, tx);
-        if (missing.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: missing });
-        await tx.collections.insertCollection(collection);
-      });
+    /** Its relations' targets exist (400), its name is free (409). */
+    const assertCreatable = async (reader: Pick<StoreTransaction, 'collections'>): Promise<void> => {
+      const missing: ErrorDetail[] = [];
+      await checkTargets(name, collection.schema, missing, declared, reader);
+      if (missing.length > 0) throw new AppError('validation_failed', 'The collection is invalid.', { details: missing });
+      if (await reader.collections.findCollection(name)) throw new AppError('conflict', `Collection "${name}" already exists.`);
+    };
+    if (dryRun) {
+      await assertCreatable(store);
+      return collection;
     }
+    // Checked with the insert in one (serializable) transaction: a target deleted meanwhile fails one of the two.
+    await store.transaction(async (tx) => {
+      await assertCreatable(tx);
+      await tx.collections.insertCollection(collection);
+    });
     catalog.invalidate(name);
     return collection;
   }
@@ -121,7 +123,8 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     const indexes = change.indexes === undefined ? undefined : parseIndexes(change.indexes, problems);
     const compiled = change.schema === undefined ? undefined : checkSchema(change.schema, problems);
     try {
-      if (problems.length === 0 && change.schema !== undefined) await checkTargets(name, change.schema as JsonObject, problems, declared);
+      // A dry run checks the targets here; a change, in its transaction (below).
+      if (dryRun && problems.length === 0 && change.schema !== undefined) await checkTargets(name, change.schema as JsonObject, problems, declared);
       if (problems.length > 0) throw new AppError('validation_failed', 'The change is invalid.', { details: problems });
       const schema = change.schema as JsonObject | undefined;
       /** The collection after the change, or null when it would change nothing. */

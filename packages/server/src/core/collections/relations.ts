@@ -56,7 +56,5 @@ export function relationIds(relation: Relation, data: JsonObject): string[] {
   const value = own(data, relation.field);
   if (typeof value === 'string') return [value];
   if (!Array.isArray(value)) return [];
-  const ids: string[] = [];
-  for (const item of value) if (typeof item === 'string' && !ids.includes(item)) ids.push(item);
-  return ids.length > 32 ? [...new Set(ids)] : ids;
+  return [...new Set(value.filter((item): item is string => typeof item === 'string'))];
 }

@@ -12,7 +12,7 @@ import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import type { Collection } from '../collections/collection.js';
 import { isAppError } from '../errors.js';
 import { readScope, type ReadScope } from '../records/access.js';
-import type { ExpandPlan } from '../records/expand.js';
+import { expansionKey, type ExpandPlan } from '../records/expand.js';
 import { expandRecords, ExpansionTooLarge, type ExpandLimits, type ExpansionReader } from '../records/expansion.js';
 import type { ChangeRow } from '../records/record.js';
 import { operationFor } from './change-messages.js';
@@ -44,13 +44,6 @@ export function createEventExpansions(opts: EventExpansionsOptions) {
   const done = new WeakMap<ChangeRow, Map<string, EventExpansion>>();
   /** Per subscription, its group key as of the last check (read by `expansionFor` right after it). */
   const keys = new WeakMap<Subscription, string>();
-  const ids = new WeakMap<object, number>();
-  let nextId = 1;
-  const idOf = (o: object): number => {
-    let id = ids.get(o);
-    if (id === undefined) ids.set(o, (id = nextId++));
-    return id;
-  };
 
   async function collectionOrNull(name: string): Promise<Collection | null> {
     try {
@@ -77,12 +70,6 @@ export function createEventExpansions(opts: EventExpansionsOptions) {
       scopes.set(name, c === null ? null : readScope(c, principal, 'view'));
     }
     return scopes;
-  }
-
-  function keyOf(plan: ExpandPlan, scopes: Map<string, ReadScope | null>): string {
-    let key = String(idOf(plan));
-    for (const scope of scopes.values()) key += `,${scope === null ? 0 : idOf(scope)}`;
-    return key;
   }
 
   /** Whether the subscriber would get `change` as an event that carries an expansion (create or update). */
@@ -145,7 +132,7 @@ export function createEventExpansions(opts: EventExpansionsOptions) {
         for (const { conn, sub } of expanding) {
           const plan = sub.expand!;
           const scopes = scopesOf(plan, conn.expired ? null : conn.principal, current);
-          const key = keyOf(plan, scopes);
+          const key = expansionKey(plan, scopes.values());
           keys.set(sub, key);
           for (const change of changes) {
             if (done.get(change)?.has(key) === true || !wants(conn, sub, change, current)) continue;

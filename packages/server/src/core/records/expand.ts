@@ -9,7 +9,7 @@ import type { CollectionCatalog } from '../collections/collection-catalog.js';
 import type { Collection } from '../collections/collection.js';
 import { relationsOf, USERS } from '../collections/relations.js';
 import { AppError, isAppError } from '../errors.js';
-import { readScope } from './access.js';
+import { readScope, type ReadScope } from './access.js';
 
 /** Paths one expand may name, relations one path may follow, and the characters of the whole text. */
 export const MAX_EXPAND_PATHS = 10;
@@ -208,4 +208,24 @@ export async function expandFor(catalog: CollectionCatalog, collection: Collecti
   const plan = await expandPlan(catalog, collection, paths);
   checkExpandFor(plan, principal);
   return plan;
+}
+
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+function idOf(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
+  return id;
+}
+
+/**
+ * Names the expansion a caller gets from `plan`: the plan and the caller's
+ * view scope of each collection it reaches, in `plan.uses` order (scopes are
+ * the same objects for the same caller and rule, see access.ts). Callers
+ * with equal keys get equal expansions, so they may share one.
+ */
+export function expansionKey(plan: ExpandPlan, scopes: Iterable<ReadScope | null>): string {
+  let key = String(idOf(plan));
+  for (const scope of scopes) key += `,${scope === null ? 0 : idOf(scope)}`;
+  return key;
 }

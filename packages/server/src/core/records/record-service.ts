@@ -5,7 +5,7 @@ import type { JsonObject, JsonValue } from '../collections/collection.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../storage/store.js';
 import { readableCollection, readScope, visibleRecord, type ReadScope } from './access.js';
-import { expandFor, expandPathsOfText, type ExpandPlan } from './expand.js';
+import { expandFor, expandPathsOfText, expansionKey, type ExpandPlan } from './expand.js';
 import { expandRecords, type ExpandSource } from './expansion.js';
 import { parseBatch, type BatchResult } from './batch-input.js';
 import { cursorPositionOf, decodeRecordCursor, encodeRecordCursor } from './query/cursor.js';
@@ -154,7 +154,7 @@ export function createRecordService(opts: RecordServiceOptions) {
       // A frozen page comes from an answer the store keeps while no write at all has
       // ended (SQLite's read cache): the related records are unchanged too, so the
       // expansion made from it holds for every caller with the same view scopes.
-      const key = Object.isFrozen(page) ? expansionKey(principal, plan) : undefined;
+      const key = Object.isFrozen(page) ? callerExpansionKey(principal, plan) : undefined;
       const known = key === undefined ? undefined : expandedPages.get(page)?.get(key);
       if (known !== undefined) return known;
       // The page's own JSON and its expansions share the page budget (LIST_PAGE_MB).
@@ -232,21 +232,9 @@ export function createRecordService(opts: RecordServiceOptions) {
 
 const NO_DATA = Object.freeze({}) as JsonObject;
 
-/** Names the expansion `principal` gets from `plan`: the plan and the caller's view scope of each collection it reaches (objects kept per caller, see access.ts). */
-const objectIds = new WeakMap<object, number>();
-let nextObjectId = 1;
-function idOf(o: object): number {
-  let id = objectIds.get(o);
-  if (id === undefined) objectIds.set(o, (id = nextObjectId++));
-  return id;
-}
-function expansionKey(principal: Principal | null, plan: ExpandPlan): string {
-  let key = String(idOf(plan));
-  for (const c of plan.uses.values()) {
-    const scope = c === null ? null : readScope(c, principal, 'view');
-    key += `,${scope === null ? 0 : idOf(scope)}`;
-  }
-  return key;
+/** The key of what `principal` gets from `plan` (see `expansionKey`). */
+function callerExpansionKey(principal: Principal | null, plan: ExpandPlan): string {
+  return expansionKey(plan, [...plan.uses.values()].map((c) => (c === null ? null : readScope(c, principal, 'view'))));
 }
 
 /** A string naming a read scope, for keys of kept queries (scopes are few per caller: computed once each). */
