@@ -273,19 +273,23 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
     /** Called by the change feed for every committed change, in seq order. */
     async dispatch(change: ChangeRow): Promise<void> {
       const collection = await collectionOrNull(change.collection);
-      // Usually prepared for the whole batch already (`prepareBatch`); read here only for what changed since.
-      await expansions.prepare([change], liveExpanding(), () => {
+      const deliverAll = (): void => {
         processedSeq = change.seq;
         for (const conn of connections) {
           for (const sub of conn.subscriptions.values()) if (sub.state === 'live') deliver(conn, sub, change, collection);
         }
         if (change.txEnd) boundarySeq = change.seq;
-      });
+      };
+      const targets = liveExpanding();
+      // Without expanding subscribers, delivered in this tick as before; else usually prepared for the whole batch already (`prepareBatch`), read here only for what changed since.
+      if (targets.length === 0) deliverAll();
+      else await expansions.prepare([change], targets, deliverAll);
     },
 
     /** Called by the change feed with each batch before its changes are dispatched: their expansions, one read per path and group of subscribers. */
     async prepareBatch(batch: readonly ChangeRow[]): Promise<void> {
-      await expansions.prepare(batch, liveExpanding(), () => undefined);
+      const targets = liveExpanding();
+      if (targets.length > 0) await expansions.prepare(batch, targets, () => undefined);
     },
 
     /** Starts live delivery after this seq (the feed's starting position: the end of a transaction). */
