@@ -71,6 +71,7 @@ interface Row {
   editing: number | null;
 }
 
+let filterTimer: ReturnType<typeof setTimeout> | undefined;
 const state = {
   live: null as LiveQuery<Item> | null,
   /** `loading` until the live query's first result, `error` once it is refused, else `ready`. */
@@ -248,6 +249,7 @@ function clearRows(): void {
 
 /** (Re)starts the live query for the current identity, filter and sort. */
 function restart(): void {
+  clearTimeout(filterTimer); // a sort change also takes the filter typed so far
   state.live?.close();
   clearRows();
   state.phase = 'loading';
@@ -328,7 +330,6 @@ ui.addForm.addEventListener('submit', (event) => {
   );
 });
 
-let filterTimer: ReturnType<typeof setTimeout> | undefined;
 ui.queryForm.addEventListener('submit', (event) => event.preventDefault());
 ui.filter.addEventListener('input', () => {
   clearTimeout(filterTimer);
