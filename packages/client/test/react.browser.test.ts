@@ -32,6 +32,12 @@ const SRC = resolve(HERE, '../src');
 const SCHEMA = { type: 'object', required: ['title', 'rank', 'group'], properties: { title: { type: 'string' }, rank: { type: 'integer' }, group: { type: 'string' } } };
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
 
+/** The part of a DOM element the test reads (this file has no DOM typings). */
+interface ListItem {
+  getAttribute(name: string): string | null;
+  readonly textContent: string | null;
+}
+
 interface Item {
   id: string;
   version: number;
@@ -112,7 +118,8 @@ describe.skipIf(missing && !onCi)('@sigil/client/react in chromium', () => {
       const { listMounts, listUnmounts, listRequests } = (globalThis as unknown as { sigilApp: AppHandle }).sigilApp;
       return { listMounts, listUnmounts, listRequests };
     });
-  const shown = (page: Page): Promise<string[]> => page.$$eval('#list li', (lis) => lis.map((li) => `${li.getAttribute('data-id')}@${li.getAttribute('data-version')}:${li.textContent}`));
+  const shown = (page: Page): Promise<string[]> =>
+    page.$$eval('#list li', (lis) => (lis as unknown as ListItem[]).map((li) => `${li.getAttribute('data-id')}@${li.getAttribute('data-version')}:${li.textContent}`));
   const listAttr = (page: Page, name: string): Promise<string | null> => page.locator('#list').getAttribute(`data-${name}`);
 
   /** Waits until the DOM shows exactly what a fresh list of `group` returns (ids, versions, titles, in order). */
