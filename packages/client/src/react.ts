@@ -6,7 +6,7 @@
 import type { UserDto } from '@sigil/protocol';
 import { useState, useSyncExternalStore } from 'react';
 import type { Auth } from './auth.js';
-import { Collection } from './collection.js';
+import type { Collection } from './collection.js';
 import type { SigilError } from './errors.js';
 import type { LiveQuery, LiveSnapshot } from './live-query.js';
 import type { ConnectionState } from './realtime.js';
@@ -81,7 +81,7 @@ class LiveStore<T> {
 
   private run(start: Starter<T>): void {
     const live = start(
-      (snapshot) => this.set({ items: snapshot.items, seq: snapshot.seq, hasMore: snapshot.hasMore, status: 'ready', error: null, connection: live.connection }),
+      (snapshot) => this.set({ items: snapshot.items, seq: snapshot.seq, hasMore: snapshot.hasMore, status: 'ready', error: null, connection: this.live?.connection ?? this.state.connection }),
       (error) => this.set({ ...this.state, status: 'error', error }),
     );
     this.live = live;
@@ -133,7 +133,7 @@ export function useLiveQuery<C extends CollectionTypes>(
   query: Omit<ListQuery<C>, 'after'>,
   options: UseLiveQueryOptions = {},
 ): LiveQueryResult<RecordOf<C>> {
-  if (!(collection instanceof Collection)) throw new TypeError('useLiveQuery: the first argument must be a collection (client.collection(name))');
+  if (typeof (collection as { live?: unknown } | null)?.live !== 'function') throw new TypeError('useLiveQuery: the first argument must be a collection (client.collection(name))');
   if (typeof query !== 'object' || query === null) throw new TypeError('useLiveQuery: the query must be an object ({ filter, sort, limit, expand })');
   if ('after' in query && (query as { after?: unknown }).after !== undefined) throw new TypeError('useLiveQuery: a live query has no `after` (it holds every page, or the first `limit` records)');
   const enabled = options.enabled ?? true;
