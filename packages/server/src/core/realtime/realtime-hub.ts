@@ -320,6 +320,13 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
       return connections.size;
     },
 
+    /** How many subscriptions the connections hold (live, replaying or paused). */
+    get subscriptionCount(): number {
+      let count = 0;
+      for (const conn of connections) count += conn.subscriptions.size;
+      return count;
+    },
+
     /** Whether any connection has a subscription (live, replaying or paused). */
     get hasSubscriptions(): boolean {
       for (const conn of connections) if (conn.subscriptions.size > 0) return true;
