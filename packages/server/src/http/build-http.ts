@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServerStatusReader } from '../core/admin/server-status.js';
 import type { AuthService } from '../core/auth/auth-service.js';
 import type { CollectionService } from '../core/collections/collection-service.js';
 import type { RecordService } from '../core/records/record-service.js';
@@ -12,6 +13,7 @@ import { applySecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
 import { assertStorableParameters, installStorableInputCheck } from './plugins/storable-input.js';
 import { openApiRoutes } from './openapi.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { batchRoutes } from './routes/batch-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
@@ -30,6 +32,7 @@ export interface HttpDeps {
   readonly users: UserService;
   readonly collections: CollectionService;
   readonly records: RecordService;
+  readonly status: ServerStatusReader;
   readonly realtime: Omit<RealtimeTransportOptions, 'corsOrigins'>;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: boolean;
@@ -110,6 +113,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });
   batchRoutes(app, { records: deps.records, hooks });
+  adminRoutes(app, { status: deps.status, hooks });
   await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
   openApiRoutes(app, { collections: deps.collections, hooks });
   demoRoutes(app);

@@ -320,6 +320,13 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
       return connections.size;
     },
 
+    /** Subscriptions over every connection (live, replaying or paused). */
+    get subscriptionCount(): number {
+      let n = 0;
+      for (const conn of connections) n += conn.subscriptions.size;
+      return n;
+    },
+
     /** Whether any connection has a subscription (live, replaying or paused). */
     get hasSubscriptions(): boolean {
       for (const conn of connections) if (conn.subscriptions.size > 0) return true;

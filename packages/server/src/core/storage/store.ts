@@ -198,6 +198,8 @@ export interface RecordRepository {
   readRecords(collection: string, ids: readonly string[], bound?: ReadBound): Promise<StoredRecord[]>;
   /** Records in id order after `afterId`, for batch checks over a whole collection. */
   scanRecords(collection: string, afterId: string | undefined, limit: number): Promise<RecordRow[]>;
+  /** How many records the collection holds (a full count: for the admin status, not for hot paths). */
+  countRecords(collection: string): Promise<number>;
   /**
    * Runs a list query. `seq` is the change-log position the rows reflect: in
    * the same snapshot, every change with seq <= it is visible and none above.

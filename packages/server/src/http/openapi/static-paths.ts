@@ -1,5 +1,6 @@
 import { MAX_BATCH_OPERATIONS } from '../../core/records/batch-input.js';
 import { createCollectionBody, updateCollectionBody } from '../routes/collection-routes.js';
+import { serverStatusSchema } from '../routes/admin-routes.js';
 import { refreshBodySchema } from '../routes/schemas.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
 
@@ -11,6 +12,7 @@ export const STATIC_TAGS = [
   { name: 'collections', description: 'Collection definitions: JSON Schema, rules, indexes (docs/collections.md)' },
   { name: 'realtime', description: 'The WebSocket endpoint (protocol: docs/realtime.md)' },
   { name: 'batch', description: 'Several record writes in one transaction (docs/batches.md)' },
+  { name: 'admin', description: 'The server as the dashboard sees it (docs/dashboard.md)' },
 ];
 
 /** A JSON Schema is an object of any keys: `additionalProperties: true` says so to generators (a bare `type: object` reads as "no keys"). */
@@ -109,6 +111,9 @@ export function staticPaths(): Doc {
         requestBody: body(BATCH_REQUEST, 'The operations, in order'),
         responses: { 200: json(BATCH_RESPONSE) },
       }),
+    },
+    '/api/admin/status': {
+      get: op('getServerStatus', 'Server status (admin)', { tags: ['admin'], security: BEARER, description: 'Version, storage engine, uptime, this instance\'s realtime connections and subscriptions, the change log\'s range and retention, and every collection\'s record count. Counting reads every collection: meant for an admin screen, not for probes (use /api/health).', errors: [401, 403], responses: { 200: json(serverStatusSchema) } }),
     },
     '/api/auth/register': {
       post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-], starting and ending with a letter or digit, no two punctuation characters in a row), password (8–128), optional email'), responses: { 201: json(ref('AuthResponse'), 'Created') } }),
