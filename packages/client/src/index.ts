@@ -1,4 +1,6 @@
 export { createClient } from './client.js';
+export { Collections, Users } from './admin.js';
+export type { CollectionChange, CollectionDryRun, CollectionInput, UserChange } from './admin.js';
 export type { ClientOptions, SigilClient } from './client.js';
 export { Auth } from './auth.js';
 export type { AuthOptions } from './auth.js';
@@ -35,3 +37,4 @@ export type {
   TypesOf,
   UntypedCollection,
 } from './types.js';
+export type { CollectionDto, CollectionRules, RuleName, RuleValue, SchemaCheckReport, ServerStatus, UserDto } from '@sigil/protocol';
