@@ -6,7 +6,7 @@ export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'coverage/**'] },
   js.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [...tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
@@ -66,6 +66,14 @@ export default tseslint.config(
     files: ['packages/client/src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./|@sigil/protocol$)', message: 'the client depends only on @sigil/protocol.' }] }],
+    },
+  },
+  {
+    // The dashboard talks to the server only through the client (SPEC §5.1): no fetch, no WebSocket of its own.
+    files: ['packages/dashboard/src/**/*.ts', 'packages/dashboard/src/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./|\\.\\./|@sigil/client(/react)?$|preact(/hooks|/compat)?$)', message: 'the dashboard uses @sigil/client and preact only.' }] }],
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'talk to the server through the client' }, { name: 'WebSocket', message: 'realtime goes through the client' }, { name: 'XMLHttpRequest', message: 'talk to the server through the client' }],
     },
   },
   {

@@ -21,6 +21,7 @@ import { createRelationIntegrity } from './core/records/relation-integrity.js';
 import type { Store } from './core/storage/store.js';
 import { createUserService, type UserService } from './core/users/user-service.js';
 import { buildHttp } from './http/build-http.js';
+import { dashboardDistDir, loadDashboard } from './http/routes/dashboard-routes.js';
 
 export interface SigilOptions {
   readonly config: Config;
@@ -153,7 +154,10 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       if (created) logger.info({ username: created.username }, 'created the admin from SIGIL_ADMIN_USERNAME');
     }
 
+    const dashboard = loadDashboard(dashboardDistDir());
+    if (dashboard === null) logger.warn('the dashboard is not built (npm run build): /_/ answers 503');
     const http = await buildHttp({
+      dashboard,
       logger,
       store,
       auth,

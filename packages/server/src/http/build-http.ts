@@ -17,6 +17,7 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { batchRoutes } from './routes/batch-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
+import { dashboardRoutes, type DashboardFiles } from './routes/dashboard-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { realtimeRoutes, type RealtimeTransportOptions } from '../ws/realtime-route.js';
@@ -33,6 +34,8 @@ export interface HttpDeps {
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
+  /** The built dashboard, served at /_/ (null: not built). */
+  readonly dashboard: DashboardFiles | null;
   readonly realtime: Omit<RealtimeTransportOptions, 'corsOrigins'>;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: boolean;
@@ -117,5 +120,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
   openApiRoutes(app, { collections: deps.collections, hooks });
   demoRoutes(app);
+  dashboardRoutes(app, { files: deps.dashboard });
   return app;
 }
