@@ -78,12 +78,12 @@ const userPath = (username: string): string => `/api/users/${encodeURIComponent(
 export class Users {
   constructor(private readonly context: ClientContext) {}
 
-  /** A keyset page of users, oldest first; pass `nextCursor` as `after`. */
-  async list(query: { readonly limit?: number; readonly after?: string } = {}): Promise<Page<UserDto>> {
+  /** A keyset page of users, oldest first; pass `nextCursor` as `after`. `search`: username or email contains it. */
+  async list(query: { readonly limit?: number; readonly after?: string; readonly search?: string } = {}): Promise<Page<UserDto>> {
     return send<Page<UserDto>>(this.context, {
       method: 'GET',
       path: '/api/users',
-      query: { limit: query.limit === undefined ? undefined : String(query.limit), after: query.after },
+      query: { limit: query.limit === undefined ? undefined : String(query.limit), after: query.after, search: query.search || undefined },
     });
   }
 

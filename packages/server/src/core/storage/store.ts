@@ -78,7 +78,11 @@ export interface UserRepository {
   /** `username` is compared lower-cased. */
   findUserByUsername(username: string): Promise<UserRow | null>;
   /** Ordered by id ascending; `afterId` excludes itself. */
-  listUsers(opts: { readonly limit: number; readonly afterId?: string | undefined }): Promise<UserRow[]>;
+  /**
+   * Users in id order after `afterId`. With `search` (lower-case), only those
+   * whose username or email contains it (a scan: for admin screens).
+   */
+  listUsers(opts: { readonly limit: number; readonly afterId?: string | undefined; readonly search?: string | undefined }): Promise<UserRow[]>;
   /** Returns the updated row, or null when no such user. */
   updateUser(id: string, changes: UserChanges): Promise<UserRow | null>;
   /** Deletes the user and (by cascade) their sessions and refresh tokens. True if a row was deleted. */

@@ -134,9 +134,9 @@ export function staticPaths(): Doc {
       get: op('listUsers', 'List users (admin)', {
         tags: users,
         security: BEARER,
-        description: 'Keyset pages of users, oldest first; pass nextCursor as after for the next page.',
+        description: 'Keyset pages of users, oldest first; pass nextCursor as after for the next page (with the same search).',
         errors: [400, 401, 403],
-        parameters: [query('limit', '1–200, default 50', PAGE_LIMIT), query('after', 'nextCursor of the previous page')],
+        parameters: [query('limit', '1–200, default 50', PAGE_LIMIT), query('after', 'nextCursor of the previous page'), query('search', 'Only users whose username or email contains this (case-insensitive, up to 100 characters)', { type: 'string', maxLength: 100 })],
         responses: { 200: json({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('User') }, nextCursor: { type: ['string', 'null'] } } }) },
       }),
     },
