@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_BROWSER, signIn, startHarness, type Harness } from './harness.js';
 
@@ -16,7 +17,7 @@ describe.skipIf(NO_BROWSER)('the dashboard: live change log', () => {
     expect(res.status).toBe(201);
     return res.body;
   };
-  const seqs = (page: import('playwright-core').Page) => page.locator('tbody tr[data-seq]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
+  const seqs = async (page: Page): Promise<number[]> => Promise.all((await page.locator('tbody tr[data-seq]').all()).map(async (row) => Number(await row.getAttribute('data-seq'))));
 
   it('streams changes of every collection as they commit, newest first; filters; pauses and resumes', { timeout: 60_000 }, async () => {
     const page = await h.open({ hash: '#/changes' });

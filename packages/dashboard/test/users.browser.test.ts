@@ -23,7 +23,7 @@ describe.skipIf(NO_BROWSER)('the dashboard: users', () => {
     await page.locator('tr[data-username="erin_dev"]').waitFor();
 
     await page.getByRole('searchbox', { name: 'Search' }).fill('DEV');
-    await expect.poll(() => page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-username')))).toEqual(['dave_dev', 'erin_dev']);
+    await expect.poll(async () => Promise.all((await page.locator('tbody tr').all()).map((row) => row.getAttribute('data-username')))).toEqual(['dave_dev', 'erin_dev']);
     await page.getByRole('searchbox', { name: 'Search' }).fill('ops@example');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     await page.getByRole('searchbox', { name: 'Search' }).fill('nobody-like-this');
