@@ -41,12 +41,44 @@ describe('security headers', () => {
     expect(me.headers['cache-control']).toBe('no-store');
   });
 
-  it('the demo page keeps its own policy, which lets its script run', async () => {
-    const res = await t.request({ method: 'GET', url: '/demo/' });
+  it('the demo page keeps its own policy: its script and stylesheet files, nothing inline, this origin only', async () => {
+    const res = await t.request({ method: 'GET', url: '/demo/', headers: { host: 'sigil.example:8090' } });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws://sigil.example:8090 wss://sigil.example:8090; img-src 'self' data:; " +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
+    );
+    // No inline script or style: the policy would refuse them.
+    expect(res.body).toContain('<script type="module" src="demo.js"></script>');
+    expect(res.body).toContain('<link rel="stylesheet" href="demo.css">');
+    expect(res.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(res.body).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+  });
+
+  it('a Host header that is not a plain host is not echoed into the policy', async () => {
+    const res = await t.request({ method: 'GET', url: '/demo/', headers: { host: "evil.example; script-src 'unsafe-inline'" } });
+    expect(res.statusCode).toBe(200);
     const csp = String(res.headers['content-security-policy']);
-    expect(csp).toMatch(/script-src 'sha256-[^']+'/);
-    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("connect-src 'self'; ");
+    expect(csp).not.toContain('evil');
+  });
+
+  it("the demo's script and stylesheet are served with their types, and the bundle is the client's", async () => {
+    const script = await t.request({ method: 'GET', url: '/demo/demo.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script.headers['x-content-type-options']).toBe('nosniff');
+    // @sigil/client is bundled in (its realtime endpoint), nothing is imported from elsewhere.
+    expect(script.body).toContain('/api/realtime');
+    expect(script.body).not.toMatch(/^\s*import\s/m);
+    const css = await t.request({ method: 'GET', url: '/demo/demo.css' });
+    expect(css.statusCode).toBe(200);
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
+    expect(css.body).toContain('.pill');
+    const redirect = await t.request({ method: 'GET', url: '/demo?collection=notes' });
+    expect(redirect.statusCode).toBe(301);
+    expect(redirect.headers['location']).toBe('/demo/?collection=notes');
   });
 });
