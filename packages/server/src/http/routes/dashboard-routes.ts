@@ -5,9 +5,7 @@ import { dirname, extname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
-
-/** A Host header we are willing to echo into the CSP: a name or IP literal and an optional port, nothing else. */
-const HOST_RE = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+import { pagePolicy } from '../page-policy.js';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -58,28 +56,6 @@ export function loadDashboard(dir: string | null): DashboardFiles | null {
   return { index: asset(join(dir, 'index.html')), assets };
 }
 
-/**
- * The dashboard's policy: its own scripts and styles only (Vite emits no
- * inline script), data only from this origin over HTTP and WebSocket, never
- * framed. Listed in docs/security.md.
- */
-export function dashboardPolicy(host: string | undefined): string {
-  // CSP3 lets 'self' cover ws:/wss: of the same host, but older engines (Safari before 15.4) do not.
-  const sockets = host !== undefined && HOST_RE.test(host) ? ` ws://${host} wss://${host}` : '';
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    `connect-src 'self'${sockets}`,
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "manifest-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
 function send(request: FastifyRequest, reply: FastifyReply, file: Asset, cacheControl: string): FastifyReply {
   void reply.header('cache-control', cacheControl).header('etag', file.etag).header('vary', 'accept-encoding').type(file.type);
   if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
@@ -98,7 +74,7 @@ export function dashboardRoutes(app: FastifyInstance, { files }: { readonly file
   };
   app.get('/_/', async (request, reply) => {
     if (files === null) return notBuilt();
-    void reply.header('content-security-policy', dashboardPolicy(request.headers.host)).header('x-frame-options', 'DENY');
+    void reply.header('content-security-policy', pagePolicy(request.headers.host)).header('x-frame-options', 'DENY');
     return send(request, reply, files.index, 'no-cache');
   });
   app.get<{ Params: { file: string } }>('/_/assets/:file', async (request, reply) => {
