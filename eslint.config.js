@@ -30,7 +30,7 @@ export default tseslint.config(
   },
   {
     // Tests poke at internals on purpose (replacing a method to simulate a failing database).
-    files: ['**/test/**/*.ts', '**/*.test.ts'],
+    files: ['**/test/**/*.ts', '**/test/**/*.tsx', '**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       // Lengths are Unicode code points on purpose (SPEC: passwords of 8–128 characters).
@@ -66,6 +66,13 @@ export default tseslint.config(
     files: ['packages/client/src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./|@sigil/protocol$)', message: 'the client depends only on @sigil/protocol.' }] }],
+    },
+  },
+  {
+    // The React entry (@sigil/client/react) alone may import React, its optional peer.
+    files: ['packages/client/src/react.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./|@sigil/protocol$|react$)', message: 'the React entry depends only on @sigil/protocol and react.' }] }],
     },
   },
   {

@@ -1,6 +1,6 @@
 import { SigilError, SigilNetworkError } from './errors.js';
 import { LiveWindow } from './live-state.js';
-import type { ChangeEvent, Realtime, RealtimeSubscription } from './realtime.js';
+import type { ChangeEvent, ConnectionState, Realtime, RealtimeSubscription } from './realtime.js';
 import { recordComparator } from './sort.js';
 import type { RecordPage } from './types.js';
 
@@ -19,6 +19,10 @@ export interface LiveQuery<T> {
   readonly snapshot: LiveSnapshot<T> | null;
   /** Resolves with the first result (rejects if the query is refused). */
   readonly ready: Promise<LiveSnapshot<T>>;
+  /** The state of the client's realtime connection, which delivers the query's changes. */
+  readonly connection: ConnectionState;
+  /** Calls `listener` whenever `connection` changes, until the returned function or `close` is called. */
+  onConnectionChange(listener: (state: ConnectionState) => void): () => void;
   /** Stops it: no more calls, the subscription ends. */
   close(): void;
 }
@@ -55,6 +59,7 @@ export function startLiveQuery<T extends { readonly id: string }>(
   let loading = true;
   let waiting: (readonly ChangeEvent<T>[])[] = [];
   let closed = false;
+  const unlisten = new Set<() => void>();
   let resolveReady!: (s: LiveSnapshot<T>) => void;
   let rejectReady!: (e: unknown) => void;
   const ready = new Promise<LiveSnapshot<T>>((resolve, reject) => {
@@ -164,8 +169,22 @@ export function startLiveQuery<T extends { readonly id: string }>(
       return snapshot;
     },
     ready,
+    get connection() {
+      return params.realtime.state;
+    },
+    onConnectionChange(listener) {
+      if (closed) return () => undefined;
+      const off = params.realtime.onStateChange(listener);
+      const stop = (): void => {
+        off();
+        unlisten.delete(stop);
+      };
+      unlisten.add(stop);
+      return stop;
+    },
     close() {
       closed = true;
+      for (const stop of [...unlisten]) stop();
       sub?.close();
     },
   };

@@ -58,6 +58,33 @@ describe.each(STORES)('realtime through the client on $name', (backend) => {
     expect(client.realtime.stats.opened).toBe(1);
   });
 
+  it.skipIf(backend.skipReason !== null)('a live query reports the connection state until it is closed', async () => {
+    const own = nodeClient(f.url);
+    await own.auth.login({ username: (client.auth.session!).user.username, password: PASSWORD });
+    const live = own.collection('tasks').live({ limit: 1 }, () => undefined);
+    const heard: ConnectionState[] = [];
+    const later: ConnectionState[] = [];
+    live.onConnectionChange((s) => heard.push(s));
+    const off = live.onConnectionChange((s) => later.push(s));
+    expect(live.connection).toBe('offline'); // it lists before it subscribes
+    await live.ready;
+    await waitFor(() => live.connection === 'live', 'live');
+    expect(heard).toEqual(['connecting', 'live']);
+    expect(later).toEqual(['connecting', 'live']);
+    off();
+    live.close();
+    expect(live.connection).toBe('offline'); // its subscription was the only one: the socket closes
+    expect(heard).toEqual(['connecting', 'live']); // closed: no longer told
+    expect(later).toEqual(['connecting', 'live']);
+    const other = own.collection('tasks').subscribe({}, { onChanges: () => undefined, onResync: () => undefined });
+    await waitFor(() => own.realtime.state === 'live', 'live again');
+    expect(heard).toEqual(['connecting', 'live']);
+    expect(live.onConnectionChange(() => heard.push('offline'))).toBeTypeOf('function');
+    other.close();
+    expect(heard).toEqual(['connecting', 'live']);
+    own.close();
+  });
+
   it.skipIf(backend.skipReason !== null)('a limited live query over mixed-type sort values equals a fresh list after every write', async () => {
     const tasks = client.collection('tasks');
     const values: unknown[] = [null, false, true, -3, 0, 2.5, 7, '', 'B', 'a', 'é', '😀', '\uffff', [1], { x: 1 }];

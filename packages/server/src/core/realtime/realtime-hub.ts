@@ -320,11 +320,11 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
       return connections.size;
     },
 
-    /** Subscriptions over every connection (live, replaying or paused). */
+    /** How many subscriptions the connections hold (live, replaying or paused). */
     get subscriptionCount(): number {
-      let n = 0;
-      for (const conn of connections) n += conn.subscriptions.size;
-      return n;
+      let count = 0;
+      for (const conn of connections) count += conn.subscriptions.size;
+      return count;
     },
 
     /** Whether any connection has a subscription (live, replaying or paused). */
