@@ -1,10 +1,8 @@
 import type { Session } from '@sigil/client';
-import { useEffect, useState } from 'preact/hooks';
+import { useAuth } from '@sigil/client/react';
 import { client } from './client';
 
-/** The signed-in session (null when signed out), following every tab. */
+/** The signed-in session (null when signed out), following every tab: the client's React binding, on preact/compat. */
 export function useSession(): Session | null {
-  const [session, setSession] = useState(client.auth.session);
-  useEffect(() => client.auth.onAuthChange(setSession), []);
-  return session;
+  return useAuth(client).session;
 }
