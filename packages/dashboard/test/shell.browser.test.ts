@@ -35,6 +35,8 @@ describe.skipIf(NO_BROWSER)('the dashboard: serving, sign-in, the server screen'
     expect(again.status).toBe(304);
     expect((await fetch(`${h.url}/_/assets/nope.js`)).status).toBe(404);
     expect((await fetch(`${h.url}/_`, { redirect: 'manual' })).headers.get('location')).toBe('/_/');
+    const root = await fetch(`${h.url}/`, { redirect: 'manual' });
+    expect([root.status, root.headers.get('location')]).toEqual([302, '/_/']);
   });
 
   it(`loads under ${BUDGET_GZIP_BYTES / 1024} kB of gzipped JavaScript on first load`, async () => {
@@ -63,6 +65,27 @@ describe.skipIf(NO_BROWSER)('the dashboard: serving, sign-in, the server screen'
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.context().close();
     expect(h.problems.filter((p) => !p.includes('401'))).toEqual([]);
+  });
+
+  it('is usable from the keyboard: sign in, then every section of the navigation by Tab and Enter', { timeout: 30_000 }, async () => {
+    const page = await h.open();
+    await page.getByLabel('Username').focus();
+    await page.keyboard.type('root_admin');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('admin password 1');
+    await page.keyboard.press('Enter');
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    for (const [label, heading] of [['Users', 'Users'], ['Change log', 'Change log'], ['Server', 'Server'], ['Collections', 'Collections']] as const) {
+      await page.locator('body').focus();
+      for (let i = 0; i < 12; i++) {
+        await page.keyboard.press('Tab');
+        if ((await page.evaluate('document.activeElement && document.activeElement.textContent')) === label) break;
+      }
+      expect(await page.evaluate('document.activeElement.textContent')).toBe(label);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    }
+    await page.context().close();
   });
 
   it('tells a signed-in user who is not an admin what is wrong, and lets them sign out', { timeout: 30_000 }, async () => {

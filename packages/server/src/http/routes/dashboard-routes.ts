@@ -84,4 +84,6 @@ export function dashboardRoutes(app: FastifyInstance, { files }: { readonly file
     return send(request, reply, file, 'public, max-age=31536000, immutable');
   });
   app.get('/_', async (_request, reply) => reply.redirect('/_/', 301));
+  // Someone opening the server's address in a browser meets the dashboard, not a JSON 404.
+  app.get('/', async (_request, reply) => reply.redirect('/_/', 302));
 }
