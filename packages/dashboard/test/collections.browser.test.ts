@@ -66,7 +66,7 @@ describe.skipIf(NO_BROWSER)('the dashboard: the collections editor', () => {
     await add.getByLabel('New field name').fill('tags');
     await add.getByLabel('Type').selectOption('array');
     await add.getByRole('button', { name: 'Add field' }).click();
-    expect(JSON.parse(await schemaText(page)).properties).toEqual({
+    expect((JSON.parse(await schemaText(page)) as Collection['schema']).properties).toEqual({
       title: { type: 'string', maxLength: 100 },
       author: { type: 'string', 'x-relation': { collection: 'authors', onDelete: 'cascade' } },
       tags: { type: 'array', items: { type: 'string' } },

@@ -142,6 +142,6 @@ describe.each(STORES)('POST /api/admin/access-preview on $name', (backend) => {
 
   it('is described in the OpenAPI document', async () => {
     const doc = (await t.request({ method: 'GET', url: '/api/openapi.json', token: admin.accessToken })).json<{ paths: Record<string, { post?: { operationId: string } }> }>();
-    expect(doc.paths['/api/admin/access-preview']?.post?.operationId).toBe('previewAccess');
+    expect(doc.paths['/api/admin/access-preview']?.post?.operationId).toBe('getAccessPreview');
   });
 });
