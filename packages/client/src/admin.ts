@@ -1,4 +1,5 @@
 import type { CollectionDto, CollectionRules, Page, Role, SchemaCheckReport, ServerStatus, UserDto } from '@sigil/protocol';
+import { previewAccess, type AccessPreview, type AccessPreviewQuery } from './access-preview.js';
 import type { ClientContext } from './collection.js';
 import type { HttpRequest } from './http.js';
 
@@ -60,6 +61,11 @@ export class Collections {
 
   async delete(name: string): Promise<void> {
     await send(this.context, { method: 'DELETE', path: collectionPath(name) });
+  }
+
+  /** Which records `query.user` (null: anonymous) could list and view under `query.rules`, before they are saved (admins only). */
+  async previewAccess(name: string, query: AccessPreviewQuery): Promise<AccessPreview> {
+    return previewAccess(this.context, name, query);
   }
 }
 

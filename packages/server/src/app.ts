@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
 import { createCollectionService, type CollectionService } from './core/collections/collection-service.js';
 import { createSchemaCompiler } from './core/collections/schema-compiler.js';
+import { createAccessPreview } from './core/admin/access-preview.js';
 import { createServerStatus } from './core/admin/server-status.js';
 import { startRealtime, type Realtime } from './core/realtime/realtime.js';
 import { createRecordService, type RecordService } from './core/records/record-service.js';
@@ -164,6 +165,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       users,
       collections,
       records,
+      accessPreview: createAccessPreview({ store, collections, records }),
       status: createServerStatus({
         store,
         clock,

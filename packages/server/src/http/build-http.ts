@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AccessPreviewReader } from '../core/admin/access-preview.js';
 import type { ServerStatusReader } from '../core/admin/server-status.js';
 import type { AuthService } from '../core/auth/auth-service.js';
 import type { CollectionService } from '../core/collections/collection-service.js';
@@ -13,6 +14,7 @@ import { applySecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
 import { assertStorableParameters, installStorableInputCheck } from './plugins/storable-input.js';
 import { openApiRoutes } from './openapi.js';
+import { accessPreviewRoutes } from './routes/access-preview-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { batchRoutes } from './routes/batch-routes.js';
@@ -34,6 +36,8 @@ export interface HttpDeps {
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
+  /** `POST /api/admin/access-preview`: what a user could read under proposed rules. */
+  readonly accessPreview: AccessPreviewReader;
   /** The built dashboard, served at /_/ (null: not built). */
   readonly dashboard: DashboardFiles | null;
   readonly realtime: Omit<RealtimeTransportOptions, 'corsOrigins'>;
@@ -117,6 +121,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   recordRoutes(app, { records: deps.records, hooks });
   batchRoutes(app, { records: deps.records, hooks });
   adminRoutes(app, { status: deps.status, hooks });
+  accessPreviewRoutes(app, { preview: deps.accessPreview, hooks });
   await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
   openApiRoutes(app, { collections: deps.collections, hooks });
   demoRoutes(app);

@@ -1,6 +1,7 @@
 import { MAX_BATCH_OPERATIONS } from '../../core/records/batch-input.js';
 import { createCollectionBody, updateCollectionBody } from '../routes/collection-routes.js';
 import { serverStatusSchema } from '../routes/admin-routes.js';
+import { accessPreviewBody, accessPreviewSchema } from '../routes/access-preview-routes.js';
 import { refreshBodySchema } from '../routes/schemas.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
 
@@ -114,6 +115,9 @@ export function staticPaths(): Doc {
     },
     '/api/admin/status': {
       get: op('getServerStatus', 'Server status (admin)', { tags: ['admin'], security: BEARER, description: 'Version, storage engine, uptime, this instance\'s realtime connections and subscriptions, the change log\'s range and retention, and every collection\'s record count. Counting reads every collection: meant for an admin screen, not for probes (use /api/health).', errors: [401, 403], responses: { 200: json(serverStatusSchema) } }),
+    },
+    '/api/admin/access-preview': {
+      post: op('getAccessPreview', 'Which records a user could read under proposed rules (admin)', { tags: ['admin'], security: BEARER, description: 'Checks `rules` as PUT /api/collections/{name} would (400 validation_failed with details under /rules) and answers, for the user (or null: anonymous), the first records their list would return and those they could read by id, through the same read scope as real requests. Nothing is stored. 404 for a missing collection, 400 for an unknown user (/user).', errors: [400, 401, 403, 404], requestBody: body(accessPreviewBody, 'The collection, the proposed rules (absent: the saved ones), the user, an optional limit'), responses: { 200: json(accessPreviewSchema) } }),
     },
     '/api/auth/register': {
       post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-], starting and ending with a letter or digit, no two punctuation characters in a row), password (8–128), optional email'), responses: { 201: json(ref('AuthResponse'), 'Created') } }),
