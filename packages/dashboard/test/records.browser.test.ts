@@ -103,7 +103,7 @@ describe.skipIf(NO_BROWSER)('the dashboard: records browser', () => {
     await header.getByRole('button').click();
     await expect.poll(() => header.getAttribute('aria-sort')).toBe('descending');
     await expect.poll(async () => (await column(PAGES_COL)).slice(0, 2)).toEqual(['700', '690']);
-    expect(decodeURIComponent(await page.evaluate(() => location.hash))).toContain('sort=-pages');
+    expect(decodeURIComponent(await page.evaluate<string>('location.hash'))).toContain('sort=-pages');
   });
 
   it('filters with the builder (and/or) and the raw box; shows the server refusing a filter in words; a reload keeps the view', { timeout: 40_000 }, async () => {
@@ -182,7 +182,7 @@ describe.skipIf(NO_BROWSER)('the dashboard: records browser', () => {
     expect(now.filter((id) => id !== inside.id)).toEqual(page2);
     expect((await column(PAGES_COL)).slice(0, 6)).toEqual(['510', '520', '530', '540', '550', '555']);
 
-    expect(decodeURIComponent(await page.evaluate(() => location.hash))).toMatch(/after=\[\[500,"/);
+    expect(decodeURIComponent(await page.evaluate<string>('location.hash'))).toMatch(/after=\[\[500,"/);
     await page.reload();
     await expect.poll(rowIds).toEqual(now);
     await page.getByText('Page 2: 21 records').waitFor();
@@ -335,10 +335,10 @@ describe.skipIf(NO_BROWSER)('the dashboard: records browser', () => {
     await page.locator('body').focus();
     for (let i = 0; i < 120; i++) {
       await page.keyboard.press('Tab');
-      reached.add(await page.evaluate(() => {
-        const el = document.activeElement as HTMLElement | null;
-        return el ? `${el.tagName.toLowerCase()}:${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40)}` : '';
-      }));
+      reached.add(await page.evaluate<string>(`(() => {
+        const el = document.activeElement;
+        return el ? el.tagName.toLowerCase() + ':' + (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40) : '';
+      })()`));
     }
     for (const expected of ['button:New record', 'summary:Columns', 'button:Add condition', 'button:Apply filter', 'textarea:', 'button:Apply raw filter', 'button:Next page', 'button:title', 'button:pages ▲', 'a:Edit']) {
       expect([...reached].some((r) => r.startsWith(expected)), `${expected} in ${[...reached].join(' | ')}`).toBe(true);
