@@ -9,9 +9,14 @@
  * false < true < numbers < strings < arrays and objects; `id` last, in the
  * direction of the last key), limited to the types the schema allows.
  */
-import type { Field, ValueType } from './schema';
 
 export type Filter = Record<string, unknown>;
+/** The cross-type order of sort values: missing = null < false < true < numbers < strings < arrays and objects. */
+export type ValueType = 'null' | 'boolean' | 'number' | 'string' | 'other';
+/** What the keyset needs of a field: the types its values can take (from the schema). */
+export interface Typed {
+  readonly types: readonly ValueType[];
+}
 export interface SortKey {
   readonly field: string;
   readonly desc: boolean;
@@ -104,7 +109,7 @@ function beyond(field: string, value: unknown, desc: boolean, types: readonly Va
 }
 
 /** Records sorting strictly after `boundary` under `keys`. */
-export function afterCondition(keys: readonly SortKey[], boundary: Boundary, fieldOf: (name: string) => Field | undefined): Filter {
+export function afterCondition(keys: readonly SortKey[], boundary: Boundary, fieldOf: (name: string) => Typed | undefined): Filter {
   if (boundary.length !== keys.length) throw new Error('The page position does not fit this sort; go back to the first page.');
   const alternatives: Filter[] = [];
   for (let i = 0; i < keys.length; i++) {

@@ -3,6 +3,8 @@
  * columns, each field's kind (for the filter builder, the keyset and the
  * forms) and the relations.
  */
+import type { ValueType } from './keyset';
+
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
 export type FieldKind = 'string' | 'number' | 'integer' | 'boolean' | 'array' | 'object' | 'any';
@@ -24,8 +26,6 @@ export interface Field {
   readonly types: readonly ValueType[];
 }
 
-/** The cross-type order of sort values: missing = null < false < true < numbers < strings < arrays and objects. */
-export type ValueType = 'null' | 'boolean' | 'number' | 'string' | 'other';
 
 export const SYSTEM_FIELDS: readonly Field[] = [
   { name: 'id', kind: 'string', schema: { type: 'string' }, system: true, relation: null, types: ['string'] },
