@@ -7,7 +7,6 @@
  * DOM shows the result), for typing in the filter box and clicking sort
  * headers; Event Timing entries give the browser's own figure.
  */
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_BROWSER, signIn, startHarness, type Harness } from './harness.js';
 

@@ -35,7 +35,7 @@ describe.skipIf(NO_BROWSER)('the dashboard: records browser', () => {
     return res.body;
   };
   const get = async (id: string): Promise<{ status: number; body: Rec }> => h.api<Rec>('GET', `/api/collections/books/records/${id}`);
-  const rowIds = async (): Promise<string[]> => (await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id') ?? ''))).filter(Boolean);
+  const rowIds = async (): Promise<string[]> => page.evaluate<string[]>(`[...document.querySelectorAll('tbody tr[data-id]')].map((r) => r.getAttribute('data-id'))`);
   const column = async (n: number): Promise<string[]> => page.locator(`tbody tr td:nth-child(${n})`).allTextContents();
   /** Columns by default: id, title, genre, pages, rating, published, releasedAt, tags, details, author, reviewer, updatedAt. */
   const PAGES_COL = 4;
