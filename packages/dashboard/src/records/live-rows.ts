@@ -65,7 +65,8 @@ export function useLiveRows(name: string, query: { filter: Filter; sort: string;
         latest = snapshot;
         if (frame === 0) frame = requestAnimationFrame(paint);
       },
-      (error) => setState((s) => ({ ...s, error, current: true })),
+      // A refused query shows no rows: the old ones would pass for its answer.
+      (error) => setState({ snapshot: null, flashing: new Map(), error, current: true }),
     );
     return () => {
       live.close();
