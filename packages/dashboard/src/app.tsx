@@ -99,7 +99,8 @@ function Screen({ route }: { route: Route }) {
   }
 }
 
-const STATE_TEXT = { live: 'Live', connecting: 'Connecting…', resuming: 'Reconnecting…', offline: 'Offline' } as const;
+// The client is 'offline' only when nothing on screen needs the socket (it opens it lazily, and retries by itself while something does).
+const STATE_TEXT = { live: 'Live', connecting: 'Connecting…', resuming: 'Reconnecting…', offline: 'Idle' } as const;
 
 /** The realtime connection, as every live screen depends on it. */
 function ConnectionBadge() {

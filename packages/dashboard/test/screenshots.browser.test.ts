@@ -61,10 +61,14 @@ describe.skipIf(NO_BROWSER)('dashboard screenshots', () => {
         await page.goto(`${h.url}/_/${hash}`);
         await page.getByRole('heading', { level: 1 }).filter({ hasText: heading }).first().waitFor();
         if (name === 'changes') {
-          await h.api('POST', '/api/collections/posts/records', { title: 'Written while watching', published: true });
+          // The screen subscribes as it opens: write until a change arrives.
+          for (let i = 0; i < 20 && (await page.locator('tbody tr').count()) === 0; i++) {
+            await h.api('POST', '/api/collections/posts/records', { title: `Written while watching ${i}`, published: true });
+            await page.waitForTimeout(250);
+          }
           await page.locator('tbody tr').first().waitFor();
         }
-        if (name === 'records' || name === 'collections' || name === 'users') await page.locator('tbody tr').first().waitFor();
+        if (name === 'records' || name === 'collections' || name === 'users') await page.locator('tbody tr').first().waitFor().catch(() => { throw new Error(`${name}: no table row`); });
         await page.waitForTimeout(300);
         const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
         expect({ name, overflow }).toEqual({ name, overflow: 0 });
