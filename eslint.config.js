@@ -76,6 +76,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard talks to the server only through the client (SPEC §5.1): no fetch, no WebSocket of its own.
+    files: ['packages/dashboard/src/**/*.ts', 'packages/dashboard/src/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./|\\.\\./|@sigil/client(/react)?$|preact(/hooks|/compat)?$)', message: 'the dashboard uses @sigil/client and preact only.' }] }],
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'talk to the server through the client' }, { name: 'WebSocket', message: 'realtime goes through the client' }, { name: 'XMLHttpRequest', message: 'talk to the server through the client' }],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', fetch: 'readonly', Buffer: 'readonly', AbortController: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
   },

@@ -1,9 +1,11 @@
+import { Collections, serverStatus, Users } from './admin.js';
 import { Auth, type AuthOptions } from './auth.js';
 import { Batch } from './batch.js';
 import { Collection, type ClientContext } from './collection.js';
 import { Http, type FetchLike } from './http.js';
 import { Realtime, type RealtimeOptions, type WebSocketConstructor } from './realtime.js';
 import { memoryTokenStore, type TokenStore } from './token-store.js';
+import type { ServerStatus } from '@sigil/protocol';
 import type { AnySchema, TypesOf } from './types.js';
 
 export interface ClientOptions {
@@ -28,6 +30,12 @@ export interface SigilClient<S extends object = AnySchema> {
   readonly realtime: Realtime;
   collection<N extends keyof S & string>(name: N): Collection<TypesOf<S, N>>;
   batch(): Batch<S>;
+  /** Collection definitions: list, get, create, update (with `dryRun`), delete. */
+  readonly collections: Collections;
+  /** Users: list (admin), get, update, delete. */
+  readonly users: Users;
+  /** The server's status (admins only). */
+  serverStatus(): Promise<ServerStatus>;
   /** Closes the WebSocket and stops the refresh timer (for scripts and tests). */
   close(): void;
 }
@@ -62,6 +70,9 @@ export function createClient<S extends object = AnySchema>(options: ClientOption
       return collection as unknown as Collection<TypesOf<S, N>>;
     },
     batch: () => new Batch<S>(context),
+    collections: new Collections(context),
+    users: new Users(context),
+    serverStatus: () => serverStatus(context),
     close() {
       realtime.close();
       auth.close();

@@ -1,4 +1,7 @@
 export { createClient } from './client.js';
+export { Collections, Users } from './admin.js';
+export type { CollectionChange, CollectionDryRun, CollectionInput, UserChange } from './admin.js';
+export type { AccessPreview, AccessPreviewPart, AccessPreviewQuery } from './access-preview.js';
 export type { ClientOptions, SigilClient } from './client.js';
 export { Auth } from './auth.js';
 export type { AuthOptions } from './auth.js';
@@ -35,3 +38,4 @@ export type {
   TypesOf,
   UntypedCollection,
 } from './types.js';
+export type { CollectionDto, CollectionRules, RuleName, RuleValue, SchemaCheckReport, ServerStatus, UserDto } from '@sigil/protocol';

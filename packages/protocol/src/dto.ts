@@ -55,3 +55,34 @@ export interface AccessTokenClaims {
   readonly exp: number;
   readonly iss: string;
 }
+
+/** Who may do an operation on a collection's records: a keyword, or a filter over the records with `@auth.*` placeholders (docs/collections.md#rules). */
+export type RuleValue = 'public' | 'authenticated' | 'owner' | 'admin' | { readonly [key: string]: unknown };
+export type RuleName = 'list' | 'view' | 'create' | 'update' | 'delete';
+export type CollectionRules = { readonly [K in RuleName]: RuleValue };
+
+/** A collection definition as the API shows it (`GET /api/collections/:name`). */
+export interface CollectionDto {
+  readonly name: string;
+  /** A JSON Schema (2020-12) of the records' user fields. */
+  readonly schema: { readonly [key: string]: unknown };
+  readonly rules: CollectionRules;
+  /** Each index is a list of dotted field paths. */
+  readonly indexes: readonly (readonly string[])[];
+  readonly schemaVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What `GET /api/admin/status` answers (admins only). */
+export interface ServerStatus {
+  readonly version: string;
+  readonly engine: 'sqlite' | 'postgres';
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  /** This instance's open WebSocket connections and their subscriptions. */
+  readonly realtime: { readonly connections: number; readonly subscriptions: number };
+  /** The change log clients resume from: seqs `oldestSeq`..`latestSeq`, kept `retentionSeconds`. */
+  readonly changeLog: { readonly oldestSeq: number | null; readonly latestSeq: number; readonly size: number; readonly retentionSeconds: number };
+  readonly collections: readonly { readonly name: string; readonly records: number }[];
+}

@@ -14,12 +14,15 @@ import { systemClock, type Clock } from './core/clock.js';
 import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
 import { createCollectionService, type CollectionService } from './core/collections/collection-service.js';
 import { createSchemaCompiler } from './core/collections/schema-compiler.js';
+import { createAccessPreview } from './core/admin/access-preview.js';
+import { createServerStatus } from './core/admin/server-status.js';
 import { startRealtime, type Realtime } from './core/realtime/realtime.js';
 import { createRecordService, type RecordService } from './core/records/record-service.js';
 import { createRelationIntegrity } from './core/records/relation-integrity.js';
 import type { Store } from './core/storage/store.js';
 import { createUserService, type UserService } from './core/users/user-service.js';
 import { buildHttp } from './http/build-http.js';
+import { dashboardDistDir, loadDashboard } from './http/routes/dashboard-routes.js';
 
 export interface SigilOptions {
   readonly config: Config;
@@ -152,13 +155,23 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       if (created) logger.info({ username: created.username }, 'created the admin from SIGIL_ADMIN_USERNAME');
     }
 
+    const dashboard = loadDashboard(dashboardDistDir());
+    if (dashboard === null) logger.warn('the dashboard is not built (npm run build): /_/ answers 503');
     const http = await buildHttp({
+      dashboard,
       logger,
       store,
       auth,
       users,
       collections,
       records,
+      accessPreview: createAccessPreview({ store, collections, records }),
+      status: createServerStatus({
+        store,
+        clock,
+        retentionSeconds: config.realtimeRetentionSeconds,
+        realtime: () => ({ connections: live.hub.size, subscriptions: live.hub.subscriptionCount }),
+      }),
       realtime: {
         hub: live.hub,
         maxMessageBytes: tuning.maxMessageBytes,

@@ -47,7 +47,7 @@ export const serveCommand: Command = {
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const database = sigil.store.dialect === 'sqlite' ? `SQLite in ${config.databaseUrl ?? config.dataDir}` : 'PostgreSQL';
-    process.stdout.write(`Sigil listening on http://${host}:${port} (${database})\n`);
+    process.stdout.write(`Sigil listening on http://${host}:${port} (${database})\nDashboard: http://${host}:${port}/_/\n`);
     // Keep running until a signal arrives.
     return new Promise<number>(() => undefined);
   },

@@ -1,5 +1,7 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AccessPreviewReader } from '../core/admin/access-preview.js';
+import type { ServerStatusReader } from '../core/admin/server-status.js';
 import type { AuthService } from '../core/auth/auth-service.js';
 import type { CollectionService } from '../core/collections/collection-service.js';
 import type { RecordService } from '../core/records/record-service.js';
@@ -12,9 +14,12 @@ import { applySecurityHeaders } from './security-headers.js';
 import { createAuthHooks } from './plugins/authenticate.js';
 import { assertStorableParameters, installStorableInputCheck } from './plugins/storable-input.js';
 import { openApiRoutes } from './openapi.js';
+import { accessPreviewRoutes } from './routes/access-preview-routes.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
 import { batchRoutes } from './routes/batch-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
+import { dashboardRoutes, type DashboardFiles } from './routes/dashboard-routes.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { realtimeRoutes, type RealtimeTransportOptions } from '../ws/realtime-route.js';
@@ -30,6 +35,11 @@ export interface HttpDeps {
   readonly users: UserService;
   readonly collections: CollectionService;
   readonly records: RecordService;
+  readonly status: ServerStatusReader;
+  /** `POST /api/admin/access-preview`: what a user could read under proposed rules. */
+  readonly accessPreview: AccessPreviewReader;
+  /** The built dashboard, served at /_/ (null: not built). */
+  readonly dashboard: DashboardFiles | null;
   readonly realtime: Omit<RealtimeTransportOptions, 'corsOrigins'>;
   readonly corsOrigins: readonly string[];
   readonly trustProxy: boolean;
@@ -110,8 +120,11 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });
   batchRoutes(app, { records: deps.records, hooks });
+  adminRoutes(app, { status: deps.status, hooks });
+  accessPreviewRoutes(app, { preview: deps.accessPreview, hooks });
   await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
   openApiRoutes(app, { collections: deps.collections, hooks });
   demoRoutes(app);
+  dashboardRoutes(app, { files: deps.dashboard });
   return app;
 }

@@ -217,6 +217,31 @@ describe.each(STORES)('auth and users API on $name', (backend) => {
       expectError(await t.request({ method: 'GET', url: '/api/users?after=%27%3B%20DROP', token: admin.accessToken }), 400, 'bad_request');
     });
 
+    it('an admin searches users by part of the username or email, case-insensitive, paged', async () => {
+      const admin = await createAdmin(t);
+      const tag = `srch${Date.now().toString(36)}`;
+      const named = [];
+      for (const i of [1, 2, 3]) named.push(await register(t, `${tag}_${i}`));
+      const other = await register(t);
+      const res = await t.request({ method: 'PATCH', url: `/api/users/${other.username}`, token: admin.accessToken, body: { email: `Someone.${tag.toUpperCase()}@Example.com` } });
+      expect(res.statusCode, res.body).toBe(200);
+      const list = async (query: string) => {
+        const r = await t.request({ method: 'GET', url: `/api/users?${query}`, token: admin.accessToken });
+        expect(r.statusCode, r.body).toBe(200);
+        return r.json<{ items: { username: string }[]; nextCursor: string | null }>();
+      };
+      const all = await list(`search=${tag.toUpperCase()}`);
+      expect(all.items.map((u) => u.username).sort()).toEqual([...named.map((u) => u.username), other.username].sort());
+      const first = await list(`search=${tag}_&limit=2`);
+      expect(first.items).toHaveLength(2);
+      const second = await list(`search=${tag}_&limit=2&after=${first.nextCursor!}`);
+      expect([...first.items, ...second.items].map((u) => u.username)).toEqual(named.map((u) => u.username));
+      expect(second.nextCursor).toBeNull();
+      expect((await list(`search=${encodeURIComponent("%'_")}`)).items).toEqual([]);
+      expect((await list('search=')).items.length).toBeGreaterThan(0);
+      expectError(await t.request({ method: 'GET', url: `/api/users?search=${'x'.repeat(101)}`, token: admin.accessToken }), 400, 'bad_request');
+    });
+
     it('an admin changes roles and disables users; disabling ends their sessions', async () => {
       const admin = await createAdmin(t);
       const user = await register(t);

@@ -99,6 +99,10 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
         : await run<RecordRecord>(statementName('scan', collection), `${from} WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
       return result.rows.map((r) => parseStoredRecord(toStored(r)));
     },
+    async countRecords(collection) {
+      const result = await run<{ n: number }>(statementName('count', collection), `SELECT count(*)::int AS n FROM ${recordsTable(collection)}`, []);
+      return result.rows[0]?.n ?? 0;
+    },
     async queryRecords(collection, query) {
       const table = recordsTable(collection);
       const { where, orderBy, params } = compilePostgresQuery(query);

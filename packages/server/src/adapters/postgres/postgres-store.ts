@@ -88,8 +88,10 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
           [username.toLowerCase()]));
         return row === undefined ? null : toUser(row);
       },
-      async listUsers({ limit, afterId }) {
-        const result = afterId === undefined
+      async listUsers({ limit, afterId, search }) {
+        const result = search
+          ? await run<UserRecord>('sigil_users_matching', `SELECT ${USER} FROM users WHERE id > $1 AND (strpos(username, $2) > 0 OR strpos(lower(coalesce(email, '')), $2) > 0) ORDER BY id LIMIT $3`, [afterId ?? '', search, limit])
+          : afterId === undefined
           ? await run<UserRecord>('sigil_users_first', `SELECT ${USER} FROM users ORDER BY id LIMIT $1`, [limit])
           : await run<UserRecord>('sigil_users_after', `SELECT ${USER} FROM users WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
         return result.rows.map(toUser);

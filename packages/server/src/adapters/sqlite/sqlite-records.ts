@@ -244,6 +244,10 @@ export function makeSqliteRecordRepository(read: Exec<SqliteRecordStatements>, w
         : s.statement(collection, `${from} WHERE id > ? ORDER BY id ${limitClause(limit)}`).all(afterId));
       return rows.map((r) => parseStoredRecord(toStored(r)));
     },
+    async countRecords(collection) {
+      const row = await read((s) => s.statement(collection, `SELECT count(*) FROM ${recordsTable(collection)}`).get());
+      return Number(row![0]);
+    },
     async queryRecords(collection, query) {
       const { sql, params, cacheKey } = compiledList(collection, query);
       return read((s) => s.listAnswer(cacheKey, () => {

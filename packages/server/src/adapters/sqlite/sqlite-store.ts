@@ -37,6 +37,8 @@ function prepareReads(db: Db) {
     userByName: db.prepare<[string], UserRecord>(`SELECT ${USER} FROM users WHERE username = ?`),
     usersFirst: db.prepare<[number], UserRecord>(`SELECT ${USER} FROM users ORDER BY id LIMIT ?`),
     usersAfter: db.prepare<[string, number], UserRecord>(`SELECT ${USER} FROM users WHERE id > ? ORDER BY id LIMIT ?`),
+    usersMatching: db.prepare<{ after: string; search: string; limit: number }, UserRecord>(
+      `SELECT ${USER} FROM users WHERE id > @after AND (instr(username, @search) > 0 OR instr(lower(coalesce(email, '')), @search) > 0) ORDER BY id LIMIT @limit`),
     activeAdmins: db.prepare<[], number>(`SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0`).pluck(),
     userCount: db.prepare<[], number>('SELECT count(*) FROM users').pluck(),
     session: db.prepare<[string], SessionRecord>(`SELECT ${SESSION} FROM sessions WHERE id = ?`),
@@ -147,8 +149,8 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
       },
       async findUserById(id) { return then(read((s) => s.userById.get(id)), userOrNull); },
       async findUserByUsername(name) { return then(read((s) => s.userByName.get(name.toLowerCase())), userOrNull); },
-      async listUsers({ limit, afterId }) {
-        const rows = read((s) => (afterId === undefined ? s.usersFirst.all(limit) : s.usersAfter.all(afterId, limit)));
+      async listUsers({ limit, afterId, search }) {
+        const rows = read((s) => (search ? s.usersMatching.all({ after: afterId ?? '', search, limit }) : afterId === undefined ? s.usersFirst.all(limit) : s.usersAfter.all(afterId, limit)));
         return then(rows, (list) => list.map(toUser));
       },
       async updateUser(id, c) {

@@ -1,10 +1,10 @@
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CollectionCatalog } from '../collections/collection-catalog.js';
-import type { JsonObject, JsonValue } from '../collections/collection.js';
+import type { Collection, JsonObject, JsonValue } from '../collections/collection.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../storage/store.js';
-import { readableCollection, readScope, visibleRecord, type ReadScope } from './access.js';
+import { readableCollection, readScope, visibleRecord, type ReadPurpose, type ReadScope } from './access.js';
 import { expandFor, expandPathsOfText, expansionKey, type ExpandPlan } from './expand.js';
 import { expandRecords, type ExpandSource } from './expansion.js';
 import { parseBatch, type BatchResult } from './batch-input.js';
@@ -167,6 +167,17 @@ export function createRecordService(opts: RecordServiceOptions) {
         forPage.set(key, Object.freeze(result));
       }
       return result;
+    },
+
+    /**
+     * A page of `collection` (a definition that need not be saved: the access
+     * preview passes proposed rules) as `principal` would list it for
+     * `purpose`, through the same scope and query as `list`; null when the
+     * rules let them read nothing.
+     */
+    async listAs(principal: Principal | null, collection: Collection, purpose: ReadPurpose, input: Pick<ListInput, 'limit' | 'sort'>): Promise<ListResult | null> {
+      const scope = readScope(collection, principal, purpose);
+      return scope === null ? null : listPage(collection.name, input, scope);
     },
 
     /** The record in stored form (`recordJson` answers with it unparsed). */

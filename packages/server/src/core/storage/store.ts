@@ -78,7 +78,11 @@ export interface UserRepository {
   /** `username` is compared lower-cased. */
   findUserByUsername(username: string): Promise<UserRow | null>;
   /** Ordered by id ascending; `afterId` excludes itself. */
-  listUsers(opts: { readonly limit: number; readonly afterId?: string | undefined }): Promise<UserRow[]>;
+  /**
+   * Users in id order after `afterId`. With `search` (lower-case), only those
+   * whose username or email contains it (a scan: for admin screens).
+   */
+  listUsers(opts: { readonly limit: number; readonly afterId?: string | undefined; readonly search?: string | undefined }): Promise<UserRow[]>;
   /** Returns the updated row, or null when no such user. */
   updateUser(id: string, changes: UserChanges): Promise<UserRow | null>;
   /** Deletes the user and (by cascade) their sessions and refresh tokens. True if a row was deleted. */
@@ -198,6 +202,8 @@ export interface RecordRepository {
   readRecords(collection: string, ids: readonly string[], bound?: ReadBound): Promise<StoredRecord[]>;
   /** Records in id order after `afterId`, for batch checks over a whole collection. */
   scanRecords(collection: string, afterId: string | undefined, limit: number): Promise<RecordRow[]>;
+  /** How many records the collection holds (a full count: for the admin status, not for hot paths). */
+  countRecords(collection: string): Promise<number>;
   /**
    * Runs a list query. `seq` is the change-log position the rows reflect: in
    * the same snapshot, every change with seq <= it is visible and none above.

@@ -70,11 +70,12 @@ export function createUserService(opts: UserServiceOptions) {
   }
 
   return {
-    async list(principal: Principal, query: { limit?: unknown; after?: unknown }): Promise<Page<UserDto>> {
+    async list(principal: Principal, query: { limit?: unknown; after?: unknown; search?: unknown }): Promise<Page<UserDto>> {
       if (principal.role !== 'admin') throw new AppError('forbidden', 'Only admins may list users.');
       const limit = parseLimit(query.limit);
       const afterId = query.after === undefined || query.after === '' ? undefined : decodeCursor(query.after);
-      const rows = await store.users.listUsers({ limit: limit + 1, afterId });
+      const search = typeof query.search === 'string' ? query.search.trim().toLowerCase() : '';
+      const rows = await store.users.listUsers({ limit: limit + 1, afterId, search: search === '' ? undefined : search });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { items: page.map(toUserDto), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };

@@ -1,5 +1,7 @@
 import { MAX_BATCH_OPERATIONS } from '../../core/records/batch-input.js';
 import { createCollectionBody, updateCollectionBody } from '../routes/collection-routes.js';
+import { serverStatusSchema } from '../routes/admin-routes.js';
+import { accessPreviewBody, accessPreviewSchema } from '../routes/access-preview-routes.js';
 import { refreshBodySchema } from '../routes/schemas.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
 
@@ -11,6 +13,7 @@ export const STATIC_TAGS = [
   { name: 'collections', description: 'Collection definitions: JSON Schema, rules, indexes (docs/collections.md)' },
   { name: 'realtime', description: 'The WebSocket endpoint (protocol: docs/realtime.md)' },
   { name: 'batch', description: 'Several record writes in one transaction (docs/batches.md)' },
+  { name: 'admin', description: 'The server as the dashboard sees it (docs/dashboard.md)' },
 ];
 
 /** A JSON Schema is an object of any keys: `additionalProperties: true` says so to generators (a bare `type: object` reads as "no keys"). */
@@ -110,6 +113,12 @@ export function staticPaths(): Doc {
         responses: { 200: json(BATCH_RESPONSE) },
       }),
     },
+    '/api/admin/status': {
+      get: op('getServerStatus', 'Server status (admin)', { tags: ['admin'], security: BEARER, description: 'Version, storage engine, uptime, this instance\'s realtime connections and subscriptions, the change log\'s range and retention, and every collection\'s record count. Counting reads every collection: meant for an admin screen, not for probes (use /api/health).', errors: [401, 403], responses: { 200: json(serverStatusSchema) } }),
+    },
+    '/api/admin/access-preview': {
+      post: op('getAccessPreview', 'Which records a user could read under proposed rules (admin)', { tags: ['admin'], security: BEARER, description: 'Checks `rules` as PUT /api/collections/{name} would (400 validation_failed with details under /rules) and answers, for the user (or null: anonymous), the first records their list would return and those they could read by id, through the same read scope as real requests. Nothing is stored. 404 for a missing collection, 400 for an unknown user (/user).', errors: [400, 401, 403, 404], requestBody: body(accessPreviewBody, 'The collection, the proposed rules (absent: the saved ones), the user, an optional limit'), responses: { 200: json(accessPreviewSchema) } }),
+    },
     '/api/auth/register': {
       post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-], starting and ending with a letter or digit, no two punctuation characters in a row), password (8–128), optional email'), responses: { 201: json(ref('AuthResponse'), 'Created') } }),
     },
@@ -129,9 +138,9 @@ export function staticPaths(): Doc {
       get: op('listUsers', 'List users (admin)', {
         tags: users,
         security: BEARER,
-        description: 'Keyset pages of users, oldest first; pass nextCursor as after for the next page.',
+        description: 'Keyset pages of users, oldest first; pass nextCursor as after for the next page (with the same search).',
         errors: [400, 401, 403],
-        parameters: [query('limit', '1–200, default 50', PAGE_LIMIT), query('after', 'nextCursor of the previous page')],
+        parameters: [query('limit', '1–200, default 50', PAGE_LIMIT), query('after', 'nextCursor of the previous page'), query('search', 'Only users whose username or email contains this (case-insensitive, up to 100 characters)', { type: 'string', maxLength: 100 })],
         responses: { 200: json({ type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: ref('User') }, nextCursor: { type: ['string', 'null'] } } }) },
       }),
     },

@@ -30,7 +30,7 @@ const patchBody = {
 const userEnvelope = { type: 'object', required: ['user'], properties: { user: userSchema } } as const;
 
 export function userRoutes(app: FastifyInstance, { users, hooks }: Deps): void {
-  app.get<{ Querystring: { limit?: string; after?: string } }>(
+  app.get<{ Querystring: { limit?: string; after?: string; search?: string } }>(
     '/api/users',
     {
       preHandler: hooks.requireUser,
@@ -38,7 +38,7 @@ export function userRoutes(app: FastifyInstance, { users, hooks }: Deps): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'string', maxLength: 4 }, after: { type: 'string', maxLength: 512 } },
+          properties: { limit: { type: 'string', maxLength: 4 }, after: { type: 'string', maxLength: 512 }, search: { type: 'string', maxLength: 100 } },
         },
         response: {
           200: { type: 'object', required: ['items', 'nextCursor'], properties: { items: { type: 'array', items: userSchema }, nextCursor: { type: ['string', 'null'] } } },
