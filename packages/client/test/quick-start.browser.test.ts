@@ -5,12 +5,13 @@
  * examples/todo/todos.json`, the page on another origin (CORS_ORIGINS), as
  * the README runs it. Also: the README shows exactly the example's files.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { launchChromium, skipWithoutChromium } from '../../server/test/helpers/chromium.js';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForBrowser } from '../../server/scripts/build-demo.mjs';
 import { api, newJwtSecret, serverEnv } from '../../server/test/helpers/realtime-e2e.js';
@@ -41,14 +42,11 @@ describe('the README quick start', () => {
   });
 });
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const missing = !existsSync(CHROMIUM);
-const onCi = Boolean(process.env['CI']);
-if (missing && !onCi) console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the quick-start browser test: ${CHROMIUM} not found.\n${'!'.repeat(78)}\n`);
+const SKIP = skipWithoutChromium('the quick-start browser test');
 
 const PASSWORD = 'quick start password';
 
-describe.skipIf(missing && !onCi)('the todo example in chromium', () => {
+describe.skipIf(SKIP)('the todo example in chromium', () => {
   let cwd: string;
   let server: ServerProcess;
   let statics: Server;
@@ -57,7 +55,6 @@ describe.skipIf(missing && !onCi)('the todo example in chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (missing) throw new Error(`${CHROMIUM} not found: CI must install Debian's chromium`);
     const script = await bundleForBrowser(join(EXAMPLE, 'main.ts'), { minify: false });
     const html = readFileSync(join(EXAMPLE, 'index.html'), 'utf8');
     statics = createServer((req, res) => {
@@ -76,7 +73,7 @@ describe.skipIf(missing && !onCi)('the todo example in chromium', () => {
     expect(applied.stdout).toBe('todos: created (schema version 1)\n');
     expect(applied.code).toBe(0);
     server = await startServerProcess({ env, cwd });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -9,22 +9,20 @@
  * subscriptions on the server.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { launchChromium, skipWithoutChromium } from '../../server/test/helpers/chromium.js';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, startTestSigil, type TestSigil } from '../../server/test/helpers/test-sigil.js';
 import { PASSWORD, uniqueUser } from './helpers.js';
 import type { AppHandle } from './react-app/schema.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const missing = !existsSync(CHROMIUM);
-const onCi = Boolean(process.env['CI']);
-if (missing && !onCi) console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the React browser tests: ${CHROMIUM} not found.\n${'!'.repeat(78)}\n`);
+const SKIP = skipWithoutChromium('the React browser tests');
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = resolve(HERE, 'react-app');
@@ -46,7 +44,7 @@ interface Item {
   group: string;
 }
 
-describe.skipIf(missing && !onCi)('@sigil/client/react in chromium', () => {
+describe.skipIf(SKIP)('@sigil/client/react in chromium', () => {
   let t: TestSigil;
   let statics: Server;
   let origin: string;
@@ -57,7 +55,6 @@ describe.skipIf(missing && !onCi)('@sigil/client/react in chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (missing) throw new Error(`${CHROMIUM} not found: CI must install Debian's chromium`);
     outDir = mkdtempSync(join(tmpdir(), 'sigil-react-app-'));
     await build({
       root: APP,
@@ -86,7 +83,7 @@ describe.skipIf(missing && !onCi)('@sigil/client/react in chromium', () => {
     username = uniqueUser('react');
     const registered = await http<{ accessToken: string }>('POST', '/api/auth/register', { username, password: PASSWORD });
     token = registered.accessToken;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

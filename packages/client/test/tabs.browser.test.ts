@@ -13,9 +13,9 @@
  * The page and the client's browser build (esbuild, like the size
  * measurement) come from a small static server; Sigil allows its origin.
  */
-import { existsSync } from 'node:fs';
+import { launchChromium, skipWithoutChromium } from '../../server/test/helpers/chromium.js';
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleClient } from '../../../bench/client-size.mjs';
 import { startTestSigil, type TestSigil } from '../../server/test/helpers/test-sigil.js';
@@ -23,10 +23,7 @@ import type * as Sigil from '../src/index.js';
 import type { SigilClient } from '../src/index.js';
 import { PASSWORD } from './helpers.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const missing = !existsSync(CHROMIUM);
-const onCi = Boolean(process.env['CI']);
-if (missing && !onCi) console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the client's browser tests: ${CHROMIUM} not found.\n${'!'.repeat(78)}\n`);
+const SKIP = skipWithoutChromium('the tabs browser tests');
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>sigil tabs</title>
 <script type="module">
@@ -43,7 +40,7 @@ interface Tab {
   changes: (string | null)[];
 }
 
-describe.skipIf(missing && !onCi)('tabs sharing a session in chromium', () => {
+describe.skipIf(SKIP)('tabs sharing a session in chromium', () => {
   let t: TestSigil;
   let statics: Server;
   let origin: string;
@@ -52,7 +49,6 @@ describe.skipIf(missing && !onCi)('tabs sharing a session in chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (missing) throw new Error(`${CHROMIUM} not found: CI must install Debian's chromium`);
     const script = await bundleClient({ minify: false });
     statics = createServer((req, res) => {
       if (req.url === '/sigil-client.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
@@ -62,7 +58,7 @@ describe.skipIf(missing && !onCi)('tabs sharing a session in chromium', () => {
     await new Promise<void>((resolve) => statics.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(statics.address() as { port: number }).port}`;
     t = await startTestSigil({ listen: true, env: { CORS_ORIGINS: origin } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await launchChromium();
     context = await browser.newContext();
   });
   afterAll(async () => {

@@ -5,16 +5,15 @@
  * are never downloaded; without chromium the suites skip loudly, except on
  * CI, where they fail.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from '../../server/test/helpers/chromium.js';
 import { startServerProcess, type ServerProcess } from '../../server/test/helpers/server-process.js';
 
-export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-export const NO_BROWSER = !existsSync(CHROMIUM) && !process.env['CI'];
-if (NO_BROWSER) console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the dashboard browser tests: ${CHROMIUM} not found (apt-get install -y chromium).\n${'!'.repeat(78)}\n`);
+export const NO_BROWSER = skipWithoutChromium('the dashboard browser tests');
 
 export const ADMIN = { username: 'root_admin', password: 'admin password 1' } as const;
 
@@ -35,7 +34,6 @@ export interface Harness {
 }
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: CI must install Debian's chromium (see .ci/run)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-dashboard-'));
   const server = await startServerProcess({
     cwd: dataDir,
@@ -63,10 +61,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   };
   const login = await api<{ accessToken: string }>('POST', '/api/auth/login', ADMIN);
   if (login.status !== 200) throw new Error(`admin login: ${login.status}`);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   const problems: string[] = [];
   return {
     server,

@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { launchChromium, skipWithoutChromium } from '../helpers/chromium.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, register, startTestSigil, type Account, type TestSigil } from '../helpers/test-sigil.js';
 
@@ -11,15 +12,7 @@ import { createAdmin, register, startTestSigil, type Account, type TestSigil } f
  * playwright-core. Browsers are never downloaded. Without chromium the suite
  * is skipped with a loud notice, except on CI, where it fails.
  */
-// CHROMIUM_PATH points elsewhere where Debian's package is not at hand (e.g. /usr/bin/google-chrome on a GitHub runner).
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const missing = !existsSync(CHROMIUM);
-const onCi = Boolean(process.env['CI']);
-if (missing && !onCi) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n!! SKIPPING the browser tests: ${CHROMIUM} not found.\n!! Install Debian's chromium (apt-get install -y chromium); on CI this is a failure.\n${'!'.repeat(78)}\n`,
-  );
-}
+const SKIP = skipWithoutChromium('the demo browser tests');
 
 /** A test Sigil on a real port; the page it serves is same-origin for the realtime upgrade. */
 function startOnOwnOrigin(env: Record<string, string> = {}): Promise<TestSigil> {
@@ -35,7 +28,7 @@ interface Watched {
   states: string[];
 }
 
-describe.skipIf(missing && !onCi)('the demo page in chromium', () => {
+describe.skipIf(SKIP)('the demo page in chromium', () => {
   let t: TestSigil;
   let admin: Account;
   let browser: Browser;
@@ -43,17 +36,13 @@ describe.skipIf(missing && !onCi)('the demo page in chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (missing) throw new Error(`${CHROMIUM} not found: CI must install Debian's chromium (see .ci/run)`);
     t = await startOnOwnOrigin();
     admin = await createAdmin(t);
     for (const [name, rules] of [['demo', PUBLIC], ['notes', {}]] as const) {
       const res = await t.request({ method: 'POST', url: '/api/collections', token: admin.accessToken, body: { name, schema: SCHEMA, rules } });
       expect(res.statusCode, res.body).toBe(201);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
