@@ -25,14 +25,14 @@ const registration = {
   properties: { ...credentials.properties, email: { type: ['string', 'null'], maxLength: 254 } },
 } as const;
 
-const forgotPassword = {
+export const forgotPasswordBody = {
   type: 'object',
   required: ['email'],
   additionalProperties: false,
   properties: { email: { type: 'string', maxLength: 254 } },
 } as const;
 
-const resetPassword = {
+export const resetPasswordBody = {
   type: 'object',
   required: ['token', 'password'],
   additionalProperties: false,
@@ -64,12 +64,12 @@ export function authRoutes(app: FastifyInstance, { auth, passwordResets, hooks }
   });
 
   // 202 and no body whether or not an account has the address (no enumeration).
-  app.post<{ Body: { email: string } }>('/api/auth/forgot-password', { schema: { body: forgotPassword } }, async (request, reply) => {
+  app.post<{ Body: { email: string } }>('/api/auth/forgot-password', { schema: { body: forgotPasswordBody } }, async (request, reply) => {
     await passwordResets.request(request.body, { address: request.ip });
     return reply.code(202).send();
   });
 
-  app.post<{ Body: { token: string; password: string } }>('/api/auth/reset-password', { schema: { body: resetPassword } }, async (request, reply) => {
+  app.post<{ Body: { token: string; password: string } }>('/api/auth/reset-password', { schema: { body: resetPasswordBody } }, async (request, reply) => {
     await passwordResets.reset(request.body);
     return reply.code(204).send();
   });
