@@ -2,7 +2,7 @@
  * A real SMTP server on a loopback port (smtp-server), keeping every message
  * it receives, parsed (mailparser): for tests of what Sigil mails.
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
@@ -50,14 +50,15 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           for (const wake of [...waiters]) wake();
           callback();
         })
-        .catch((err: Error) => callback(err));
+        .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
     },
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.server.address() as AddressInfo;
+  // The listening socket (typed loosely by @types/smtp-server).
+  const { port } = (server as unknown as { server: Server }).server.address() as AddressInfo;
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
