@@ -103,6 +103,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const secrets = resolveSecrets(config, logger);
+  // Before the database opens: a bad template stops start-up with nothing created.
+  const resetTemplate = loadResetPasswordTemplate(config.mailTemplatesDir);
 
   const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, flushIntervalMs: config.realtimeFlushMs, ...opts.realtime };
   const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
@@ -143,7 +145,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       identities,
       onUserChanged: userChanged,
       mailer: mailerFor(config, logger),
-      template: loadResetPasswordTemplate(config.mailTemplatesDir),
+      template: resetTemplate,
       appName: config.appName,
       publicUrl: config.publicUrl,
       ttlSeconds: config.passwordResetTtlSeconds,
@@ -244,7 +246,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
           // Sockets first (1001: reconnect and resume), then in-flight requests.
           live.stop();
           await closeGracefully(http);
-          await passwordResets.drain();
+          await passwordResets.drain(SHUTDOWN_GRACE_MS);
           passwordResets.close();
           await notifier.close();
           await store.close();

@@ -187,6 +187,8 @@ describe('loadConfig', () => {
         passwordResetTtlSeconds: 3600,
         passwordResetRateLimitPerEmail: { limit: 2, windowMs: 600_000 },
       });
+      expect(load({ HOST: '0.0.0.0' }).publicUrl).toBe('http://localhost:8090');
+      expect(load({ HOST: '::1' }).publicUrl).toBe('http://[::1]:8090');
       expect(load({ SMTP_URL: 'smtp://127.0.0.1:2525', MAIL_FROM: 'a@b.example' }).smtp).toEqual({ url: 'smtp://127.0.0.1:2525', from: 'a@b.example' });
     });
 

@@ -278,7 +278,9 @@ function parseSmtp(url: string | undefined, from: string | undefined): Config['s
 function parsePublicUrl(value: string | undefined, nodeEnv: NodeEnv, smtp: boolean, host: string, port: number): string {
   if (value === undefined) {
     if (nodeEnv === 'production' && smtp) throw new ConfigError('PUBLIC_URL', 'is required with SMTP_URL in production: mails link to it (https://app.example.com)');
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // A wildcard listen address is no place to link to.
+    const local = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
   }
   let parsed: URL;
   try {

@@ -255,6 +255,21 @@ describe.each(STORES)('password reset without SMTP on $name', (backend) => {
   });
 });
 
+describe('password reset with the mail server down', () => {
+  it('answers 202 as ever and logs that the mail was not sent', async () => {
+    const t = await startTestSigil({ env: { SMTP_URL: 'smtp://127.0.0.1:9', MAIL_FROM: 'no-reply@app.example' } });
+    try {
+      const email = `${uniqueName('down')}@example.com`;
+      expect((await t.request({ method: 'POST', url: '/api/auth/register', body: { username: uniqueName('down'), password: 'down password 1', email } })).statusCode).toBe(201);
+      expect((await t.request({ method: 'POST', url: '/api/auth/forgot-password', body: { email } })).statusCode).toBe(202);
+      await t.sigil.passwordResets.drain();
+      expect(t.logs.find((l) => l.includes('a password reset mail was not sent'))).toContain('ECONNREFUSED');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('password reset in production without SMTP', () => {
   it('answers 503 unavailable naming SMTP_URL', async () => {
     const t = await startTestSigil({ env: { NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET } });

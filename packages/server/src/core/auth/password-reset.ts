@@ -122,9 +122,12 @@ export function createPasswordResets(opts: PasswordResetOptions) {
       return store.passwordResets.deleteStalePasswordResets(iso(clock.now() - 86_400_000));
     },
 
-    /** Waits for the mails in progress (at shutdown, before the store closes). */
-    async drain(): Promise<void> {
-      await Promise.allSettled([...pending]);
+    /** Waits for the mails in progress (at shutdown, before the store closes), at most `timeoutMs`. */
+    async drain(timeoutMs = 60_000): Promise<void> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.allSettled([...pending]), deadline]);
+      clearTimeout(timer);
     },
 
     close(): void {
