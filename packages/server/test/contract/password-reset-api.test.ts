@@ -155,6 +155,15 @@ describe.each(STORES)('password reset on $name', (backend) => {
       expect((await login(user.username, 'still in time 123')).statusCode).toBe(200);
     });
 
+    it('does not work for an account disabled after the mail', async () => {
+      const user = await account();
+      const token = await mailedToken(user.email);
+      await t.sigil.store.users.updateUser(user.id, { disabled: true, updatedAt: new Date(clock.now()).toISOString() });
+      expectError(await reset(token, 'sneaky new password'), 401, 'unauthorized');
+      await t.sigil.store.users.updateUser(user.id, { disabled: false, updatedAt: new Date(clock.now()).toISOString() });
+      expect((await login(user.username, user.password)).statusCode).toBe(200);
+    });
+
     it('is ended by a password change (PATCH /api/users/:username)', async () => {
       const user = await account();
       const token = await mailedToken(user.email);
