@@ -28,11 +28,12 @@ export interface PasswordResetOptions {
   readonly ttlSeconds: number;
   /** A mail that could not be prepared or sent (the request was answered long before). */
   readonly onError: (err: unknown) => void;
+  /** Reset mails being prepared or sent at once; beyond it requests get 503 (default 1000). */
+  readonly maxPending?: number;
 }
 
 /** Accounts one address may hold that one request mails (emails are not unique). */
 const MAX_ACCOUNTS_PER_EMAIL = 10;
-/** Reset mails being prepared or sent at once; beyond it requests get 503. */
 const MAX_PENDING = 1000;
 
 const sha256 = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -83,7 +84,7 @@ export function createPasswordResets(opts: PasswordResetOptions) {
       const email = normalizeEmail(input.email);
       if (email === null) throw new AppError('validation_failed', 'email is required.', { details: [{ path: '/email', message: 'is required' }] });
       opts.throttle.admitReset(email, origin.address);
-      if (pending.size >= MAX_PENDING) throw new AppError('unavailable', 'Too many reset mails in progress; retry later.', { retryAfter: 5 });
+      if (pending.size >= (opts.maxPending ?? MAX_PENDING)) throw new AppError('unavailable', 'Too many reset mails in progress; retry later.', { retryAfter: 5 });
       // setImmediate: not even the lookup runs before the answer is written.
       const job: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => deliver(email, mailer))
