@@ -177,6 +177,15 @@ describe.each(STORES)('password reset on $name', (backend) => {
       expect((await login(user.username, 'changed by patch 1')).statusCode).toBe(200);
     });
 
+    it('is ended by an email change: the old inbox loses its link', async () => {
+      const user = await account();
+      const token = await mailedToken(user.email);
+      const logged = (await login(user.username, user.password)).json<{ accessToken: string }>();
+      const patch = await t.request({ method: 'PATCH', url: `/api/users/${user.username}`, token: logged.accessToken, body: { email: `new-${user.email}` } });
+      expect(patch.statusCode, patch.body).toBe(200);
+      expectError(await reset(token, 'attacker password'), 401, 'unauthorized');
+    });
+
     it('a reset revokes every session: refresh tokens are refused and open sockets close with 4003', async () => {
       const user = await account();
       const second = (await login(user.username, user.password)).json<{ accessToken: string; refreshToken: string }>();

@@ -144,7 +144,7 @@ export function staticPaths(): Doc {
     '/api/auth/reset-password': {
       post: op('updatePasswordWithReset', 'Set a new password with a reset token', {
         tags: auth,
-        description: 'The token from the reset link. Works once, until it expires, and only while the password is unchanged since it was sent; the new password must meet the policy. Revokes every session of the user (their WebSockets close with 4003).',
+        description: 'The token from the reset link. Works once, until it expires, and only while the password and the email are unchanged since it was sent; the new password must meet the policy. Revokes every session of the user (their WebSockets close with 4003).',
         errors: [400, 401, 413, 415],
         requestBody: body(resetPasswordBody, 'The reset token and the new password'),
         responses: { 204: NO_CONTENT },
