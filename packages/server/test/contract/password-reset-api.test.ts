@@ -2,6 +2,7 @@
  * Password reset by mail (POST /api/auth/forgot-password, /reset-password)
  * against a real SMTP server on loopback; the clock is the only fake.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,8 +91,11 @@ describe.each(STORES)('password reset on $name', (backend) => {
       expect(Buffer.from(token, 'base64url')).toHaveLength(32);
       expect(mail.html).toContain(`href="${PUBLIC_URL}/reset-password#token=${token}"`);
 
-      // The token is stored only as its hash.
-      expect(await t.sigil.store.passwordResets.findLivePasswordReset(token, new Date(clock.now()).toISOString())).toBeNull();
+      // The token is stored only as its SHA-256.
+      const now = new Date(clock.now()).toISOString();
+      expect(await t.sigil.store.passwordResets.findLivePasswordReset(token, now)).toBeNull();
+      const stored = await t.sigil.store.passwordResets.findLivePasswordReset(createHash('sha256').update(token).digest('hex'), now);
+      expect(stored).toMatchObject({ userId: user.id, expiresAt: new Date(clock.now() + 30 * 60_000).toISOString() });
 
       const done = await reset(token, 'brand new password');
       expect(done.statusCode, done.body).toBe(204);
