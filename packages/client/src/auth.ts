@@ -95,6 +95,22 @@ export class Auth {
   }
 
   /**
+   * Asks for a password-reset mail to the accounts with this email. Resolves
+   * the same whether or not one exists (the server does not say).
+   */
+  async forgotPassword(email: string): Promise<void> {
+    await this.http.send({ method: 'POST', path: '/api/auth/forgot-password', body: { email } }, null);
+  }
+
+  /**
+   * Sets a new password with the token from a reset link (`#token=…`). The
+   * server ends every session of that user: sign in again with the new password.
+   */
+  async resetPassword(token: string, password: string): Promise<void> {
+    await this.http.send({ method: 'POST', path: '/api/auth/reset-password', body: { token, password } }, null);
+  }
+
+  /**
    * A valid access token (refreshed first if it is about to expire), or
    * null when signed out.
    */

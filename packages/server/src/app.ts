@@ -10,6 +10,10 @@ import { createPasswordHasher, warmUpDummyHash, type Argon2Params } from './core
 import { createAuthThrottle } from './core/auth/auth-throttle.js';
 import { createWorkGate } from './core/auth/work-gate.js';
 import { createTokenService } from './core/auth/token-service.js';
+import { createPasswordResets, type PasswordResets } from './core/auth/password-reset.js';
+import { createLogMailer, createSmtpMailer } from './adapters/mail/mailers.js';
+import type { Mailer } from './core/mail/mailer.js';
+import { loadResetPasswordTemplate } from './core/mail/templates.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
 import { createCollectionService, type CollectionService } from './core/collections/collection-service.js';
@@ -78,6 +82,7 @@ export interface Sigil {
   readonly store: Store;
   readonly auth: AuthService;
   readonly users: UserService;
+  readonly passwordResets: PasswordResets;
   readonly collections: CollectionService;
   /** Cached collections with compiled validators, for records and realtime. */
   readonly catalog: CollectionCatalog;
@@ -98,6 +103,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   const secrets = resolveSecrets(config, logger);
+  // Before the database opens: a bad template stops start-up with nothing created.
+  const resetTemplate = loadResetPasswordTemplate(config.mailTemplatesDir);
 
   const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, flushIntervalMs: config.realtimeFlushMs, ...opts.realtime };
   const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
@@ -117,6 +124,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       perUsernameAddress: config.authRateLimitPerUsername,
       failuresPerUsername: config.authFailureLimitPerUsername,
       underAttack: config.authRateLimitUnderAttack,
+      resetsPerEmail: config.passwordResetRateLimitPerEmail,
       clock,
     });
     const auth = createAuthService({
@@ -129,6 +137,21 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       identities,
       onUserChanged: userChanged,
     });
+    const passwordResets = createPasswordResets({
+      store,
+      passwords,
+      clock,
+      throttle,
+      identities,
+      onUserChanged: userChanged,
+      mailer: mailerFor(config, logger),
+      template: resetTemplate,
+      appName: config.appName,
+      publicUrl: config.publicUrl,
+      ttlSeconds: config.passwordResetTtlSeconds,
+      onError: (err) => logger.error({ err }, 'a password reset mail was not sent'),
+    });
+    if (!passwordResets.available) logger.warn('SMTP_URL is not set: password reset is off (POST /api/auth/forgot-password answers 503)');
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
     const relations = createRelationIntegrity({ catalog, now: () => new Date(clock.now()).toISOString() });
@@ -163,6 +186,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       store,
       auth,
       users,
+      passwordResets,
       collections,
       records,
       accessPreview: createAccessPreview({ store, collections, records }),
@@ -192,6 +216,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
 
     const pruneTimer = setInterval(() => {
       auth.pruneSessions().catch((err: unknown) => logger.warn({ err }, 'session pruning failed'));
+      passwordResets.prune().catch((err: unknown) => logger.warn({ err }, 'password reset pruning failed'));
     }, SESSION_PRUNE_INTERVAL_MS);
     pruneTimer.unref();
     // The change log keeps REALTIME_RETENTION of history for clients resuming with `since`.
@@ -209,6 +234,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       store,
       auth,
       users,
+      passwordResets,
       collections,
       catalog,
       records,
@@ -220,6 +246,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
           // Sockets first (1001: reconnect and resume), then in-flight requests.
           live.stop();
           await closeGracefully(http);
+          await passwordResets.drain(SHUTDOWN_GRACE_MS);
+          passwordResets.close();
           await notifier.close();
           await store.close();
         })();
@@ -232,6 +260,12 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     await store.close();
     throw err;
   }
+}
+
+/** SMTP when configured; else the log outside production, and no mail at all in production. */
+function mailerFor(config: Config, logger: Logger): Mailer | null {
+  if (config.smtp) return createSmtpMailer(config.smtp);
+  return config.nodeEnv === 'production' ? null : createLogMailer(logger);
 }
 
 function resolveSecrets(config: Config, logger: Logger): readonly string[] {

@@ -157,6 +157,85 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('\n');
   });
 
+  describe('mail', () => {
+    it('defaults to no SMTP, "Sigil", a local PUBLIC_URL and a 30-minute reset', () => {
+      expect(load({ PORT: '3000' })).toMatchObject({
+        smtp: undefined,
+        mailTemplatesDir: undefined,
+        appName: 'Sigil',
+        publicUrl: 'http://127.0.0.1:3000',
+        passwordResetTtlSeconds: 1800,
+        passwordResetRateLimitPerEmail: { limit: 5, windowMs: 3_600_000 },
+      });
+    });
+
+    it('reads SMTP_URL, MAIL_FROM, MAIL_TEMPLATES_DIR, APP_NAME, PUBLIC_URL and PASSWORD_RESET_TTL', () => {
+      const config = load({
+        SMTP_URL: 'smtps://user:pa%40ss@mail.example.com:465',
+        MAIL_FROM: 'Acme <no-reply@acme.example>',
+        MAIL_TEMPLATES_DIR: 'mail',
+        APP_NAME: 'Acme',
+        PUBLIC_URL: 'https://acme.example/app/',
+        PASSWORD_RESET_TTL: '1h',
+        PASSWORD_RESET_RATE_LIMIT_PER_EMAIL: '2/10m',
+      });
+      expect(config).toMatchObject({
+        smtp: { url: 'smtps://user:pa%40ss@mail.example.com:465', from: 'Acme <no-reply@acme.example>' },
+        mailTemplatesDir: '/srv/app/mail',
+        appName: 'Acme',
+        publicUrl: 'https://acme.example/app',
+        passwordResetTtlSeconds: 3600,
+        passwordResetRateLimitPerEmail: { limit: 2, windowMs: 600_000 },
+      });
+      expect(load({ HOST: '0.0.0.0' }).publicUrl).toBe('http://localhost:8090');
+      expect(load({ HOST: '::1' }).publicUrl).toBe('http://[::1]:8090');
+      expect(load({ SMTP_URL: 'smtp://127.0.0.1:2525', MAIL_FROM: 'a@b.example' }).smtp).toEqual({ url: 'smtp://127.0.0.1:2525', from: 'a@b.example' });
+    });
+
+    it.each([
+      ['http://mail.example.com', 'smtp:// or smtps://'],
+      ['mail.example.com:587', 'smtp:// or smtps://'],
+      ['not a url', 'not a URL'],
+      ['smtp://', 'no host'],
+    ])('refuses SMTP_URL %s', (url, problem) => {
+      const err = errorOf({ SMTP_URL: url, MAIL_FROM: 'a@b.example' });
+      expect(err.variable).toBe('SMTP_URL');
+      expect(err.message).toContain(problem);
+    });
+
+    it('never repeats the SMTP password in an error', () => {
+      const err = errorOf({ SMTP_URL: 'imap://user:hunter2secret@mail.example.com', MAIL_FROM: 'a@b.example' });
+      expect(err.message).not.toContain('hunter2secret');
+    });
+
+    it.each(['', 'nobody', 'a@b', 'two@a.example, three@b.example', 'Name <a@b.example', 'x@y.example\r\nBcc: victim@z.example', '"Quote" <a@b.example>'])(
+      'refuses MAIL_FROM %j',
+      (from) => {
+        const env = { SMTP_URL: 'smtp://mail.example.com', ...(from === '' ? {} : { MAIL_FROM: from }) };
+        expect(errorOf(env).variable).toBe('MAIL_FROM');
+      },
+    );
+
+    it('refuses MAIL_FROM without SMTP_URL', () => {
+      expect(errorOf({ MAIL_FROM: 'a@b.example' }).variable).toBe('MAIL_FROM');
+    });
+
+    it('requires PUBLIC_URL with SMTP_URL in production, and refuses bad ones', () => {
+      expect(errorOf({ NODE_ENV: 'production', JWT_SECRET: STRONG, SMTP_URL: 'smtp://m.example', MAIL_FROM: 'a@b.example' }).variable).toBe('PUBLIC_URL');
+      for (const url of ['ftp://a.example', 'https://a.example/?x=1', 'https://a.example/#x', 'https://u:p@a.example', 'nope']) {
+        expect(errorOf({ PUBLIC_URL: url }).variable).toBe('PUBLIC_URL');
+      }
+    });
+
+    it('refuses a PASSWORD_RESET_TTL outside 1m–24h, a bad rate, and a multi-line APP_NAME', () => {
+      expect(errorOf({ PASSWORD_RESET_TTL: '30s' }).variable).toBe('PASSWORD_RESET_TTL');
+      expect(errorOf({ PASSWORD_RESET_TTL: '2d' }).variable).toBe('PASSWORD_RESET_TTL');
+      expect(errorOf({ PASSWORD_RESET_TTL: 'soon' }).variable).toBe('PASSWORD_RESET_TTL');
+      expect(errorOf({ PASSWORD_RESET_RATE_LIMIT_PER_EMAIL: 'lots' }).variable).toBe('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL');
+      expect(errorOf({ APP_NAME: 'Evil\nBcc: x@y.example' }).variable).toBe('APP_NAME');
+    });
+  });
+
   describe('JWT_SECRET in production', () => {
     it('is required', () => {
       expect(errorOf({ NODE_ENV: 'production' }).variable).toBe('JWT_SECRET');

@@ -62,6 +62,17 @@ export interface Config {
   readonly listPageChars: number;
   /** After refusing a request mid-body (413, unparsable HTTP), how much more to read and discard, and for how long, before closing. */
   readonly linger: { readonly maxBytes: number; readonly maxMs: number };
+  /** Outgoing mail; `undefined` when SMTP_URL is unset (development logs messages, production offers no mail flows). */
+  readonly smtp: { readonly url: string; readonly from: string } | undefined;
+  /** Absolute; files here replace the built-in mail templates. */
+  readonly mailTemplatesDir: string | undefined;
+  /** Named in mails. */
+  readonly appName: string;
+  /** Where the app lives, for links in mails (no trailing slash). */
+  readonly publicUrl: string;
+  readonly passwordResetTtlSeconds: number;
+  /** Reset requests for one email address from all client addresses. */
+  readonly passwordResetRateLimitPerEmail: RateLimitSpec;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -107,6 +118,13 @@ export const CONFIG_VARIABLES = [
   'REALTIME_MAX_CONNECTIONS_PER_IP',
   'HTTP_LINGER_MB',
   'HTTP_LINGER_TIME',
+  'SMTP_URL',
+  'MAIL_FROM',
+  'MAIL_TEMPLATES_DIR',
+  'APP_NAME',
+  'PUBLIC_URL',
+  'PASSWORD_RESET_TTL',
+  'PASSWORD_RESET_RATE_LIMIT_PER_EMAIL',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -181,6 +199,16 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   if (lingerSeconds > 60) throw new ConfigError('HTTP_LINGER_TIME', 'must be at most 1m: a refused client should not hold a connection for long');
   const linger = { maxBytes: Number(lingerMb) * 1024 * 1024, maxMs: lingerSeconds * 1000 };
 
+  const smtp = parseSmtp(get('SMTP_URL'), get('MAIL_FROM'));
+  const rawTemplates = get('MAIL_TEMPLATES_DIR');
+  const mailTemplatesDir = rawTemplates === undefined ? undefined : isAbsolute(rawTemplates) ? rawTemplates : resolve(opts.cwd, rawTemplates);
+  const appName = get('APP_NAME') ?? 'Sigil';
+  if (appName.length > 100 || /[\r\n]/.test(appName)) throw new ConfigError('APP_NAME', 'must be one line of at most 100 characters');
+  const publicUrl = parsePublicUrl(get('PUBLIC_URL'), nodeEnv, smtp !== undefined, host, port);
+  const passwordResetTtlSeconds = duration('PASSWORD_RESET_TTL', get('PASSWORD_RESET_TTL') ?? '30m');
+  if (passwordResetTtlSeconds < 60 || passwordResetTtlSeconds > 86_400) throw new ConfigError('PASSWORD_RESET_TTL', 'must be from 1m to 24h');
+  const passwordResetRateLimitPerEmail = rateLimit('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL', get('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL') ?? '5/1h');
+
   return deepFreeze({
     nodeEnv,
     host,
@@ -211,7 +239,59 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     realtimeMaxConnections,
     realtimeMaxConnectionsPerIp,
     linger,
+    smtp,
+    mailTemplatesDir,
+    appName,
+    publicUrl,
+    passwordResetTtlSeconds,
+    passwordResetRateLimitPerEmail,
   });
+}
+
+const MAILBOX_RE = /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$/;
+
+function parseSmtp(url: string | undefined, from: string | undefined): Config['smtp'] {
+  if (url === undefined) {
+    if (from !== undefined) throw new ConfigError('MAIL_FROM', 'is set but SMTP_URL is not: set both to send mail');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('SMTP_URL', 'is not a URL like smtp://user:pass@host:587 or smtps://user:pass@host:465');
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
+    throw new ConfigError('SMTP_URL', `must start with smtp:// or smtps:// (got ${parsed.protocol}//)`);
+  }
+  if (parsed.hostname === '') throw new ConfigError('SMTP_URL', 'has no host');
+  if (from === undefined) throw new ConfigError('MAIL_FROM', 'is required with SMTP_URL (an address like no-reply@example.com or "App <no-reply@example.com>")');
+  // A bare address, or `Name <address>`; no line breaks (header injection) and one mailbox only.
+  const named = /^([^<>\r\n]*)<([^<>]+)>$/.exec(from);
+  const address = named ? named[2]!.trim() : from;
+  if (/[\r\n]/.test(from) || !MAILBOX_RE.test(address) || (named && /[",;]/.test(named[1]!))) {
+    throw new ConfigError('MAIL_FROM', `must be an address like no-reply@example.com or "App <no-reply@example.com>" (got "${from}")`);
+  }
+  return { url, from };
+}
+
+function parsePublicUrl(value: string | undefined, nodeEnv: NodeEnv, smtp: boolean, host: string, port: number): string {
+  if (value === undefined) {
+    if (nodeEnv === 'production' && smtp) throw new ConfigError('PUBLIC_URL', 'is required with SMTP_URL in production: mails link to it (https://app.example.com)');
+    // A wildcard listen address is no place to link to.
+    const local = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError('PUBLIC_URL', `is not a URL like https://app.example.com (got "${value}")`);
+  }
+  if (!['http:', 'https:'].includes(parsed.protocol) || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
+    throw new ConfigError('PUBLIC_URL', `must be an http(s) URL without query, fragment or credentials (got "${value}")`);
+  }
+  return parsed.toString().replace(/\/+$/, '');
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {

@@ -7,6 +7,7 @@ import type { CollectionService } from '../core/collections/collection-service.j
 import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
+import type { PasswordResets } from '../core/auth/password-reset.js';
 import { createClientErrorHandler } from './client-errors.js';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import type { LingerBounds } from './lingering-close.js';
@@ -33,6 +34,7 @@ export interface HttpDeps {
   readonly store: Store;
   readonly auth: AuthService;
   readonly users: UserService;
+  readonly passwordResets: PasswordResets;
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
@@ -115,7 +117,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   const hooks = createAuthHooks(deps.auth);
   healthRoutes(app, { store: deps.store });
-  authRoutes(app, { auth: deps.auth, hooks });
+  authRoutes(app, { auth: deps.auth, passwordResets: deps.passwordResets, hooks });
   userRoutes(app, { users: deps.users, hooks });
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });

@@ -206,6 +206,86 @@ describe.each(STORES)('storage contract: $name', (factory) => {
     });
   });
 
+  describe.skipIf(skip)('password resets', () => {
+    let userId: string;
+    beforeEach(async () => {
+      userId = (await store.users.insertUser(newUser({ username: 'dora', email: 'Dora@Example.com' }))).id;
+    });
+
+    it('finds users by email ignoring case, in id order, through the limit', async () => {
+      const second = await store.users.insertUser(newUser({ id: newId(T0 + 5), username: 'dora2', email: 'dora@example.COM' }));
+      await store.users.insertUser(newUser({ username: 'eve', email: 'eve@example.com' }));
+      await store.users.insertUser(newUser({ username: 'nomail' }));
+      const found = await store.users.findUsersByEmail('DORA@example.com', 10);
+      expect(found.map((u) => u.username).sort()).toEqual(['dora', 'dora2']);
+      expect(found.map((u) => u.id)).toEqual([...found.map((u) => u.id)].sort());
+      expect(await store.users.findUsersByEmail('dora@example.com', 1)).toHaveLength(1);
+      expect(await store.users.findUsersByEmail('nobody@example.com', 10)).toEqual([]);
+      expect(second.email).toBe('dora@example.COM');
+    });
+
+    it('stores a reset, finds it while live, and consumes it exactly once', async () => {
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'r1', userId, createdAt: at(0), expiresAt: at(1800) });
+      await expect(store.passwordResets.insertPasswordReset({ tokenHash: 'r1', userId, createdAt: at(0), expiresAt: at(1800) }))
+        .rejects.toSatisfy(isAppError('conflict'));
+      expect(await store.passwordResets.findLivePasswordReset('r1', at(10)))
+        .toEqual({ tokenHash: 'r1', userId, createdAt: at(0), expiresAt: at(1800), usedAt: null });
+      expect(await store.passwordResets.findLivePasswordReset('missing', at(10))).toBeNull();
+      expect(await store.passwordResets.consumePasswordReset('r1', at(20))).toBe(userId);
+      expect(await store.passwordResets.consumePasswordReset('r1', at(21))).toBeNull();
+      expect(await store.passwordResets.findLivePasswordReset('r1', at(22))).toBeNull();
+      expect(await store.passwordResets.consumePasswordReset('missing', at(22))).toBeNull();
+    });
+
+    it('refuses an expired reset', async () => {
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'r1', userId, createdAt: at(0), expiresAt: at(1800) });
+      expect(await store.passwordResets.findLivePasswordReset('r1', at(1800))).toBeNull();
+      expect(await store.passwordResets.consumePasswordReset('r1', at(1800))).toBeNull();
+      expect(await store.passwordResets.consumePasswordReset('r1', at(1799))).toBe(userId);
+    });
+
+    it('lets exactly one of concurrent uses win', async () => {
+      for (let round = 0; round < 5; round++) {
+        await store.passwordResets.insertPasswordReset({ tokenHash: `c${round}`, userId, createdAt: at(0), expiresAt: at(1800) });
+        const results = await Promise.all(Array.from({ length: 4 }, (_, i) => store.passwordResets.consumePasswordReset(`c${round}`, at(i))));
+        expect(results.filter((r) => r !== null)).toEqual([userId]);
+      }
+    });
+
+    it('ends every unused reset of one user, and no one else\'s', async () => {
+      const other = await store.users.insertUser(newUser({ username: 'fred' }));
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'a', userId, createdAt: at(0), expiresAt: at(1800) });
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'b', userId, createdAt: at(0), expiresAt: at(1800) });
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'o', userId: other.id, createdAt: at(0), expiresAt: at(1800) });
+      expect(await store.passwordResets.endUserPasswordResets(userId, at(30))).toBe(2);
+      expect(await store.passwordResets.consumePasswordReset('a', at(31))).toBeNull();
+      expect(await store.passwordResets.consumePasswordReset('b', at(31))).toBeNull();
+      expect(await store.passwordResets.consumePasswordReset('o', at(31))).toBe(other.id);
+      expect(await store.passwordResets.endUserPasswordResets(userId, at(40))).toBe(0);
+    });
+
+    it('deletes resets expired or used before a time, and a user\'s with the user', async () => {
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'expired', userId, createdAt: at(0), expiresAt: at(50) });
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'used', userId, createdAt: at(0), expiresAt: at(1800) });
+      await store.passwordResets.insertPasswordReset({ tokenHash: 'live', userId, createdAt: at(0), expiresAt: at(1800) });
+      await store.passwordResets.consumePasswordReset('used', at(40));
+      expect(await store.passwordResets.deleteStalePasswordResets(at(100))).toBe(2);
+      expect(await store.passwordResets.findLivePasswordReset('live', at(100))).not.toBeNull();
+      await expect(store.passwordResets.insertPasswordReset({ tokenHash: 'x', userId: 'ghost', createdAt: at(0), expiresAt: at(1) })).rejects.toThrow();
+      expect(await store.users.deleteUser(userId)).toBe(true);
+      expect(await store.passwordResets.findLivePasswordReset('live', at(100))).toBeNull();
+    });
+
+    it('consumes inside a transaction, and a rollback gives the reset back', async () => {
+      await store.passwordResets.insertPasswordReset({ tokenHash: 't', userId, createdAt: at(0), expiresAt: at(1800) });
+      await expect(store.transaction(async (tx) => {
+        expect(await tx.passwordResets.consumePasswordReset('t', at(10))).toBe(userId);
+        throw new Error('roll back');
+      })).rejects.toThrow('roll back');
+      expect(await store.passwordResets.consumePasswordReset('t', at(11))).toBe(userId);
+    });
+  });
+
   describe.skipIf(skip)('transactions', () => {
     it('commits all writes together and returns the value', async () => {
       const u = newUser();

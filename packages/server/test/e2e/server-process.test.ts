@@ -99,6 +99,9 @@ describe('configuration and CLI', () => {
     [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
     [{ NODE_ENV: 'production', JWT_SECRET: 'too-short' }, 'JWT_SECRET'],
     [{ DATABASE_URL: 'mysql://nope' }, 'DATABASE_URL'],
+    [{ SMTP_URL: 'http://mail.example.com', MAIL_FROM: 'a@b.example' }, 'SMTP_URL'],
+    [{ SMTP_URL: 'smtp://mail.example.com' }, 'MAIL_FROM'],
+    [{ MAIL_TEMPLATES_DIR: '/nonexistent/sigil-mail' }, 'MAIL_TEMPLATES_DIR'],
   ])('refuses to start with %j: one line naming %s, exit 1', async (env, variable) => {
     const cwd = tempDir();
     const result = await runCli(['serve'], { cwd, env: { SIGIL_DATA_DIR: join(cwd, 'data'), ...env } });

@@ -156,6 +156,24 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX record_refs_target ON record_refs (target, target_id, source, field, source_id);
     `,
   },
+  {
+    version: 7,
+    name: 'password_resets',
+    // Reset tokens by their SHA-256 (store.ts, PasswordResetRepository), and
+    // the index that finds the accounts of an email address.
+    sql: `
+      CREATE TABLE password_resets (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        used_at    timestamptz
+      );
+      CREATE INDEX password_resets_user_id_idx ON password_resets (user_id);
+      CREATE INDEX password_resets_expires_at_idx ON password_resets (expires_at);
+      CREATE INDEX users_email_lower_idx ON users (lower(email)) WHERE email IS NOT NULL;
+    `,
+  },
 ];
 
 /**

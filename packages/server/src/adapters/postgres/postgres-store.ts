@@ -17,6 +17,7 @@ interface UserRecord {
 interface SessionRecord { id: string; user_id: string; created_at: Date; expires_at: Date; revoked_at: Date | null }
 interface IdentityRecord extends UserRecord { s_id: string; s_created_at: Date; s_expires_at: Date; s_revoked_at: Date | null }
 interface TokenRecord { token_hash: string; session_id: string; created_at: Date; used_at: Date | null }
+interface ResetRecord { token_hash: string; user_id: string; created_at: Date; expires_at: Date; used_at: Date | null }
 
 /**
  * Runs one query on the pool or on a transaction's client. A `name` makes pg
@@ -87,6 +88,11 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
         const row = first(await run<UserRecord>('sigil_user_by_name', `SELECT ${USER} FROM users WHERE username = $1`,
           [username.toLowerCase()]));
         return row === undefined ? null : toUser(row);
+      },
+      async findUsersByEmail(email, limit) {
+        const result = await run<UserRecord>('sigil_users_by_email',
+          `SELECT ${USER} FROM users WHERE lower(email) = lower($1) AND email IS NOT NULL ORDER BY id LIMIT $2`, [email, limit]);
+        return result.rows.map(toUser);
       },
       async listUsers({ limit, afterId, search }) {
         const result = search
@@ -175,6 +181,35 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
       async deleteStaleSessions(before) {
         const result = await run('sigil_delete_stale_sessions',
           'DELETE FROM sessions WHERE expires_at < $1::timestamptz OR revoked_at < $1::timestamptz', [before]);
+        return result.rowCount ?? 0;
+      },
+    },
+    passwordResets: {
+      async insertPasswordReset(r) {
+        await run('sigil_insert_reset', 'INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+          [r.tokenHash, r.userId, r.createdAt, r.expiresAt]);
+      },
+      async findLivePasswordReset(tokenHash, at) {
+        const row = first(await run<ResetRecord>('sigil_live_reset',
+          `SELECT token_hash, user_id, created_at, expires_at, used_at FROM password_resets
+            WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2::timestamptz`, [tokenHash, at]));
+        return row === undefined ? null
+          : { tokenHash: row.token_hash, userId: row.user_id, createdAt: iso(row.created_at), expiresAt: iso(row.expires_at), usedAt: isoOrNull(row.used_at) };
+      },
+      async consumePasswordReset(tokenHash, at) {
+        // Compare-and-set, as for refresh tokens: a concurrent use waits for the row lock and then matches nothing.
+        const row = first(await run<{ user_id: string }>('sigil_consume_reset',
+          `UPDATE password_resets SET used_at = $2::timestamptz
+            WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2::timestamptz RETURNING user_id`, [tokenHash, at]));
+        return row?.user_id ?? null;
+      },
+      async endUserPasswordResets(userId, at) {
+        const result = await run('sigil_end_user_resets', 'UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL', [userId, at]);
+        return result.rowCount ?? 0;
+      },
+      async deleteStalePasswordResets(before) {
+        const result = await run('sigil_delete_stale_resets',
+          'DELETE FROM password_resets WHERE expires_at < $1::timestamptz OR used_at < $1::timestamptz', [before]);
         return result.rowCount ?? 0;
       },
     },

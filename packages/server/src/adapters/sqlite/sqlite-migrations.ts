@@ -157,6 +157,24 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX record_refs_target ON record_refs (target, target_id, source, field, source_id);
     `,
   },
+  {
+    version: 7,
+    name: 'password_resets',
+    // Reset tokens by their SHA-256 (store.ts, PasswordResetRepository), and
+    // the index that finds the accounts of an email address.
+    sql: `
+      CREATE TABLE password_resets (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT
+      ) STRICT;
+      CREATE INDEX password_resets_user_id_idx ON password_resets (user_id);
+      CREATE INDEX password_resets_expires_at_idx ON password_resets (expires_at);
+      CREATE INDEX users_email_lower_idx ON users (lower(email)) WHERE email IS NOT NULL;
+    `,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */

@@ -26,6 +26,7 @@ interface IdentityRecord extends UserRecord {
   s_id: string; s_created_at: string; s_expires_at: string; s_revoked_at: string | null;
 }
 interface TokenRecord { token_hash: string; session_id: string; created_at: string; used_at: string | null }
+interface ResetRecord { token_hash: string; user_id: string; created_at: string; expires_at: string; used_at: string | null }
 
 const USER = 'id, username, email, password_hash, role, disabled, created_at, updated_at';
 const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
@@ -49,6 +50,9 @@ function prepareReads(db: Db) {
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
     ),
     token: db.prepare<[string], TokenRecord>('SELECT token_hash, session_id, created_at, used_at FROM refresh_tokens WHERE token_hash = ?'),
+    usersByEmail: db.prepare<[string, number], UserRecord>(`SELECT ${USER} FROM users WHERE lower(email) = lower(?) AND email IS NOT NULL ORDER BY id LIMIT ?`),
+    liveReset: db.prepare<[string, string], ResetRecord>(
+      'SELECT token_hash, user_id, created_at, expires_at, used_at FROM password_resets WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?'),
   };
 }
 
@@ -82,6 +86,13 @@ function prepareWrites(db: Db) {
     // Compare-and-set: only the first caller finds used_at still NULL.
     markTokenUsed: db.prepare<[string, string]>('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL'),
     deleteStale: db.prepare<[string, string]>('DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?'),
+    insertReset: db.prepare<[string, string, string, string]>(
+      'INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
+    // Compare-and-set, as for refresh tokens.
+    consumeReset: db.prepare<[string, string, string], string>(
+      'UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id').pluck(),
+    endUserResets: db.prepare<[string, string]>('UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL'),
+    deleteStaleResets: db.prepare<[string, string]>('DELETE FROM password_resets WHERE expires_at < ? OR used_at < ?'),
   };
 }
 
@@ -149,6 +160,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
       },
       async findUserById(id) { return then(read((s) => s.userById.get(id)), userOrNull); },
       async findUserByUsername(name) { return then(read((s) => s.userByName.get(name.toLowerCase())), userOrNull); },
+      async findUsersByEmail(email, limit) { return then(read((s) => s.usersByEmail.all(email, limit)), (rows) => rows.map(toUser)); },
       async listUsers({ limit, afterId, search }) {
         const rows = read((s) => (search ? s.usersMatching.all({ after: afterId ?? '', search, limit }) : afterId === undefined ? s.usersFirst.all(limit) : s.usersAfter.all(afterId, limit)));
         return then(rows, (list) => list.map(toUser));
@@ -192,6 +204,24 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
       async deleteStaleSessions(before) {
         const t = isoText(before);
         return then(write((s) => s.deleteStale.run(t, t).changes), Number);
+      },
+    },
+    passwordResets: {
+      async insertPasswordReset(r) {
+        return then(write((s) => s.insertReset.run(r.tokenHash, r.userId, isoText(r.createdAt), isoText(r.expiresAt))), () => undefined);
+      },
+      async findLivePasswordReset(hash, at) {
+        return then(read((s) => s.liveReset.get(hash, isoText(at))), (r) => r === undefined ? null
+          : { tokenHash: r.token_hash, userId: r.user_id, createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at });
+      },
+      async consumePasswordReset(hash, at) {
+        const t = isoText(at);
+        return then(write((s) => s.consumeReset.get(t, hash, t)), (id) => id ?? null);
+      },
+      async endUserPasswordResets(userId, at) { return then(write((s) => s.endUserResets.run(isoText(at), userId).changes), Number); },
+      async deleteStalePasswordResets(before) {
+        const t = isoText(before);
+        return then(write((s) => s.deleteStaleResets.run(t, t).changes), Number);
       },
     },
   };

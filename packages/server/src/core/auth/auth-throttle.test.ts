@@ -14,6 +14,7 @@ const POLICY: Omit<AuthThrottleOptions, 'clock'> = {
   perUsernameAddress: { limit: 5, windowMs: MINUTE },
   failuresPerUsername: { limit: 30, windowMs: 60 * MINUTE },
   underAttack: { limit: 2, windowMs: 10 * MINUTE },
+  resetsPerEmail: { limit: 3, windowMs: 60 * MINUTE },
 };
 
 /** Admits one attempt and reports its outcome; returns the status a client would see. */
@@ -94,5 +95,25 @@ describe('createAuthThrottle', () => {
     expect(retryAfter).toBeGreaterThan(0);
     clock.advance(retryAfter * 1000);
     expect(attempt(throttle, 'admin', '198.51.100.1')).toBe(401);
+  });
+
+  it('limits reset requests per email over all addresses, in any case, and per address', () => {
+    const throttle = createAuthThrottle({ ...POLICY, clock: fakeClock() });
+    const ask = (email: string, address: string): 202 | 429 => {
+      try {
+        throttle.admitReset(email, address);
+        return 202;
+      } catch (err) {
+        if (isAppError(err) && err.code === 'rate_limited') return 429;
+        throw err;
+      }
+    };
+    expect([ask('Ada@example.com', '198.51.100.1'), ask('ada@example.com', '198.51.100.2'), ask('ADA@example.com', '198.51.100.3')]).toEqual([202, 202, 202]);
+    expect(ask('ada@example.com', '198.51.100.4')).toBe(429);
+    expect(ask('bob@example.com', '198.51.100.4')).toBe(202);
+    // The address budget is the one login uses.
+    for (let i = 0; i < 15; i++) attempt(throttle, `user${i}`, '203.0.113.9');
+    const codes = Array.from({ length: 6 }, (_, i) => ask(`x${i}@example.com`, '203.0.113.9'));
+    expect(codes).toEqual([202, 202, 202, 202, 202, 429]);
   });
 });

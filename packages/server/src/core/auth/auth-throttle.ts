@@ -17,6 +17,8 @@ export interface AuthThrottleOptions {
   readonly failuresPerUsername: RateSpec;
   /** Once `failuresPerUsername` is spent: attempts for that username per address group. */
   readonly underAttack: RateSpec;
+  /** Password-reset requests for one email address from all addresses together (mail to one inbox). */
+  readonly resetsPerEmail: RateSpec;
   readonly clock: Clock;
 }
 
@@ -44,6 +46,7 @@ export function createAuthThrottle(opts: AuthThrottleOptions) {
   const perUsernameAddress = limiter(opts.perUsernameAddress);
   const failuresPerUsername = limiter(opts.failuresPerUsername);
   const underAttack = limiter(opts.underAttack);
+  const resetsPerEmail = limiter(opts.resetsPerEmail);
   const pair = (username: string, address: string): string => `${username}\n${addressKey(address)}`;
 
   const take = (budget: RateLimiter, key: string): void => {
@@ -57,6 +60,17 @@ export function createAuthThrottle(opts: AuthThrottleOptions) {
       take(perAddress, addressKey(address));
       take(perUsernameAddress, pair(username, address));
       if (!failuresPerUsername.check(username).allowed) take(underAttack, pair(username, address));
+    },
+
+    /**
+     * Before a password-reset mail is asked for: the address's budget (shared
+     * with login and registration), then the email's over all addresses, so
+     * nobody can flood an inbox. Keyed by what was asked, never by whether
+     * an account has it.
+     */
+    admitReset(email: string, address: string): void {
+      take(perAddress, addressKey(address));
+      take(resetsPerEmail, email.toLowerCase());
     },
 
     /** A wrong password for `username`. */

@@ -71,12 +71,44 @@ export interface SessionIdentity {
   readonly session: SessionRow;
 }
 
+/**
+ * A password reset as stored: only the SHA-256 of its token. It works once,
+ * until `expiresAt`, and only while unused; a password change marks every
+ * unused reset of the user used.
+ */
+export interface PasswordResetRow {
+  readonly tokenHash: string;
+  readonly userId: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  /** ISO time at which it was used or ended by a password change, or null. */
+  readonly usedAt: string | null;
+}
+
+export interface PasswordResetRepository {
+  insertPasswordReset(reset: { readonly tokenHash: string; readonly userId: string; readonly createdAt: string; readonly expiresAt: string }): Promise<void>;
+  /** The reset if it is unused and expires after `at`; null otherwise. */
+  findLivePasswordReset(tokenHash: string, at: string): Promise<PasswordResetRow | null>;
+  /**
+   * Marks the reset used if and only if it is unused and expires after `at`
+   * (compare-and-set): of two concurrent uses one wins. Returns its user's id,
+   * or null.
+   */
+  consumePasswordReset(tokenHash: string, at: string): Promise<string | null>;
+  /** Marks every unused reset of the user used: their password changed. Returns how many. */
+  endUserPasswordResets(userId: string, at: string): Promise<number>;
+  /** Deletes resets that expired or were used before `before`. Returns how many. */
+  deleteStalePasswordResets(before: string): Promise<number>;
+}
+
 export interface UserRepository {
   /** Throws `AppError('conflict')` when the username is taken. */
   insertUser(user: NewUser): Promise<UserRow>;
   findUserById(id: string): Promise<UserRow | null>;
   /** `username` is compared lower-cased. */
   findUserByUsername(username: string): Promise<UserRow | null>;
+  /** Users whose email equals `email` ignoring case (emails are not unique), in id order, at most `limit`; through an index. */
+  findUsersByEmail(email: string, limit: number): Promise<UserRow[]>;
   /** Ordered by id ascending; `afterId` excludes itself. */
   /**
    * Users in id order after `afterId`. With `search` (lower-case), only those
@@ -315,6 +347,7 @@ export interface ChangeRepository {
 export interface StoreTransaction {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
+  readonly passwordResets: PasswordResetRepository;
   readonly collections: CollectionRepository;
   readonly records: RecordRepository;
   readonly changes: ChangeRepository;

@@ -133,6 +133,8 @@ export function createUserService(opts: UserServiceOptions) {
         if (mayLoseAdmin) await tx.users.lockAdminChanges();
         const row = await tx.users.updateUser(target.id, changes);
         if (!row) throw new AppError('not_found', 'No such user.');
+        // A new password, or a new address, ends every reset link sent before it.
+        if (changes.passwordHash !== undefined || changes.email !== undefined) await tx.passwordResets.endUserPasswordResets(target.id, changes.updatedAt);
         if (losesAdmin && (await tx.users.countActiveAdmins()) === 0) {
           throw new AppError('conflict', 'The last admin cannot be demoted or disabled.');
         }

@@ -3,6 +3,7 @@ import { createCollectionBody, updateCollectionBody } from '../routes/collection
 import { serverStatusSchema } from '../routes/admin-routes.js';
 import { accessPreviewBody, accessPreviewSchema } from '../routes/access-preview-routes.js';
 import { refreshBodySchema } from '../routes/schemas.js';
+import { forgotPasswordBody, resetPasswordBody } from '../routes/auth-routes.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
 
 /** Tags of the fixed API, declared at the top of the document (record tags are added per collection). */
@@ -130,6 +131,24 @@ export function staticPaths(): Doc {
     },
     '/api/auth/logout': {
       post: op('logout', 'End the session', { tags: auth, description: 'Revokes the session of this refresh token.', errors: [400, 401, 413, 415], requestBody: body(refreshBodySchema, 'The refresh token of the session to end'), responses: { 204: NO_CONTENT } }),
+    },
+    '/api/auth/forgot-password': {
+      post: op('createPasswordReset', 'Ask for a password-reset mail', {
+        tags: auth,
+        description: 'Mails a single-use reset link (PASSWORD_RESET_TTL, default 30 min) to every enabled account with this email. The answer is the same 202, at the same speed, whether or not an account has it. Rate limited per client address and per email. 503 when the server cannot send mail (production without SMTP_URL).',
+        errors: [400, 413, 415, 429],
+        requestBody: body(forgotPasswordBody, 'The email address of the account'),
+        responses: { 202: { description: 'Accepted: if an account has this email, a link is on its way' } },
+      }),
+    },
+    '/api/auth/reset-password': {
+      post: op('updatePasswordWithReset', 'Set a new password with a reset token', {
+        tags: auth,
+        description: 'The token from the reset link. Works once, until it expires, and only while the password and the email are unchanged since it was sent; the new password must meet the policy. Revokes every session of the user (their WebSockets close with 4003).',
+        errors: [400, 401, 413, 415],
+        requestBody: body(resetPasswordBody, 'The reset token and the new password'),
+        responses: { 204: NO_CONTENT },
+      }),
     },
     '/api/auth/me': {
       get: op('getMe', 'The caller', { tags: auth, security: BEARER, description: 'The user the access token belongs to.', errors: [401], responses: { 200: json(USER_ENVELOPE) } }),

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../../core/auth/auth-service.js';
+import type { PasswordResets } from '../../core/auth/password-reset.js';
 import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
 import { authResponseSchema, refreshBodySchema, tokenPairSchema, userSchema } from './schemas.js';
 
 interface Deps {
   readonly auth: AuthService;
+  readonly passwordResets: PasswordResets;
   readonly hooks: AuthHooks;
 }
 
@@ -23,7 +25,21 @@ const registration = {
   properties: { ...credentials.properties, email: { type: ['string', 'null'], maxLength: 254 } },
 } as const;
 
-export function authRoutes(app: FastifyInstance, { auth, hooks }: Deps): void {
+export const forgotPasswordBody = {
+  type: 'object',
+  required: ['email'],
+  additionalProperties: false,
+  properties: { email: { type: 'string', maxLength: 254 } },
+} as const;
+
+export const resetPasswordBody = {
+  type: 'object',
+  required: ['token', 'password'],
+  additionalProperties: false,
+  properties: { token: { type: 'string', maxLength: 256 }, password: { type: 'string', maxLength: 1024 } },
+} as const;
+
+export function authRoutes(app: FastifyInstance, { auth, passwordResets, hooks }: Deps): void {
   app.post<{ Body: { username: string; password: string; email?: string | null } }>(
     '/api/auth/register',
     { schema: { body: registration, response: { 201: authResponseSchema } } },
@@ -44,6 +60,17 @@ export function authRoutes(app: FastifyInstance, { auth, hooks }: Deps): void {
 
   app.post<{ Body: { refreshToken: string } }>('/api/auth/logout', { schema: { body: refreshBodySchema } }, async (request, reply) => {
     await auth.logout(request.body.refreshToken);
+    return reply.code(204).send();
+  });
+
+  // 202 and no body whether or not an account has the address (no enumeration).
+  app.post<{ Body: { email: string } }>('/api/auth/forgot-password', { schema: { body: forgotPasswordBody } }, async (request, reply) => {
+    await passwordResets.request(request.body, { address: request.ip });
+    return reply.code(202).send();
+  });
+
+  app.post<{ Body: { token: string; password: string } }>('/api/auth/reset-password', { schema: { body: resetPasswordBody } }, async (request, reply) => {
+    await passwordResets.reset(request.body);
     return reply.code(204).send();
   });
 
