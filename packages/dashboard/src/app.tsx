@@ -6,12 +6,19 @@ import { ChangesScreen } from './screens/changes';
 import { CollectionScreen } from './screens/collection';
 import { CollectionsScreen } from './screens/collections';
 import { RecordsScreen } from './screens/records';
+import { ResetPassword } from './screens/reset-password';
 import { ServerScreen } from './screens/server';
 import { SignIn } from './screens/sign-in';
 import { UsersScreen } from './screens/users';
 import { useSession } from './session';
 
 export function App() {
+  // The same page answers reset links (`/reset-password#token=…`): no sign-in there.
+  if (location.pathname === '/reset-password') return <ResetPassword />;
+  return <Dashboard />;
+}
+
+function Dashboard() {
   const session = useSession();
   if (session === null) return <SignIn />;
   if (session.user.role !== 'admin') return <NotAdmin session={session} />;

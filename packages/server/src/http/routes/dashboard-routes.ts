@@ -72,11 +72,14 @@ export function dashboardRoutes(app: FastifyInstance, { files }: { readonly file
   const notBuilt = (): never => {
     throw new AppError('unavailable', 'The dashboard is not built: run `npm run build` (npm start does it), then restart.');
   };
-  app.get('/_/', async (request, reply) => {
+  const page = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     if (files === null) return notBuilt();
     void reply.header('content-security-policy', pagePolicy(request.headers.host)).header('x-frame-options', 'DENY');
     return send(request, reply, files.index, 'no-cache');
-  });
+  };
+  app.get('/_/', page);
+  // Where password-reset mails link when PUBLIC_URL is this server: the same app, its reset form.
+  app.get('/reset-password', page);
   app.get<{ Params: { file: string } }>('/_/assets/:file', async (request, reply) => {
     if (files === null) return notBuilt();
     const file = files.assets.get(request.params.file);
