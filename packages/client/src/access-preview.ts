@@ -1,5 +1,5 @@
 import type { CollectionRules, UserDto } from '@sigil/protocol';
-import type { ClientContext } from './collection.js';
+import { sendAuthed, type ClientContext } from './collection.js';
 
 /** What `client.collections.previewAccess` asks: whose access, under which (unsaved) rules. */
 export interface AccessPreviewQuery {
@@ -27,5 +27,5 @@ export interface AccessPreview {
 
 export async function previewAccess(context: ClientContext, collection: string, query: AccessPreviewQuery): Promise<AccessPreview> {
   const body = { collection, ...query };
-  return (await context.auth.authed((token) => context.http.send({ method: 'POST', path: '/api/admin/access-preview', body }, token))).body as AccessPreview;
+  return (await sendAuthed(context, { method: 'POST', path: '/api/admin/access-preview', body })) as AccessPreview;
 }

@@ -1,6 +1,6 @@
 import type { CollectionDto, CollectionRules, Page, Role, SchemaCheckReport, ServerStatus, UserDto } from '@sigil/protocol';
 import { previewAccess, type AccessPreview, type AccessPreviewQuery } from './access-preview.js';
-import type { ClientContext } from './collection.js';
+import { sendAuthed, type ClientContext } from './collection.js';
 import type { HttpRequest } from './http.js';
 
 /** A collection to create: `sigil apply`'s file shape (docs/collections.md). */
@@ -21,7 +21,7 @@ export interface CollectionDryRun {
 }
 
 async function send<T>(context: ClientContext, request: HttpRequest): Promise<T> {
-  return (await context.auth.authed((token) => context.http.send(request, token))).body as T;
+  return (await sendAuthed(context, request)) as T;
 }
 
 const collectionPath = (name: string): string => `/api/collections/${encodeURIComponent(name)}`;

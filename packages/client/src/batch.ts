@@ -1,4 +1,4 @@
-import type { ClientContext } from './collection.js';
+import { sendAuthed, type ClientContext } from './collection.js';
 import type { AnySchema, IfMatch, RecordOf, TypesOf } from './types.js';
 
 type Operation =
@@ -61,7 +61,6 @@ export class Batch<S extends object> {
   /** Sends the operations; resolves with one result per operation, in order. */
   async send(): Promise<readonly BatchResult[]> {
     const body = { operations: this.operations };
-    const { body: answer } = await this.context.auth.authed((token) => this.context.http.send({ method: 'POST', path: '/api/batch', body }, token));
-    return (answer as { results: BatchResult[] }).results;
+    return ((await sendAuthed(this.context, { method: 'POST', path: '/api/batch', body })) as { results: BatchResult[] }).results;
   }
 }

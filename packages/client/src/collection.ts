@@ -20,6 +20,11 @@ export interface CollectionSubscriptionHandlers<T> {
   onError?(error: SigilError): void;
 }
 
+/** One HTTP request with the session's access token (refreshed and retried once on `token_expired`); resolves with the answer's body. */
+export async function sendAuthed(context: ClientContext, request: HttpRequest): Promise<unknown> {
+  return (await context.auth.authed((token) => context.http.send(request, token))).body;
+}
+
 export function ifMatchHeader(ifMatch: IfMatch | undefined): Record<string, string> {
   if (ifMatch === undefined) return {};
   return { 'if-match': typeof ifMatch === 'number' ? `"${ifMatch}"` : ifMatch };
@@ -135,8 +140,8 @@ export class Collection<C extends CollectionTypes> {
     return `${this.base}/${encodeURIComponent(id)}`;
   }
 
-  private async request(request: HttpRequest): Promise<unknown> {
-    return (await this.context.auth.authed((token) => this.context.http.send(request, token))).body;
+  private request(request: HttpRequest): Promise<unknown> {
+    return sendAuthed(this.context, request);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { UserDto } from '@sigil/protocol';
-import type { Principal } from '../auth/principal.js';
+import { requireAdmin, type Principal } from '../auth/principal.js';
 import { toUserDto } from '../auth/user-fields.js';
 import type { CollectionService } from '../collections/collection-service.js';
 import { AppError } from '../errors.js';
@@ -49,8 +49,7 @@ export type AccessPreviewReader = (principal: Principal | null, input: AccessPre
 export function createAccessPreview(opts: { readonly store: Store; readonly collections: CollectionService; readonly records: RecordService }): AccessPreviewReader {
   const { store, collections, records } = opts;
   return async (principal, input) => {
-    if (principal === null) throw new AppError('unauthorized', 'Sign in as an admin to preview access.');
-    if (principal.role !== 'admin') throw new AppError('forbidden', 'Only admins may preview access.');
+    requireAdmin(principal, 'preview access');
     const limit = input.limit ?? PREVIEW_DEFAULT_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > PREVIEW_MAX_LIMIT) {
       throw new AppError('validation_failed', `limit must be an integer from 1 to ${PREVIEW_MAX_LIMIT}.`, { details: [{ path: '/limit', message: `must be 1–${PREVIEW_MAX_LIMIT}` }] });

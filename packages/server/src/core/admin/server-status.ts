@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import type { Principal } from '../auth/principal.js';
+import { requireAdmin, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
-import { AppError } from '../errors.js';
 import type { Store } from '../storage/store.js';
-
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { SERVER_VERSION } from '../../version.js';
 
 /** What `GET /api/admin/status` answers (the dashboard's Server screen). */
 export interface ServerStatus {
@@ -32,14 +29,13 @@ export type ServerStatusReader = (principal: Principal | null) => Promise<Server
 export function createServerStatus(opts: ServerStatusOptions): ServerStatusReader {
   const started = opts.clock.now();
   return async (principal) => {
-    if (principal === null) throw new AppError('unauthorized', 'Sign in as an admin to see the server status.');
-    if (principal.role !== 'admin') throw new AppError('forbidden', 'Only admins may see the server status.');
+    requireAdmin(principal, 'see the server status');
     const { store } = opts;
     const [oldestSeq, latestSeq, collections] = await Promise.all([store.changes.oldestSeq(), store.changes.latestSeq(), store.collections.listCollections()]);
     const counts = await Promise.all(collections.map(async (c) => ({ name: c.name, records: await store.records.countRecords(c.name) })));
     const now = opts.clock.now();
     return {
-      version: VERSION,
+      version: SERVER_VERSION,
       engine: store.dialect,
       startedAt: new Date(started).toISOString(),
       uptimeSeconds: Math.floor((now - started) / 1000),

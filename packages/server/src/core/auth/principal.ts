@@ -1,4 +1,5 @@
 import type { Role, UserDto } from '@sigil/protocol';
+import { AppError } from '../errors.js';
 
 /**
  * Who is making a request, as established from a verified access token and a
@@ -17,3 +18,9 @@ export interface Principal {
 }
 
 export const isAdmin = (principal: Principal | null): boolean => principal?.role === 'admin';
+
+/** Throws unless an admin calls: 401 without one ("Sign in as an admin to <action>."), 403 for anyone else ("Only admins may <action>."). */
+export function requireAdmin(principal: Principal | null, action: string): asserts principal is Principal {
+  if (principal === null) throw new AppError('unauthorized', `Sign in as an admin to ${action}.`);
+  if (principal.role !== 'admin') throw new AppError('forbidden', `Only admins may ${action}.`);
+}

@@ -1,5 +1,5 @@
 import type { ErrorDetail, SchemaCheckReport } from '@sigil/protocol';
-import type { Principal } from '../auth/principal.js';
+import { requireAdmin, type Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { AppError, isAppError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -206,17 +206,17 @@ export function createCollectionService(opts: CollectionServiceOptions) {
     },
 
     async create(principal: Principal | null, input: CollectionInput): Promise<Collection> {
-      requireAdmin(principal);
+      requireAdmin(principal, 'change collections');
       return create(input, false);
     },
 
     async update(principal: Principal | null, name: string, change: CollectionChange, options: { readonly dryRun?: boolean } = {}): Promise<UpdateResult> {
-      requireAdmin(principal);
+      requireAdmin(principal, 'change collections');
       return update(name, change, options.dryRun === true);
     },
 
     async remove(principal: Principal | null, name: string): Promise<void> {
-      requireAdmin(principal);
+      requireAdmin(principal, 'change collections');
       await find(name);
       // The `drop` entry ends the collection's history in the log, in the same
       // transaction: subscribers on every instance learn of it in order.
@@ -261,10 +261,6 @@ export function createCollectionService(opts: CollectionServiceOptions) {
   };
 }
 
-function requireAdmin(principal: Principal | null): void {
-  if (principal === null) throw new AppError('unauthorized', 'Sign in as an admin to change collections.');
-  if (principal.role !== 'admin') throw new AppError('forbidden', 'Only admins may change collections.');
-}
 
 /** Anyone who may read some of a collection's records may see its definition; to others it does not exist. */
 function canSee(collection: Collection, principal: Principal | null): boolean {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ERROR_STATUS } from '@sigil/protocol';
 import type { Collection } from '../../core/collections/collection.js';
 import { collectionSchema, schemaCheckReportSchema } from '../routes/collection-routes.js';
@@ -7,8 +6,7 @@ import { errorResponseComponents, ref, type Doc } from './openapi-parts.js';
 import { recordPaths, recordsTag } from './record-paths.js';
 import { EXPANDED_USER, expandedUserSchema, recordComponents, recordSchemaNames, relatesToUsers } from './record-schemas.js';
 import { STATIC_TAGS, staticPaths } from './static-paths.js';
-
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { SERVER_VERSION } from '../../version.js';
 
 const errorSchema = {
   type: 'object',
@@ -52,7 +50,7 @@ export function buildOpenApiDocument(collections: readonly Collection[]): Doc {
     openapi: '3.1.0',
     info: {
       title: 'Sigil',
-      version: VERSION,
+      version: SERVER_VERSION,
       description: 'A realtime backend: JSON Schema collections, records, JWT auth, WebSocket realtime. Generated from the live collections (docs/openapi.md). Errors: docs/errors.md; collections: docs/collections.md.',
       // The operator of a self-hosted server is its contact; the document only names the product.
       contact: { name: 'Sigil' },
