@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import type { ServerMessage } from '@sigil/protocol';
+import type { ServerMessage, UserDto } from '@sigil/protocol';
 import { api, loginAdmin, newJwtSecret, serverEnv } from '../../server/test/helpers/realtime-e2e.js';
 import { startServerProcess, type ServerProcess } from '../../server/test/helpers/server-process.js';
 import { createTestDatabaseUrl, type TestDatabase } from '../../server/test/helpers/stores.js';
@@ -59,7 +59,7 @@ export async function setUp(url: string, collection: string, rules: Record<strin
 }
 
 export interface AuthAnswer {
-  readonly user: { id: string; username: string; email: string | null; role: 'user' | 'admin'; disabled: boolean; createdAt: string; updatedAt: string };
+  readonly user: UserDto;
   readonly accessToken: string;
   readonly refreshToken: string;
 }

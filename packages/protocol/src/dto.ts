@@ -6,7 +6,7 @@ export type Role = 'user' | 'admin';
  *
  * @example
  * ```json
- * { "id": "01J9Z…", "username": "ada", "email": null, "role": "user",
+ * { "id": "01J9Z…", "username": "ada", "email": null, "emailVerified": false, "role": "user",
  *   "disabled": false, "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "…" }
  * ```
  */
@@ -14,6 +14,8 @@ export interface UserDto {
   readonly id: string;
   readonly username: string;
   readonly email: string | null;
+  /** The user proved they receive mail at `email` (docs/auth.md). */
+  readonly emailVerified: boolean;
   readonly role: Role;
   readonly disabled: boolean;
   readonly createdAt: string;

@@ -70,7 +70,7 @@ describe.each(STORES)('storage contract: $name', (factory) => {
       const input = newUser({ username: 'Alice.Smith', email: 'a@example.com', role: 'admin' });
       const row = await store.users.insertUser(input);
       expect(row).toEqual({
-        id: input.id, username: 'alice.smith', email: 'a@example.com', passwordHash: input.passwordHash,
+        id: input.id, username: 'alice.smith', email: 'a@example.com', emailVerified: false, passwordHash: input.passwordHash,
         role: 'admin', disabled: false, createdAt: at(0), updatedAt: at(0),
       });
       expect(await store.users.findUserById(input.id)).toEqual(row);
@@ -105,6 +105,20 @@ describe.each(STORES)('storage contract: $name', (factory) => {
       expect(cleared).toEqual({ ...u, email: null, passwordHash: 'h2', role: 'admin', disabled: true, updatedAt: at(120) });
       expect(await store.users.findUserById(u.id)).toEqual(cleared);
       expect(await store.users.updateUser('missing', { updatedAt: at(1) })).toBeNull();
+    });
+
+    it('stores whether the email is verified, on insert and on update', async () => {
+      const verified = await store.users.insertUser(newUser({ email: 'v@example.com', emailVerified: true }));
+      expect(verified.emailVerified).toBe(true);
+      const u = await store.users.insertUser(newUser({ email: 'u@example.com' }));
+      expect(u.emailVerified).toBe(false);
+      const changed = await store.users.updateUser(u.id, { emailVerified: true, updatedAt: at(60) });
+      expect(changed).toEqual({ ...u, emailVerified: true, updatedAt: at(60) });
+      // Left out, it stays as it is.
+      expect(await store.users.updateUser(u.id, { role: 'admin', updatedAt: at(61) })).toMatchObject({ emailVerified: true, role: 'admin' });
+      expect(await store.users.findUserByUsername(u.username)).toMatchObject({ emailVerified: true });
+      await store.sessions.insertSession({ id: 's_verified', userId: u.id, createdAt: at(0), expiresAt: at(3600) });
+      expect((await store.sessions.findSessionIdentity('s_verified'))?.user.emailVerified).toBe(true);
     });
 
     it('deletes a user with their sessions and refresh tokens', async () => {

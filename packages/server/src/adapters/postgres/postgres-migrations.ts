@@ -174,6 +174,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX users_email_lower_idx ON users (lower(email)) WHERE email IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'users_email_verified',
+    // Whether the user proved they receive mail at `email` (docs/auth.md). Existing users start unverified.
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];
 
 /**

@@ -11,7 +11,7 @@ import { makePostgresRelationRepository } from './postgres-relations.js';
 import { makePostgresRecordRepository } from './postgres-records.js';
 
 interface UserRecord {
-  id: string; username: string; email: string | null; password_hash: string;
+  id: string; username: string; email: string | null; email_verified: boolean; password_hash: string;
   role: string; disabled: boolean; created_at: Date; updated_at: Date;
 }
 interface SessionRecord { id: string; user_id: string; created_at: Date; expires_at: Date; revoked_at: Date | null }
@@ -36,7 +36,7 @@ export type Atomic = <T>(fn: (run: Run) => Promise<T>) => Promise<T>;
 
 type Isolation = NonNullable<TransactionOptions['isolation']>;
 
-const USER = 'id, username, email, password_hash, role, disabled, created_at, updated_at';
+const USER = 'id, username, email, email_verified, password_hash, role, disabled, created_at, updated_at';
 const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
 
 /** Key of the advisory lock of changes that may take away an admin (`lockAdminChanges`): "admins" in ASCII. */
@@ -50,7 +50,7 @@ const isoOrNull = (d: Date | null): string | null => (d === null ? null : d.toIS
 
 function toUser(r: UserRecord): UserRow {
   return {
-    id: r.id, username: r.username, email: r.email, passwordHash: r.password_hash, role: r.role as Role,
+    id: r.id, username: r.username, email: r.email, emailVerified: r.email_verified, passwordHash: r.password_hash, role: r.role as Role,
     disabled: r.disabled, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
   };
 }
@@ -75,9 +75,9 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
     users: {
       async insertUser(u) {
         const result = await run<UserRecord>('sigil_insert_user',
-          `INSERT INTO users (id, username, email, password_hash, role, disabled, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, false, $6, $6) RETURNING ${USER}`,
-          [u.id, u.username.toLowerCase(), u.email, u.passwordHash, u.role, u.createdAt]);
+          `INSERT INTO users (id, username, email, password_hash, role, disabled, created_at, updated_at, email_verified)
+           VALUES ($1, $2, $3, $4, $5, false, $6, $6, $7) RETURNING ${USER}`,
+          [u.id, u.username.toLowerCase(), u.email, u.passwordHash, u.role, u.createdAt, u.emailVerified ?? false]);
         return toUser(first(result)!);
       },
       async findUserById(id) {
@@ -110,9 +110,10 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
              password_hash = coalesce($4::text, password_hash),
              role = coalesce($5::text, role),
              disabled = coalesce($6::boolean, disabled),
-             updated_at = $7::timestamptz
+             updated_at = $7::timestamptz,
+             email_verified = coalesce($8::boolean, email_verified)
            WHERE id = $1 RETURNING ${USER}`,
-          [id, c.email !== undefined, c.email ?? null, c.passwordHash ?? null, c.role ?? null, c.disabled ?? null, c.updatedAt]));
+          [id, c.email !== undefined, c.email ?? null, c.passwordHash ?? null, c.role ?? null, c.disabled ?? null, c.updatedAt, c.emailVerified ?? null]));
         return row === undefined ? null : toUser(row);
       },
       async deleteUser(id) {
@@ -142,7 +143,7 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
       async findSessionIdentity(sessionId) {
         // The per-request hot path: one prepared statement, two primary-key lookups.
         const row = first(await run<IdentityRecord>('sigil_session_identity',
-          `SELECT u.id, u.username, u.email, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
+          `SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
                   s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, [sessionId]));
         if (row === undefined) return null;

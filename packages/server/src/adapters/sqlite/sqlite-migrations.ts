@@ -175,6 +175,14 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX users_email_lower_idx ON users (lower(email)) WHERE email IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'users_email_verified',
+    // Whether the user proved they receive mail at `email` (docs/auth.md). Existing users start unverified.
+    sql: `
+      ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0 CHECK (email_verified IN (0, 1));
+    `,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */

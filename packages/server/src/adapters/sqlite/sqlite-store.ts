@@ -18,7 +18,7 @@ import { preparePrivateDatabaseFile } from './sqlite-files.js';
 type Db = Database.Database;
 
 interface UserRecord {
-  id: string; username: string; email: string | null; password_hash: string;
+  id: string; username: string; email: string | null; email_verified: number; password_hash: string;
   role: string; disabled: number; created_at: string; updated_at: string;
 }
 interface SessionRecord { id: string; user_id: string; created_at: string; expires_at: string; revoked_at: string | null }
@@ -28,7 +28,7 @@ interface IdentityRecord extends UserRecord {
 interface TokenRecord { token_hash: string; session_id: string; created_at: string; used_at: string | null }
 interface ResetRecord { token_hash: string; user_id: string; created_at: string; expires_at: string; used_at: string | null }
 
-const USER = 'id, username, email, password_hash, role, disabled, created_at, updated_at';
+const USER = 'id, username, email, email_verified, password_hash, role, disabled, created_at, updated_at';
 const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
 
 /** Statements that only read; prepared on the reader and on the writer (for reads inside transactions). */
@@ -45,7 +45,7 @@ function prepareReads(db: Db) {
     session: db.prepare<[string], SessionRecord>(`SELECT ${SESSION} FROM sessions WHERE id = ?`),
     // The per-request hot path: one statement, one B-tree lookup per table.
     identity: db.prepare<[string], IdentityRecord>(
-      `SELECT u.id, u.username, u.email, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
+      `SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
               s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
     ),
@@ -58,14 +58,15 @@ function prepareReads(db: Db) {
 
 function prepareWrites(db: Db) {
   return {
-    insertUser: db.prepare<[Record<string, string | null>], UserRecord>(
-      `INSERT INTO users (id, username, email, password_hash, role, disabled, created_at, updated_at)
-       VALUES (@id, @username, @email, @passwordHash, @role, 0, @createdAt, @createdAt) RETURNING ${USER}`,
+    insertUser: db.prepare<[Record<string, string | number | null>], UserRecord>(
+      `INSERT INTO users (id, username, email, email_verified, password_hash, role, disabled, created_at, updated_at)
+       VALUES (@id, @username, @email, @emailVerified, @passwordHash, @role, 0, @createdAt, @createdAt) RETURNING ${USER}`,
     ),
     // One statement for any subset of changes: a flag per nullable column, COALESCE for the rest.
     updateUser: db.prepare<[Record<string, string | number | null>], UserRecord>(
       `UPDATE users SET
          email = CASE WHEN @setEmail THEN @email ELSE email END,
+         email_verified = coalesce(@emailVerified, email_verified),
          password_hash = coalesce(@passwordHash, password_hash),
          role = coalesce(@role, role),
          disabled = coalesce(@disabled, disabled),
@@ -130,7 +131,7 @@ const narrow = <A, B>(exec: Exec<A>, pick: (a: A) => B): Exec<B> => (op) => exec
 
 function toUser(r: UserRecord): UserRow {
   return {
-    id: r.id, username: r.username, email: r.email, passwordHash: r.password_hash, role: r.role as Role,
+    id: r.id, username: r.username, email: r.email, emailVerified: r.email_verified === 1, passwordHash: r.password_hash, role: r.role as Role,
     disabled: r.disabled === 1, createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }
@@ -155,7 +156,10 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
     relations: makeSqliteRelationRepository(readSide, writeSide),
     users: {
       async insertUser(u) {
-        const params = { id: u.id, username: u.username.toLowerCase(), email: u.email, passwordHash: u.passwordHash, role: u.role, createdAt: isoText(u.createdAt) };
+        const params = {
+          id: u.id, username: u.username.toLowerCase(), email: u.email, emailVerified: Number(u.emailVerified ?? false),
+          passwordHash: u.passwordHash, role: u.role, createdAt: isoText(u.createdAt),
+        };
         return then(write((s) => s.insertUser.get(params)), (r) => toUser(r!));
       },
       async findUserById(id) { return then(read((s) => s.userById.get(id)), userOrNull); },
@@ -168,6 +172,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
       async updateUser(id, c) {
         const params = {
           id, setEmail: c.email === undefined ? 0 : 1, email: c.email ?? null, passwordHash: c.passwordHash ?? null,
+          emailVerified: c.emailVerified === undefined ? null : Number(c.emailVerified),
           role: c.role ?? null, disabled: c.disabled === undefined ? null : Number(c.disabled), updatedAt: isoText(c.updatedAt),
         };
         return then(write((s) => s.updateUser.get(params)), userOrNull);

@@ -80,6 +80,16 @@ export function createAuthService(opts: AuthServiceOptions) {
     if (session) opts.onUserChanged(session.userId);
   }
 
+  /**
+   * The one place where a proven identity (a password, an identity
+   * provider) becomes a session: every gate on signing in belongs here, so
+   * no way of signing in can skip one.
+   */
+  async function signInUser(user: UserRow): Promise<AuthResponse> {
+    if (user.disabled) throw new AppError('forbidden', 'This account is disabled.');
+    return store.transaction(async (tx) => ({ user: toUserDto(user), ...(await startSession(tx, user)) }));
+  }
+
   return {
     async register(input: RegisterInput, origin: RequestOrigin): Promise<AuthResponse> {
       const username = normalizeUsername(input.username);
@@ -115,9 +125,10 @@ export function createAuthService(opts: AuthServiceOptions) {
         throw new AppError('invalid_credentials');
       }
       opts.throttle.succeeded(username, origin.address);
-      if (user.disabled) throw new AppError('forbidden', 'This account is disabled.');
-      return store.transaction(async (tx) => ({ user: toUserDto(user), ...(await startSession(tx, user)) }));
+      return signInUser(user);
     },
+
+    signInUser,
 
     async refresh(refreshToken: unknown): Promise<TokenPair> {
       if (typeof refreshToken !== 'string' || refreshToken === '' || refreshToken.length > 256) {

@@ -46,6 +46,7 @@ export function toUserDto(row: UserRow): UserDto {
     id: row.id,
     username: row.username,
     email: row.email,
+    emailVerified: row.emailVerified,
     role: row.role,
     disabled: row.disabled,
     createdAt: row.createdAt,

@@ -9,6 +9,8 @@ export interface UserRow {
   /** Lower-cased; unique; immutable. */
   readonly username: string;
   readonly email: string | null;
+  /** The user proved they receive mail at `email` (a verification link, or an identity provider that verified it). */
+  readonly emailVerified: boolean;
   readonly passwordHash: string;
   readonly role: Role;
   readonly disabled: boolean;
@@ -21,6 +23,8 @@ export interface NewUser {
   readonly id: string;
   readonly username: string;
   readonly email: string | null;
+  /** Default false. */
+  readonly emailVerified?: boolean;
   readonly passwordHash: string;
   readonly role: Role;
   readonly createdAt: string;
@@ -28,6 +32,7 @@ export interface NewUser {
 
 export interface UserChanges {
   readonly email?: string | null;
+  readonly emailVerified?: boolean;
   readonly passwordHash?: string;
   readonly role?: Role;
   readonly disabled?: boolean;

@@ -2,11 +2,12 @@
 
 export const userSchema = {
   type: 'object',
-  required: ['id', 'username', 'email', 'role', 'disabled', 'createdAt', 'updatedAt'],
+  required: ['id', 'username', 'email', 'emailVerified', 'role', 'disabled', 'createdAt', 'updatedAt'],
   properties: {
     id: { type: 'string' },
     username: { type: 'string' },
     email: { type: ['string', 'null'] },
+    emailVerified: { type: 'boolean' },
     role: { type: 'string', enum: ['user', 'admin'] },
     disabled: { type: 'boolean' },
     createdAt: { type: 'string', format: 'date-time' },
