@@ -26,6 +26,7 @@ import { createRelationIntegrity } from './core/records/relation-integrity.js';
 import type { Store } from './core/storage/store.js';
 import { createUserService, type UserService } from './core/users/user-service.js';
 import { buildHttp } from './http/build-http.js';
+import { createMetrics } from './metrics/metrics.js';
 import { dashboardDistDir, loadDashboard } from './http/routes/dashboard-routes.js';
 
 export interface SigilOptions {
@@ -88,6 +89,8 @@ export interface Sigil {
   readonly catalog: CollectionCatalog;
   readonly records: RecordService;
   readonly realtime: Realtime;
+  /** Where the separate metrics listener (METRICS_LISTEN) answers, once the app is ready; undefined otherwise. */
+  readonly metricsUrl: string | undefined;
   /** Stops accepting requests, waits for in-flight ones, then closes the database. */
   close(): Promise<void>;
 }
@@ -178,6 +181,17 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       if (created) logger.info({ username: created.username }, 'created the admin from SIGIL_ADMIN_USERNAME');
     }
 
+    const metrics = config.metrics ? createMetrics({ now: () => clock.now() }) : undefined;
+    metrics?.attach({
+      realtime: () => ({ connections: live.hub.size, subscriptions: live.hub.subscriptionCount }),
+      changeLog: async () => {
+        const [oldestSeq, latestSeq] = await Promise.all([store.changes.oldestSeq(), store.changes.latestSeq()]);
+        return { oldestSeq, latestSeq };
+      },
+      pool: () => store.poolStats(),
+    });
+    let metricsUrl: string | undefined;
+
     const dashboard = loadDashboard(dashboardDistDir());
     if (dashboard === null) logger.warn('the dashboard is not built (npm run build): /_/ answers 503');
     const http = await buildHttp({
@@ -212,6 +226,14 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       trustProxy: config.trustProxy,
       exposeInternalMessages: config.nodeEnv === 'development',
       linger: config.linger,
+      metrics: metrics && config.metrics && {
+        metrics,
+        config: config.metrics,
+        onListening: (url) => {
+          metricsUrl = url;
+          logger.info({ url }, 'metrics listening');
+        },
+      },
     });
 
     const pruneTimer = setInterval(() => {
@@ -239,6 +261,9 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       catalog,
       records,
       realtime: live,
+      get metricsUrl() {
+        return metricsUrl;
+      },
       close() {
         closing ??= (async () => {
           clearInterval(pruneTimer);

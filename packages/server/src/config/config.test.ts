@@ -236,6 +236,25 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('are off unless METRICS_TOKEN or METRICS_LISTEN is set', () => {
+      expect(load({}).metrics).toBeUndefined();
+    });
+
+    it('read a token and a separate listen address', () => {
+      expect(load({ METRICS_TOKEN: STRONG }).metrics).toEqual({ token: STRONG, listen: undefined });
+      expect(load({ METRICS_LISTEN: '9464' }).metrics).toEqual({ token: undefined, listen: { host: '127.0.0.1', port: 9464 } });
+      expect(load({ METRICS_LISTEN: '0.0.0.0:9464', METRICS_TOKEN: STRONG }).metrics).toEqual({ token: STRONG, listen: { host: '0.0.0.0', port: 9464 } });
+      expect(load({ METRICS_LISTEN: '[::1]:9464' }).metrics?.listen).toEqual({ host: '::1', port: 9464 });
+    });
+
+    it('refuse a weak token, a malformed address and the API port', () => {
+      expect(errorOf({ METRICS_TOKEN: 'metrics' }).message).toContain('METRICS_TOKEN is too weak');
+      for (const listen of ['nope', '127.0.0.1:', ':9464', '70000', 'a b:1']) expect(errorOf({ METRICS_LISTEN: listen }).variable).toBe('METRICS_LISTEN');
+      expect(errorOf({ PORT: '3000', METRICS_LISTEN: '3000' }).message).toContain("must not be the API's port");
+    });
+  });
+
   describe('JWT_SECRET in production', () => {
     it('is required', () => {
       expect(errorOf({ NODE_ENV: 'production' }).variable).toBe('JWT_SECRET');

@@ -73,6 +73,15 @@ export interface Config {
   readonly passwordResetTtlSeconds: number;
   /** Reset requests for one email address from all client addresses. */
   readonly passwordResetRateLimitPerEmail: RateLimitSpec;
+  /** `GET /metrics` (Prometheus); `undefined`: off. See docs/operations.md. */
+  readonly metrics: MetricsConfig | undefined;
+}
+
+export interface MetricsConfig {
+  /** Scrapers send `Authorization: Bearer <token>`; `undefined`: no token (only with a separate `listen`). */
+  readonly token: string | undefined;
+  /** A separate listener for /metrics only; `undefined`: served on the API's port (then a token is required). */
+  readonly listen: { readonly host: string; readonly port: number } | undefined;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -125,6 +134,8 @@ export const CONFIG_VARIABLES = [
   'PUBLIC_URL',
   'PASSWORD_RESET_TTL',
   'PASSWORD_RESET_RATE_LIMIT_PER_EMAIL',
+  'METRICS_TOKEN',
+  'METRICS_LISTEN',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -208,6 +219,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const passwordResetTtlSeconds = duration('PASSWORD_RESET_TTL', get('PASSWORD_RESET_TTL') ?? '30m');
   if (passwordResetTtlSeconds < 60 || passwordResetTtlSeconds > 86_400) throw new ConfigError('PASSWORD_RESET_TTL', 'must be from 1m to 24h');
   const passwordResetRateLimitPerEmail = rateLimit('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL', get('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL') ?? '5/1h');
+  const metrics = parseMetrics(get('METRICS_TOKEN'), get('METRICS_LISTEN'), host, port);
 
   return deepFreeze({
     nodeEnv,
@@ -245,7 +257,26 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     publicUrl,
     passwordResetTtlSeconds,
     passwordResetRateLimitPerEmail,
+    metrics,
   });
+}
+
+function parseMetrics(token: string | undefined, listen: string | undefined, host: string, port: number): MetricsConfig | undefined {
+  if (token === undefined && listen === undefined) return undefined;
+  if (token !== undefined) {
+    const problem = checkSecretStrength(token);
+    if (problem !== null) throw new ConfigError('METRICS_TOKEN', `is too weak: ${problem} (e.g. \`openssl rand -base64 48\`)`);
+  }
+  if (listen === undefined) return { token, listen: undefined };
+  // `9464`, `127.0.0.1:9464` or `[::1]:9464`.
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):)?(\d{1,5})$/.exec(listen);
+  const listenPort = match ? Number(match[2]) : NaN;
+  if (!match || listenPort > 65535) {
+    throw new ConfigError('METRICS_LISTEN', `must be a port or host:port like 127.0.0.1:9464 (got "${listen}")`);
+  }
+  const listenHost = match[1] === undefined ? '127.0.0.1' : match[1].replace(/^\[|\]$/g, '');
+  if (listenPort === port && port !== 0) throw new ConfigError('METRICS_LISTEN', `must not be the API's port (${port})`);
+  return { token, listen: { host: listenHost, port: listenPort } };
 }
 
 const MAILBOX_RE = /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$/;

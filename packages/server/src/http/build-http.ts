@@ -25,6 +25,9 @@ import { demoRoutes } from './routes/demo-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { realtimeRoutes, type RealtimeTransportOptions } from '../ws/realtime-route.js';
 import { healthRoutes } from './routes/health-routes.js';
+import type { MetricsConfig } from '../config/config.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { installMetricsEndpoint } from './metrics-endpoint.js';
 import { userRoutes } from './routes/user-routes.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -49,6 +52,8 @@ export interface HttpDeps {
   /** Development only: put internal error messages in 500 responses. */
   readonly exposeInternalMessages: boolean;
   readonly linger: LingerBounds;
+  /** Prometheus metrics (METRICS_TOKEN / METRICS_LISTEN); absent: none, and no per-request cost. */
+  readonly metrics?: { readonly metrics: Metrics; readonly config: MetricsConfig; readonly onListening: (url: string) => void } | undefined;
 }
 
 export interface ConnectionLimits {
@@ -104,6 +109,15 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     done();
   });
   installStorableInputCheck(app);
+  if (deps.metrics) {
+    const { metrics } = deps.metrics;
+    // The route's pattern, never the URL itself: one series per route, however many ids are asked for.
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+    installMetricsEndpoint(app, metrics, deps.metrics.config, deps.metrics.onListening);
+  }
 
   if (deps.corsOrigins.length > 0) {
     await app.register(cors, {
@@ -124,7 +138,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   batchRoutes(app, { records: deps.records, hooks });
   adminRoutes(app, { status: deps.status, hooks });
   accessPreviewRoutes(app, { preview: deps.accessPreview, hooks });
-  await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins });
+  await realtimeRoutes(app, { ...deps.realtime, corsOrigins: deps.corsOrigins, metrics: deps.metrics?.metrics });
   openApiRoutes(app, { collections: deps.collections, hooks });
   demoRoutes(app);
   dashboardRoutes(app, { files: deps.dashboard });

@@ -33,8 +33,12 @@ const MAX_SHARED_FRAMES = 1024;
 export interface Outbox {
   /** Queues a message only this socket gets. */
   push(text: string): void;
-  /** Queues a message many sockets get (a change): framed once for all of them. */
-  pushShared(text: string): void;
+  /**
+   * Queues a message many sockets get (a change): framed once for all of
+   * them. `committedAtMs`: a live change's commit time, for the delivery-lag
+   * metric.
+   */
+  pushShared(text: string, committedAtMs?: number): void;
   /** Writes what is queued now. */
   flush(): void;
   /** Bytes queued and not yet handed to the socket. */
@@ -67,8 +71,15 @@ export class FrameWriter {
   private lastFlushAt = -Infinity;
   private lastBatch: readonly Buffer[] = [];
   private lastJoined: Buffer | undefined;
+  /** Live changes queued since the last flush (each once, however many sockets get it), with their commit times. */
+  private readonly liveFrames = new Set<Buffer>();
+  private liveCommits: number[] = [];
 
-  constructor(private readonly flushIntervalMs: number) {}
+  /** `onDelivered`: told, after each flush, the commit time of every live change it wrote (the delivery-lag metric). */
+  constructor(
+    private readonly flushIntervalMs: number,
+    private readonly onDelivered?: (committedAtMs: number) => void,
+  ) {}
 
   outbox(socket: WebSocket): Outbox {
     const raw = (socket as unknown as { _socket?: RawSocket })._socket;
@@ -92,7 +103,14 @@ export class FrameWriter {
     };
     return {
       push: (text) => queue(textFrame(text)),
-      pushShared: (text) => queue(this.sharedFrame(text)),
+      pushShared: (text, committedAtMs) => {
+        const frame = this.sharedFrame(text);
+        if (committedAtMs !== undefined && this.onDelivered !== undefined && !this.liveFrames.has(frame)) {
+          this.liveFrames.add(frame);
+          this.liveCommits.push(committedAtMs);
+        }
+        queue(frame);
+      },
       flush,
       bytes: () => pendingBytes,
     };
@@ -135,6 +153,12 @@ export class FrameWriter {
     this.timer = undefined;
     this.lastFlushAt = performance.now();
     for (const flush of this.due) flush();
+    if (this.liveCommits.length > 0) {
+      const commits = this.liveCommits;
+      this.liveCommits = [];
+      this.liveFrames.clear();
+      for (const at of commits) this.onDelivered?.(at);
+    }
   };
 
   /** Stops the timer (server shutdown); queued frames are dropped with their sockets. */

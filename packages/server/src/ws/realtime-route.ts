@@ -1,11 +1,12 @@
 import websocket, { type WebSocket } from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData } from 'ws';
-import { CLOSE_CODES, type ServerMessage } from '@sigil/protocol';
+import { CLOSE_CODES, ERROR_STATUS, type ServerMessage } from '@sigil/protocol';
 import type { RealtimeHub } from '../core/realtime/realtime-hub.js';
 import { addressKey } from '../core/auth/address-key.js';
 import { AppError } from '../core/errors.js';
 import { sendError } from '../http/error-handler.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { FrameWriter } from './frame-writer.js';
 
 export interface RealtimeTransportOptions {
@@ -29,6 +30,8 @@ export interface RealtimeTransportOptions {
   readonly maxConnections: number;
   /** Open connections per client address group (see addressKey); one more is answered 429. */
   readonly maxConnectionsPerAddress: number;
+  /** Counts refusals, slow-consumer closes and delivery lag (only when metrics are on). */
+  readonly metrics?: Metrics | undefined;
 }
 
 /** How long a client the server closes has to answer the close frame before it is dropped. */
@@ -46,7 +49,8 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
   await app.register(websocket, { options: { maxPayload: opts.maxMessageBytes, perMessageDeflate: false }, errorHandler: onSocketError });
   const alive = new WeakMap<WebSocket, boolean>();
   const sockets = new Set<WebSocket>();
-  const frames = new FrameWriter(opts.flushIntervalMs);
+  const { metrics } = opts;
+  const frames = new FrameWriter(opts.flushIntervalMs, metrics && ((at) => metrics.delivered(at)));
 
   const pinger = setInterval(() => {
     for (const socket of sockets) {
@@ -117,6 +121,8 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
       // handshake soon, drop it; ws would otherwise wait 30 s, holding what is
       // queued for it.
       const closeSocket = (code: number, reason: string): void => {
+        if (code === CLOSE_CODES.slowConsumer) metrics?.slowConsumerClosed();
+        else if (code === CLOSE_CODES.invalidToken) metrics?.authFailure('realtime');
         outbox.flush();
         socket.close(code, reason);
         setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
@@ -138,16 +144,19 @@ export async function realtimeRoutes(app: FastifyInstance, opts: RealtimeTranspo
       // this route alike are held to the same outbound cap and error budget.
       const send = (message: ServerMessage): void => {
         if (socket.readyState !== socket.OPEN) return;
-        if (message.type === 'error' && !errors.spend()) {
-          cut(CLOSE_CODES.policyViolation, 'too many invalid messages');
-          return;
+        if (message.type === 'error') {
+          if (!errors.spend()) {
+            cut(CLOSE_CODES.policyViolation, 'too many invalid messages');
+            return;
+          }
+          if (metrics) countRefusal(metrics, message.code);
         }
         outbox.push(JSON.stringify(message));
         if (bufferedBytes() > opts.maxBufferedBytes) cut(CLOSE_CODES.slowConsumer, 'slow consumer: resume with since');
       };
       const conn = opts.hub.connect({
         send,
-        sendText: (text) => outbox.pushShared(text),
+        sendText: (text, committedAtMs) => outbox.pushShared(text, committedAtMs),
         close: closeSocket,
         bufferedBytes,
       });
@@ -237,4 +246,10 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+function countRefusal(metrics: Metrics, code: keyof typeof ERROR_STATUS): void {
+  const status = ERROR_STATUS[code];
+  if (status === 401) metrics.authFailure('realtime');
+  else if (status === 429) metrics.rateLimited('realtime');
 }

@@ -346,6 +346,7 @@ function createStore(pool: pg.Pool, onStatement: ((sql: string) => void) | undef
 
   return {
     dialect: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max }),
     ...makeRepositories(poolRun, (fn) => inTransaction(fn, 'serializable')),
     async transaction(fn, options) {
       return inTransaction((run) => fn(makeRepositories(run, null)), options?.isolation ?? 'serializable');

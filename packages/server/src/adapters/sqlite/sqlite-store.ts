@@ -351,6 +351,7 @@ function createStore(writer: Db, reader: Db, readCacheBytes: number): Store {
 
   return {
     dialect: 'sqlite',
+    poolStats: () => null,
     ...makeRepositories(read, write, forget),
     // Note: inside `fn`, use `tx`; calling the store itself would wait for this very transaction.
     async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {

@@ -8,7 +8,8 @@ import type { ChangeRow } from '../records/record.js';
 export interface ClientSink {
   send(message: ServerMessage): void;
   /** Sends an already serialized message as a text frame (change events are serialized once for all subscribers). */
-  sendText(text: string): void;
+  /** `committedAtMs`: set for a live change (not a replayed one), for the delivery-lag metric. */
+  sendText(text: string, committedAtMs?: number): void;
   close(code: number, reason: string): void;
   /** Bytes queued for the client and not yet written to the network. */
   bufferedBytes(): number;

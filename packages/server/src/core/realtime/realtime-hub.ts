@@ -53,6 +53,8 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
   let processedSeq = 0;
   /** The seq of the last dispatched change that ended its transaction: before it, no transaction is half dispatched. */
   let boundarySeq = 0;
+  /** While live delivery runs: the commit time of the change being dispatched (replays leave it undefined). */
+  let liveCommittedAt: number | undefined;
 
   function send(conn: RealtimeConnection, message: ServerMessage): void {
     if (conn.closed) return;
@@ -136,7 +138,7 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
 
   function sendChange(conn: RealtimeConnection, sub: Subscription, change: ChangeRow, op: HeldChange['op'], txEnd: boolean, expand: HeldChange['expand']): void {
     if (conn.closed) return;
-    conn.sink.sendText(changeMessage(change, sub.id, op, txEnd, expand));
+    conn.sink.sendText(changeMessage(change, sub.id, op, txEnd, expand), liveCommittedAt);
     cutIfSlow(conn);
   }
 
@@ -275,8 +277,13 @@ export function createRealtimeHub(opts: RealtimeHubOptions) {
       const collection = await collectionOrNull(change.collection);
       const deliverAll = (): void => {
         processedSeq = change.seq;
-        for (const conn of connections) {
-          for (const sub of conn.subscriptions.values()) if (sub.state === 'live') deliver(conn, sub, change, collection);
+        liveCommittedAt = Date.parse(change.createdAt);
+        try {
+          for (const conn of connections) {
+            for (const sub of conn.subscriptions.values()) if (sub.state === 'live') deliver(conn, sub, change, collection);
+          }
+        } finally {
+          liveCommittedAt = undefined;
         }
         if (change.txEnd) boundarySeq = change.seq;
       };

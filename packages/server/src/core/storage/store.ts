@@ -372,6 +372,15 @@ export interface TransactionOptions {
   readonly isolation?: 'serializable' | 'read committed';
 }
 
+export interface PoolStats {
+  /** Connections open (idle or lent out). */
+  readonly total: number;
+  readonly idle: number;
+  /** Queries waiting for a connection. */
+  readonly waiting: number;
+  readonly max: number;
+}
+
 /**
  * Everything Sigil keeps. Operations outside `transaction` commit on their
  * own (one that takes several statements, such as `insertCollection`, in a
@@ -391,6 +400,8 @@ export interface Store extends StoreTransaction {
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
+  /** The connection pool's use, for metrics; null when the engine has no pool (SQLite: one writer, one reader). */
+  poolStats(): PoolStats | null;
   /** Closes connections; later calls fail. */
   close(): Promise<void>;
 }
