@@ -49,7 +49,7 @@ export async function api(baseUrl: string, method: string, path: string, opts: {
   return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
-function expectStatus(res: ApiResponse, status: number, what: string): void {
+export function expectStatus(res: ApiResponse, status: number, what: string): void {
   if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
 }
 
