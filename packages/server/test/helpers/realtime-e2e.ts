@@ -100,7 +100,7 @@ export interface Writer {
   /** Ids of acknowledged (201) writes, per collection, in acknowledgement order. */
   readonly acked: Map<string, string[]>;
   readonly ackedCount: number;
-  /** Attempts that failed (network error or 5xx), expected while a server is down. */
+  /** Attempts that failed (network error, 502 or 503), expected while a server is down. */
   readonly failed: number;
   /** What the last failed attempt got. */
   readonly lastFailure: string;
@@ -132,7 +132,8 @@ export function startWriter(opts: { url: () => string; token: string; collection
         if (res.status === 201) {
           acked.get(collection)!.push(res.body['id'] as string);
           ackedCount += 1;
-        } else if (res.status === 503) {
+        } else if (res.status === 503 || res.status === 502) {
+          // 503: the instance is shutting down or the database is away; 502: a proxy lost the instance mid-request.
           failed += 1;
           lastFailure = `503 ${JSON.stringify(res.body)}`;
           await sleep(20);

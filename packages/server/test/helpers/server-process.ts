@@ -30,11 +30,11 @@ export function runCli(args: string[], opts: { env: Record<string, string>; cwd:
   });
 }
 
-/** Starts `sigil serve --port 0` and resolves once it prints its URL. */
-export function startServerProcess(opts: { env: Record<string, string>; cwd: string; timeoutMs?: number }): Promise<ServerProcess> {
+/** Starts `sigil serve --port <port>` (default 0: any free port) and resolves once it prints its URL. */
+export function startServerProcess(opts: { env: Record<string, string>; cwd: string; timeoutMs?: number; port?: number }): Promise<ServerProcess> {
   assertBuilt();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', '0'], { cwd: opts.cwd, env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', String(opts.port ?? 0)], { cwd: opts.cwd, env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
