@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { parseRateLimit } from '../core/auth/rate-limiter.js';
 import { checkSecretStrength } from './secret-strength.js';
+import { IDENTITY_PROVIDER_VARIABLES, parseIdentityProviders, type IdentityProvidersConfig } from './identity-providers-config.js';
 
 export interface RateLimitSpec {
   readonly limit: number;
@@ -73,6 +74,8 @@ export interface Config {
   readonly passwordResetTtlSeconds: number;
   /** Reset requests for one email address from all client addresses. */
   readonly passwordResetRateLimitPerEmail: RateLimitSpec;
+  /** Sign-in with identity providers (OIDC_PROVIDERS, GITHUB_*, OAUTH_REDIRECT_URLS, SERVER_URL). */
+  readonly identityProviders: IdentityProvidersConfig;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -125,6 +128,7 @@ export const CONFIG_VARIABLES = [
   'PUBLIC_URL',
   'PASSWORD_RESET_TTL',
   'PASSWORD_RESET_RATE_LIMIT_PER_EMAIL',
+  ...IDENTITY_PROVIDER_VARIABLES,
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -208,6 +212,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const passwordResetTtlSeconds = duration('PASSWORD_RESET_TTL', get('PASSWORD_RESET_TTL') ?? '30m');
   if (passwordResetTtlSeconds < 60 || passwordResetTtlSeconds > 86_400) throw new ConfigError('PASSWORD_RESET_TTL', 'must be from 1m to 24h');
   const passwordResetRateLimitPerEmail = rateLimit('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL', get('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL') ?? '5/1h');
+  const identityProviders = parseIdentityProviders(get, Object.keys(env).filter((name) => get(name) !== undefined), {
+    nodeEnv, publicUrl, fail: (variable, problem) => new ConfigError(variable, problem),
+  });
 
   return deepFreeze({
     nodeEnv,
@@ -245,6 +252,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     publicUrl,
     passwordResetTtlSeconds,
     passwordResetRateLimitPerEmail,
+    identityProviders,
   });
 }
 
