@@ -83,7 +83,14 @@ export function createOAuthSignIn(opts: OAuthSignInOptions) {
     const state = randomToken();
     const nonce = randomToken();
     const codeVerifier = randomToken();
-    const url = await p.authorizationUrl({ state, nonce, codeChallenge: s256(codeVerifier), redirectUri: callbackUri(name) });
+    let url: string;
+    try {
+      url = await p.authorizationUrl({ state, nonce, codeChallenge: s256(codeVerifier), redirectUri: callbackUri(name) });
+    } catch (error) {
+      // Discovery failed: the provider is down or not what OIDC_<NAME>_ISSUER says; nobody can sign in with it now.
+      if (isAppError(error)) throw new AppError('unavailable', `${error.message} Sign-in with ${p.label} is unavailable.`, { cause: error, retryAfter: 30 });
+      throw error;
+    }
     const now = clock.now();
     await store.oauth.insertAttempt({
       stateHash: sha256(state), provider: name, nonceHash: sha256(nonce), codeVerifier, redirectUrl,
