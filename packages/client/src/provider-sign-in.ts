@@ -1,3 +1,5 @@
+import type { UserDto } from '@sigil/protocol';
+
 /** Where the PKCE verifier waits while the browser is at the provider (per tab: sessionStorage). */
 export const VERIFIER_KEY = 'sigil.oauth.verifier';
 
@@ -28,7 +30,7 @@ export interface ProviderReturnOptions {
 }
 
 /** What the provider's return brought: a session, or a linked account. */
-export type ProviderReturn = { readonly kind: 'signed-in'; readonly user: import('@sigil/protocol').UserDto } | { readonly kind: 'linked'; readonly provider: string };
+export type ProviderReturn = { readonly kind: 'signed-in'; readonly user: UserDto } | { readonly kind: 'linked'; readonly provider: string };
 
 const g = globalThis as unknown as {
   sessionStorage?: VerifierStorage;

@@ -73,7 +73,7 @@ describe('identity provider configuration', () => {
     [{ OAUTH_REDIRECT_URLS: 'ftp://app.example.com' }, 'OAUTH_REDIRECT_URLS', 'http(s)'],
     [{ SERVER_URL: 'https://user:pw@api.example.com' }, 'SERVER_URL', 'credentials'],
   ])('refuses %j (%s)', (env, variable, words) => {
-    const found = problem(env as Record<string, string>);
+    const found = problem(env);
     expect(found.variable).toBe(variable);
     expect(found.message).toContain(words);
   });
