@@ -159,6 +159,35 @@ describe.each(STORES)('sign-in with identity providers on $name', (backend) => {
     });
   });
 
+  describe.skipIf(backend.skipReason !== null)('passwords and races', () => {
+    it('a password reset by mail gives a provider-made account a password; then it may unlink', async () => {
+      const sub = uniqueName('sub');
+      const email = `${sub}@corp.example`;
+      idp.user = { sub, email, email_verified: true, preferred_username: sub.replace(/_/g, '-') };
+      const { user, accessToken } = await signIn('corp');
+      expect((await t.request({ method: 'POST', url: '/api/auth/forgot-password', body: { email } })).statusCode).toBe(202);
+      // Without SMTP_URL the test server logs each mail, link included.
+      const tokenInLogs = (): string | undefined => new RegExp(`to ${email}[\\s\\S]*?reset-password#token=([A-Za-z0-9_-]{43})`).exec(t.logs.join(''))?.[1];
+      await expect.poll(tokenInLogs, { timeout: 5000 }).toBeDefined();
+      expect((await t.request({ method: 'POST', url: '/api/auth/reset-password', body: { token: tokenInLogs(), password: 'a password at last' } })).statusCode).toBe(204);
+      const login = await t.request({ method: 'POST', url: '/api/auth/login', body: { username: user.username, password: 'a password at last' } });
+      expect(login.statusCode, login.body).toBe(200);
+      // The reset ended the provider session; the password session may unlink the provider now.
+      expectError(await t.request({ method: 'GET', url: '/api/auth/identities', token: accessToken }), 401, 'unauthorized');
+      const del = await t.request({ method: 'DELETE', url: '/api/auth/identities/corp', token: login.json<AuthResponse>().accessToken });
+      expect(del.statusCode, del.body).toBe(204);
+    });
+
+    it('two callbacks racing with one state: exactly one goes on', async () => {
+      idp.user = { sub: uniqueName('racer') };
+      const before = await userCount();
+      const { callback: path } = await throughProvider('corp');
+      const answers = await Promise.all([t.request({ method: 'GET', url: path }), t.request({ method: 'GET', url: path })]);
+      expect(answers.map((r) => r.statusCode).sort()).toEqual([302, 400]);
+      expect(await userCount()).toBe(before + 1);
+    });
+  });
+
   describe.skipIf(backend.skipReason !== null)('attacks, each refused with nothing created', () => {
     async function refusedAtCallback(tamper: () => void, expectedCode = 'unauthorized'): Promise<void> {
       const sub = uniqueName('victim');

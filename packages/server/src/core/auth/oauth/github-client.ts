@@ -10,7 +10,7 @@ import { form, providerJson, providerJsonArray } from './provider-http.js';
  * GITHUB_API_URL.
  */
 export function createGithubClient(config: GithubProviderConfig): IdentityProvider {
-  const api = (path: string, token: string): RequestInit => ({
+  const api = (token: string): RequestInit => ({
     headers: { accept: 'application/vnd.github+json', authorization: `Bearer ${token}`, 'user-agent': 'sigil', 'x-github-api-version': '2022-11-28' },
   });
   return {
@@ -37,10 +37,10 @@ export function createGithubClient(config: GithubProviderConfig): IdentityProvid
       // GitHub answers 200 with {"error": "bad_verification_code"} for a used or wrong code.
       const token = tokens['access_token'];
       if (typeof token !== 'string' || token === '') throw new AppError('unauthorized', `GitHub refused the code (${typeof tokens['error'] === 'string' ? tokens['error'] : 'no access token'}).`);
-      const user = await providerJson('user', `${config.apiUrl}/user`, api('/user', token));
+      const user = await providerJson('user', `${config.apiUrl}/user`, api(token));
       const id = user['id'];
       if ((typeof id !== 'number' || !Number.isSafeInteger(id)) && typeof id !== 'string') throw new AppError('unauthorized', 'GitHub sent no user id.');
-      const emails = await providerJsonArray('user/emails', `${config.apiUrl}/user/emails`, api('/user/emails', token));
+      const emails = await providerJsonArray('user/emails', `${config.apiUrl}/user/emails`, api(token));
       const primary = emails.find((e): e is { email: string } =>
         typeof e === 'object' && e !== null && (e as Record<string, unknown>)['primary'] === true && (e as Record<string, unknown>)['verified'] === true
         && typeof (e as Record<string, unknown>)['email'] === 'string');
