@@ -178,6 +178,17 @@ describe.each(STORES)('sign-in with identity providers on $name', (backend) => {
       expect(del.statusCode, del.body).toBe(204);
     });
 
+    it('logs neither the sign-in code, nor the verifier, nor the tokens', async () => {
+      idp.user = { sub: uniqueName('logged') };
+      const { callback: path, v } = await throughProvider('corp');
+      const code = (await callback(path)).fragment.get('code')!;
+      const res = await exchange(code, v);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<AuthResponse>();
+      const logs = t.logs.join('');
+      for (const secret of [code, v, body.accessToken, body.refreshToken, idp.clientSecret]) expect(logs).not.toContain(secret);
+    });
+
     it('two callbacks racing with one state: exactly one goes on', async () => {
       idp.user = { sub: uniqueName('racer') };
       const before = await userCount();
