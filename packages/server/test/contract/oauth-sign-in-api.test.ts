@@ -189,6 +189,16 @@ describe.each(STORES)('sign-in with identity providers on $name', (backend) => {
       for (const secret of [code, v, body.accessToken, body.refreshToken, idp.clientSecret]) expect(logs).not.toContain(secret);
     });
 
+    it('two exchanges racing with one sign-in code: exactly one session', async () => {
+      idp.user = { sub: uniqueName('racer') };
+      const { callback: path, v } = await throughProvider('corp');
+      const code = (await callback(path)).fragment.get('code')!;
+      const answers = await Promise.all([exchange(code, v), exchange(code, v)]);
+      expect(answers.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+      const ok = answers.find((r) => r.statusCode === 200)!;
+      expect(await endSessions(ok.json<AuthResponse>().user.id)).toBe(1);
+    });
+
     it('two callbacks racing with one state: exactly one goes on', async () => {
       idp.user = { sub: uniqueName('racer') };
       const before = await userCount();
