@@ -1,4 +1,6 @@
-import type { AuthResponse, TokenPair, UserDto } from '@sigil/protocol';
+import { isErrorCode } from '@sigil/protocol';
+import type { AuthResponse, IdentityDto, IdentityProviderDto, TokenPair, UserDto } from '@sigil/protocol';
+import { currentUrl, hrefOf, navigateOf, pkcePair, replaceOf, storageOf, VERIFIER_KEY, type ProviderRedirectOptions, type ProviderReturn, type ProviderReturnOptions } from './provider-sign-in.js';
 import { SigilError } from './errors.js';
 import type { Http } from './http.js';
 import { localExpiry } from './jwt.js';
@@ -108,6 +110,78 @@ export class Auth {
    */
   async resetPassword(token: string, password: string): Promise<void> {
     await this.http.send({ method: 'POST', path: '/api/auth/reset-password', body: { token, password } }, null);
+  }
+
+  /** The identity providers this server offers, for sign-in buttons. */
+  async providers(): Promise<IdentityProviderDto[]> {
+    const { body } = await this.http.send({ method: 'GET', path: '/api/auth/providers' }, null);
+    return (body as { items: IdentityProviderDto[] }).items;
+  }
+
+  /**
+   * Sends the browser to sign in with a provider. Makes a PKCE verifier,
+   * keeps it in sessionStorage and navigates; on the page the provider
+   * returns to, call `completeProviderSignIn()`.
+   *
+   * @example
+   * ```ts
+   * await client.auth.signInWithProvider('google', { redirectUrl: 'https://app.example.com/signed-in' });
+   * ```
+   */
+  async signInWithProvider(name: string, options: ProviderRedirectOptions = {}): Promise<void> {
+    const { verifier, challenge } = await pkcePair();
+    storageOf(options.storage).setItem(VERIFIER_KEY, verifier);
+    const query = new URLSearchParams({ redirect: options.redirectUrl ?? currentUrl(), code_challenge: challenge });
+    navigateOf(options.navigate)(`${this.http.baseUrl}/api/auth/oauth/${encodeURIComponent(name)}/start?${query.toString()}`);
+  }
+
+  /**
+   * On the page a provider returned to: reads the fragment, removes it from
+   * the address bar, and exchanges the sign-in code (with the kept
+   * verifier) for a session. Resolves null when the address holds no
+   * provider answer; rejects with the server's SigilError when the sign-in
+   * failed.
+   *
+   * @example
+   * ```ts
+   * const done = await client.auth.completeProviderSignIn();
+   * if (done?.kind === 'signed-in') render(done.user);
+   * ```
+   */
+  async completeProviderSignIn(options: ProviderReturnOptions = {}): Promise<ProviderReturn | null> {
+    const [address = '', fragment = ''] = hrefOf(options.url).split('#');
+    const answer = new URLSearchParams(fragment);
+    const code = answer.get('code');
+    const error = answer.get('error');
+    const linked = answer.get('linked');
+    if (code === null && error === null && linked === null) return null;
+    replaceOf(options.replaceUrl)(address);
+    const storage = storageOf(options.storage);
+    const verifier = storage.getItem(VERIFIER_KEY);
+    storage.removeItem(VERIFIER_KEY);
+    if (error !== null) throw new SigilError({ code: isErrorCode(error) ? error : 'unauthorized', message: answer.get('message') ?? 'The sign-in failed.' });
+    if (linked !== null) return { kind: 'linked', provider: linked };
+    if (verifier === null) throw new SigilError({ code: 'unauthorized', message: 'This tab did not start the sign-in (no PKCE verifier).' });
+    return { kind: 'signed-in', user: await this.signIn('/api/auth/oauth/exchange', { code, codeVerifier: verifier }) };
+  }
+
+  /** Signed in: sends the browser to link a provider account to this user; the return page calls `completeProviderSignIn()` (`kind: 'linked'`). */
+  async linkProvider(name: string, options: ProviderRedirectOptions = {}): Promise<void> {
+    const { body } = await this.authed((token) =>
+      this.http.send({ method: 'POST', path: `/api/auth/oauth/${encodeURIComponent(name)}/link/start`, body: { redirect: options.redirectUrl ?? currentUrl() } }, token),
+    );
+    navigateOf(options.navigate)((body as { url: string }).url);
+  }
+
+  /** The provider accounts linked to this user. */
+  async identities(): Promise<IdentityDto[]> {
+    const { body } = await this.authed((token) => this.http.send({ method: 'GET', path: '/api/auth/identities' }, token));
+    return (body as { items: IdentityDto[] }).items;
+  }
+
+  /** Unlinks this user's account at `name` (refused when it is their last way to sign in). */
+  async unlinkProvider(name: string): Promise<void> {
+    await this.authed((token) => this.http.send({ method: 'DELETE', path: `/api/auth/identities/${encodeURIComponent(name)}` }, token));
   }
 
   /**

@@ -5,6 +5,7 @@ export type { AccessPreview, AccessPreviewPart, AccessPreviewQuery } from './acc
 export type { ClientOptions, SigilClient } from './client.js';
 export { Auth } from './auth.js';
 export type { AuthOptions } from './auth.js';
+export type { ProviderRedirectOptions, ProviderReturn, ProviderReturnOptions, VerifierStorage } from './provider-sign-in.js';
 export { Collection } from './collection.js';
 export type { CollectionSubscriptionHandlers } from './collection.js';
 export { Batch } from './batch.js';
@@ -38,4 +39,4 @@ export type {
   TypesOf,
   UntypedCollection,
 } from './types.js';
-export type { CollectionDto, CollectionRules, RuleName, RuleValue, SchemaCheckReport, ServerStatus, UserDto } from '@sigil/protocol';
+export type { CollectionDto, CollectionRules, IdentityDto, IdentityProviderDto, RuleName, RuleValue, SchemaCheckReport, ServerStatus, UserDto } from '@sigil/protocol';

@@ -29,6 +29,37 @@ export interface AuthResponse {
   readonly refreshToken: string;
 }
 
+/**
+ * An identity provider to sign in with (`GET /api/auth/providers`).
+ *
+ * @example
+ * ```json
+ * { "name": "google", "label": "Google", "type": "oidc" }
+ * ```
+ */
+export interface IdentityProviderDto {
+  /** In URLs: `/api/auth/oauth/<name>/start`. */
+  readonly name: string;
+  /** The text of its sign-in button. */
+  readonly label: string;
+  readonly type: 'oidc' | 'github';
+}
+
+/**
+ * A provider account linked to the caller (`GET /api/auth/identities`).
+ *
+ * @example
+ * ```json
+ * { "provider": "github", "email": "ada@example.com", "createdAt": "2026-01-01T00:00:00.000Z" }
+ * ```
+ */
+export interface IdentityDto {
+  readonly provider: string;
+  /** The email the provider gave when it was linked. */
+  readonly email: string | null;
+  readonly createdAt: string;
+}
+
 /** The answer to refresh: a new access token and the rotated refresh token. */
 export interface TokenPair {
   readonly accessToken: string;

@@ -11,6 +11,7 @@ import { createAuthThrottle } from './core/auth/auth-throttle.js';
 import { createWorkGate } from './core/auth/work-gate.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { createPasswordResets, type PasswordResets } from './core/auth/password-reset.js';
+import { createOAuthSignIn, type OAuthSignIn } from './core/auth/oauth/oauth-sign-in.js';
 import { createLogMailer, createSmtpMailer } from './adapters/mail/mailers.js';
 import type { Mailer } from './core/mail/mailer.js';
 import { loadResetPasswordTemplate } from './core/mail/templates.js';
@@ -84,6 +85,8 @@ export interface Sigil {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly passwordResets: PasswordResets;
+  /** Sign-in with identity providers. */
+  readonly oauth: OAuthSignIn;
   readonly collections: CollectionService;
   /** Cached collections with compiled validators, for records and realtime. */
   readonly catalog: CollectionCatalog;
@@ -154,6 +157,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       ttlSeconds: config.passwordResetTtlSeconds,
       onError: (err) => logger.error({ err }, 'a password reset mail was not sent'),
     });
+    const oauth = createOAuthSignIn({ store, clock, auth, throttle, config: config.identityProviders });
     if (!passwordResets.available) logger.warn('SMTP_URL is not set: password reset is off (POST /api/auth/forgot-password answers 503)');
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
@@ -201,6 +205,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       auth,
       users,
       passwordResets,
+      oauth,
       collections,
       records,
       accessPreview: createAccessPreview({ store, collections, records }),
@@ -239,6 +244,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const pruneTimer = setInterval(() => {
       auth.pruneSessions().catch((err: unknown) => logger.warn({ err }, 'session pruning failed'));
       passwordResets.prune().catch((err: unknown) => logger.warn({ err }, 'password reset pruning failed'));
+      oauth.prune().catch((err: unknown) => logger.warn({ err }, 'sign-in attempt pruning failed'));
     }, SESSION_PRUNE_INTERVAL_MS);
     pruneTimer.unref();
     // The change log keeps REALTIME_RETENTION of history for clients resuming with `since`.
@@ -257,6 +263,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       auth,
       users,
       passwordResets,
+      oauth,
       collections,
       catalog,
       records,

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import { client } from '../client';
 import { ErrorMessage } from '../ui/error-message';
+import { ProviderButtons } from './provider-buttons';
 
-/** Admins sign in with their password; the session is kept in localStorage across reloads and tabs. */
+/** Admins sign in with their password or an identity provider; the session is kept in localStorage across reloads and tabs. */
 export function SignIn() {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -38,6 +39,7 @@ export function SignIn() {
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        <ProviderButtons />
       </form>
     </main>
   );

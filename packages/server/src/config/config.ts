@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { parseRateLimit } from '../core/auth/rate-limiter.js';
 import { checkSecretStrength } from './secret-strength.js';
+import { IDENTITY_PROVIDER_VARIABLES, parseIdentityProviders, type IdentityProvidersConfig } from './identity-providers-config.js';
 
 export interface RateLimitSpec {
   readonly limit: number;
@@ -75,6 +76,8 @@ export interface Config {
   readonly passwordResetRateLimitPerEmail: RateLimitSpec;
   /** `GET /metrics` (Prometheus); `undefined`: off. See docs/operations.md. */
   readonly metrics: MetricsConfig | undefined;
+  /** Sign-in with identity providers (OIDC_PROVIDERS, GITHUB_*, OAUTH_REDIRECT_URLS, SERVER_URL). */
+  readonly identityProviders: IdentityProvidersConfig;
 }
 
 export interface MetricsConfig {
@@ -136,6 +139,7 @@ export const CONFIG_VARIABLES = [
   'PASSWORD_RESET_RATE_LIMIT_PER_EMAIL',
   'METRICS_TOKEN',
   'METRICS_LISTEN',
+  ...IDENTITY_PROVIDER_VARIABLES,
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -220,6 +224,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   if (passwordResetTtlSeconds < 60 || passwordResetTtlSeconds > 86_400) throw new ConfigError('PASSWORD_RESET_TTL', 'must be from 1m to 24h');
   const passwordResetRateLimitPerEmail = rateLimit('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL', get('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL') ?? '5/1h');
   const metrics = parseMetrics(get('METRICS_TOKEN'), get('METRICS_LISTEN'), host, port);
+  const identityProviders = parseIdentityProviders(get, Object.keys(env).filter((name) => get(name) !== undefined), {
+    nodeEnv, publicUrl, fail: (variable, problem) => new ConfigError(variable, problem),
+  });
 
   return deepFreeze({
     nodeEnv,
@@ -258,6 +265,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     passwordResetTtlSeconds,
     passwordResetRateLimitPerEmail,
     metrics,
+    identityProviders,
   });
 }
 

@@ -18,6 +18,8 @@ import { openApiRoutes } from './openapi.js';
 import { accessPreviewRoutes } from './routes/access-preview-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { oauthRoutes } from './routes/oauth-routes.js';
+import type { OAuthSignIn } from '../core/auth/oauth/oauth-sign-in.js';
 import { batchRoutes } from './routes/batch-routes.js';
 import { collectionRoutes } from './routes/collection-routes.js';
 import { dashboardRoutes, type DashboardFiles } from './routes/dashboard-routes.js';
@@ -38,6 +40,7 @@ export interface HttpDeps {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly passwordResets: PasswordResets;
+  readonly oauth: OAuthSignIn;
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
@@ -132,6 +135,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   const hooks = createAuthHooks(deps.auth);
   healthRoutes(app, { store: deps.store });
   authRoutes(app, { auth: deps.auth, passwordResets: deps.passwordResets, hooks });
+  oauthRoutes(app, { oauth: deps.oauth, hooks });
   userRoutes(app, { users: deps.users, hooks });
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });

@@ -108,8 +108,8 @@ describe.skipIf(skipReason !== null)('three Sigil instances behind nginx', () =>
     const jwtSecret = newJwtSecret();
     ports = [await freePort(), await freePort(), await freePort()];
     start = async (i) => {
-      const env = { ...serverEnv({ dataDir: join(root, `data${i}`), databaseUrl: db!.url, jwtSecret, admin: i === 0 }), TRUST_PROXY: 'true' };
-      const server = await startServerProcess({ cwd: root, env, port: ports[i]! });
+      const env = { ...serverEnv({ dataDir: join(root, `data${i}`), databaseUrl: db!.url, jwtSecret, admin: i === 0 }), TRUST_PROXY: 'true', PORT: String(ports[i]) };
+      const server = await startServerProcess({ cwd: root, env });
       servers[i] = server;
       return server;
     };
@@ -129,7 +129,7 @@ describe.skipIf(skipReason !== null)('three Sigil instances behind nginx', () =>
     await Promise.all(writers.map((w) => w.stop()));
     for (const s of subscribers) s.close();
     nginx?.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s?.stop('SIGKILL')));
+    await Promise.all(servers.map(async (s) => s?.stop('SIGKILL')));
     await db?.dispose();
     rmSync(root, { recursive: true, force: true });
   });

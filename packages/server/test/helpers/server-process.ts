@@ -30,11 +30,12 @@ export function runCli(args: string[], opts: { env: Record<string, string>; cwd:
   });
 }
 
-/** Starts `sigil serve --port <port>` (default 0: any free port) and resolves once it prints its URL. */
-export function startServerProcess(opts: { env: Record<string, string>; cwd: string; timeoutMs?: number; port?: number }): Promise<ServerProcess> {
+/** Starts `sigil serve --port <PORT or 0>` and resolves once it prints its URL. */
+export function startServerProcess(opts: { env: Record<string, string>; cwd: string; timeoutMs?: number }): Promise<ServerProcess> {
   assertBuilt();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', String(opts.port ?? 0)], { cwd: opts.cwd, env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    // PORT in `env` picks the port (a test that must name its URL before start-up); else any free one.
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', opts.env['PORT'] ?? '0'], { cwd: opts.cwd, env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

@@ -182,6 +182,46 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
     `,
   },
+  {
+    version: 11,
+    name: 'identity_providers',
+    // Sign-in with an identity provider (docs/auth.md): the accounts users
+    // hold at providers, the attempts in progress (by the SHA-256 of their
+    // `state`) and the one-time sign-in codes (by their SHA-256).
+    sql: `
+      CREATE TABLE identities (
+        provider   text NOT NULL,
+        subject    text NOT NULL,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        email      text,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (provider, subject)
+      );
+      CREATE INDEX identities_user_id_idx ON identities (user_id);
+      CREATE TABLE oauth_attempts (
+        state_hash     text COLLATE "C" PRIMARY KEY,
+        provider       text NOT NULL,
+        nonce_hash     text NOT NULL,
+        code_verifier  text NOT NULL,
+        redirect_url   text NOT NULL,
+        app_challenge  text,
+        link_user_id   text COLLATE "C" REFERENCES users (id) ON DELETE CASCADE,
+        created_at     timestamptz NOT NULL,
+        expires_at     timestamptz NOT NULL,
+        used_at        timestamptz
+      );
+      CREATE INDEX oauth_attempts_expires_at_idx ON oauth_attempts (expires_at);
+      CREATE TABLE oauth_codes (
+        code_hash     text COLLATE "C" PRIMARY KEY,
+        user_id       text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        app_challenge text NOT NULL,
+        created_at    timestamptz NOT NULL,
+        expires_at    timestamptz NOT NULL,
+        used_at       timestamptz
+      );
+      CREATE INDEX oauth_codes_expires_at_idx ON oauth_codes (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -183,6 +183,46 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0 CHECK (email_verified IN (0, 1));
     `,
   },
+  {
+    version: 11,
+    name: 'identity_providers',
+    // Sign-in with an identity provider (docs/auth.md): the accounts users
+    // hold at providers, the attempts in progress (by the SHA-256 of their
+    // `state`) and the one-time sign-in codes (by their SHA-256).
+    sql: `
+      CREATE TABLE identities (
+        provider   TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        email      TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (provider, subject)
+      ) STRICT;
+      CREATE INDEX identities_user_id_idx ON identities (user_id);
+      CREATE TABLE oauth_attempts (
+        state_hash     TEXT PRIMARY KEY,
+        provider       TEXT NOT NULL,
+        nonce_hash     TEXT NOT NULL,
+        code_verifier  TEXT NOT NULL,
+        redirect_url   TEXT NOT NULL,
+        app_challenge  TEXT,
+        link_user_id   TEXT REFERENCES users (id) ON DELETE CASCADE,
+        created_at     TEXT NOT NULL,
+        expires_at     TEXT NOT NULL,
+        used_at        TEXT
+      ) STRICT;
+      CREATE INDEX oauth_attempts_expires_at_idx ON oauth_attempts (expires_at);
+      CREATE TABLE oauth_codes (
+        code_hash     TEXT PRIMARY KEY,
+        user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        app_challenge TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT NOT NULL,
+        used_at       TEXT
+      ) STRICT;
+      CREATE INDEX oauth_codes_expires_at_idx ON oauth_codes (expires_at);
+    `,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */

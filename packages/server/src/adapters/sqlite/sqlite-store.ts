@@ -13,6 +13,7 @@ import { ReadCache } from './sqlite-read-cache.js';
 import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-records.js';
 import { makeSqliteRelationRepository, prepareRelationStatements, type RelationStatements } from './sqlite-relations.js';
 import { isoText } from './sqlite-time.js';
+import { makeSqliteOAuthRepository, prepareOAuthStatements, type OAuthStatements } from './sqlite-oauth.js';
 import { preparePrivateDatabaseFile } from './sqlite-files.js';
 
 type Db = Database.Database;
@@ -109,6 +110,7 @@ interface ReadSide {
   readonly records: SqliteRecordStatements;
   readonly changes: ChangeReads;
   readonly relations: RelationStatements;
+  readonly oauth: OAuthStatements;
 }
 /** Everything prepared on the writer for writing. */
 interface WriteSide {
@@ -117,13 +119,14 @@ interface WriteSide {
   readonly records: SqliteRecordStatements;
   readonly changes: ChangeWrites;
   readonly relations: RelationStatements;
+  readonly oauth: OAuthStatements;
 }
 
 function prepareReadSide(db: Db, cache: ConstructorParameters<typeof SqliteRecordStatements>[1]): ReadSide {
-  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, cache), changes: prepareChangeReads(db), relations: prepareRelationStatements(db) };
+  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, cache), changes: prepareChangeReads(db), relations: prepareRelationStatements(db), oauth: prepareOAuthStatements(db) };
 }
 function prepareWriteSide(db: Db, records: SqliteRecordStatements, relations: RelationStatements): WriteSide {
-  return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db), relations };
+  return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db), relations, oauth: prepareOAuthStatements(db) };
 }
 
 /** The same runner, handed one part of the statements. */
@@ -154,6 +157,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
     records: makeSqliteRecordRepository(narrow(readSide, (s) => s.records), narrow(writeSide, (s) => s.records)),
     changes: makeSqliteChangeRepository(narrow(readSide, (s) => s.changes), narrow(writeSide, (s) => s.changes)),
     relations: makeSqliteRelationRepository(readSide, writeSide),
+    oauth: makeSqliteOAuthRepository(narrow(readSide, (s) => s.oauth), narrow(writeSide, (s) => s.oauth)),
     users: {
       async insertUser(u) {
         const params = {

@@ -11,6 +11,7 @@ import { hashRefreshToken, newRefreshToken } from './refresh-token.js';
 import type { TokenService } from './token-service.js';
 import { normalizeEmail, normalizeUsername, toUserDto } from './user-fields.js';
 import { validatePassword } from './password.js';
+import { hasUsablePassword } from './no-password.js';
 
 export interface AuthServiceOptions {
   readonly store: Store;
@@ -119,7 +120,8 @@ export function createAuthService(opts: AuthServiceOptions) {
       // A password longer than the policy allows (128 code points) cannot match; still pay the hash.
       const plausible = input.password.length <= 512;
       const user = plausible ? await store.users.findUserByUsername(username) : null;
-      const ok = await passwords.verifyOrDummy(user?.passwordHash ?? null, plausible ? input.password : '');
+      // An account made by an identity provider has no password: verified against the dummy too (same time, never a match).
+      const ok = await passwords.verifyOrDummy(user && hasUsablePassword(user.passwordHash) ? user.passwordHash : null, plausible ? input.password : '');
       if (!user || !ok) {
         opts.throttle.failed(username);
         throw new AppError('invalid_credentials');

@@ -106,6 +106,51 @@ export interface PasswordResetRepository {
   deleteStalePasswordResets(before: string): Promise<number>;
 }
 
+/** An account at an identity provider, linked to a Sigil user. `(provider, subject)` is unique. */
+export interface IdentityRow {
+  readonly provider: string;
+  /** The provider's stable id of the account (OIDC `sub`, GitHub's numeric user id). */
+  readonly subject: string;
+  readonly userId: string;
+  /** The email the provider gave at linking, or null. */
+  readonly email: string | null;
+  readonly createdAt: string;
+}
+
+/** A sign-in with a provider in progress, found by the SHA-256 of its `state`; single use. */
+export interface OAuthAttemptRow {
+  readonly stateHash: string;
+  readonly provider: string;
+  readonly nonceHash: string;
+  /** The PKCE verifier of Sigil's leg with the provider (sent to its token endpoint, so kept as is). */
+  readonly codeVerifier: string;
+  readonly redirectUrl: string;
+  /** The app's S256 challenge for the sign-in code; null when linking. */
+  readonly appChallenge: string | null;
+  /** Set when a signed-in user links the provider account instead of signing in. */
+  readonly linkUserId: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+export interface OAuthRepository {
+  insertAttempt(attempt: OAuthAttemptRow): Promise<void>;
+  /** Marks the attempt used if it is unused and expires after `at` (compare-and-set) and returns it; null otherwise. */
+  consumeAttempt(stateHash: string, at: string): Promise<OAuthAttemptRow | null>;
+  insertSignInCode(code: { readonly codeHash: string; readonly userId: string; readonly appChallenge: string; readonly createdAt: string; readonly expiresAt: string }): Promise<void>;
+  /** Marks the code used if it is unused and expires after `at` (compare-and-set); its user and the app's challenge, or null. */
+  consumeSignInCode(codeHash: string, at: string): Promise<{ readonly userId: string; readonly appChallenge: string } | null>;
+  findIdentity(provider: string, subject: string): Promise<IdentityRow | null>;
+  /** `conflict` when `(provider, subject)` is linked already. */
+  insertIdentity(identity: IdentityRow): Promise<void>;
+  /** The user's identities, by provider then subject. */
+  listIdentities(userId: string): Promise<IdentityRow[]>;
+  /** Unlinks every identity of the user at `provider`. Returns how many. */
+  deleteIdentities(userId: string, provider: string): Promise<number>;
+  /** Deletes attempts and codes that expired or were used before `before`. Returns how many. */
+  deleteStale(before: string): Promise<number>;
+}
+
 export interface UserRepository {
   /** Throws `AppError('conflict')` when the username is taken. */
   insertUser(user: NewUser): Promise<UserRow>;
@@ -353,6 +398,7 @@ export interface StoreTransaction {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly passwordResets: PasswordResetRepository;
+  readonly oauth: OAuthRepository;
   readonly collections: CollectionRepository;
   readonly records: RecordRepository;
   readonly changes: ChangeRepository;

@@ -4,6 +4,7 @@ import { serverStatusSchema } from '../routes/admin-routes.js';
 import { accessPreviewBody, accessPreviewSchema } from '../routes/access-preview-routes.js';
 import { refreshBodySchema } from '../routes/schemas.js';
 import { forgotPasswordBody, resetPasswordBody } from '../routes/auth-routes.js';
+import { oauthPaths } from './oauth-paths.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
 
 /** Tags of the fixed API, declared at the top of the document (record tags are added per collection). */
@@ -153,6 +154,7 @@ export function staticPaths(): Doc {
     '/api/auth/me': {
       get: op('getMe', 'The caller', { tags: auth, security: BEARER, description: 'The user the access token belongs to.', errors: [401], responses: { 200: json(USER_ENVELOPE) } }),
     },
+    ...oauthPaths(),
     '/api/users': {
       get: op('listUsers', 'List users (admin)', {
         tags: users,
