@@ -2,11 +2,12 @@
 import { adminCreateCommand } from './admin-create-command.js';
 import { applyCommand } from './apply-command.js';
 import { backupCommand, restoreCommand } from './backup-command.js';
+import { migrateCommand } from './migrate-command.js';
 import { CliError, type Command } from './command.js';
 import { serveCommand } from './serve-command.js';
 import { typegenCommand } from './typegen-command.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, adminCreateCommand, applyCommand, typegenCommand, backupCommand, restoreCommand];
+const COMMANDS: readonly Command[] = [serveCommand, adminCreateCommand, applyCommand, typegenCommand, backupCommand, restoreCommand, migrateCommand];
 
 const USAGE = `Usage: sigil <command> [options]
 

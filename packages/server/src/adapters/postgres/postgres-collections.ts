@@ -18,6 +18,25 @@ function toCollection(r: CollectionRecord): Collection {
 }
 
 /**
+ * The records table of a collection and its indexes, as one script.
+ * COLLATE "C" on ids: keyset pagination compares bytes, as on SQLite,
+ * whatever the database's locale.
+ */
+export function recordsTableDdl(c: Collection): string {
+  return [
+    `CREATE TABLE ${recordsTable(c.name)} (
+       id         text COLLATE "C" PRIMARY KEY,
+       owner      text COLLATE "C",
+       version    integer NOT NULL,
+       created_at timestamptz NOT NULL,
+       updated_at timestamptz NOT NULL,
+       data       jsonb NOT NULL
+     )`,
+    ...indexesFor(c, postgresIndexColumns).values(),
+  ].join(';\n');
+}
+
+/**
  * Collections as rows of `collections` plus one table per collection.
  * `atomic` runs a multi-statement change in a transaction of its own; null
  * when `run` already is inside one.
@@ -41,24 +60,12 @@ export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null
       return row === undefined ? null : { id: row.id, schemaVersion: row.schema_version };
     },
     async insertCollection(c) {
-      const table = recordsTable(c.name);
       await atomically(async (tx) => {
         await tx('sigil_insert_collection',
           `INSERT INTO collections (${COLUMNS}) VALUES ($1, $2, $3::json, $4::jsonb, $5::jsonb, $6, $7, $8)`,
           [c.id, c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes), c.schemaVersion, c.createdAt, c.updatedAt]);
         // One round trip for the table and its indexes (simple protocol: several statements, no parameters).
-        // COLLATE "C" on ids: keyset pagination compares bytes, as on SQLite, whatever the database's locale.
-        await tx(undefined, [
-          `CREATE TABLE ${table} (
-             id         text COLLATE "C" PRIMARY KEY,
-             owner      text COLLATE "C",
-             version    integer NOT NULL,
-             created_at timestamptz NOT NULL,
-             updated_at timestamptz NOT NULL,
-             data       jsonb NOT NULL
-           )`,
-          ...indexesFor(c, postgresIndexColumns).values(),
-        ].join(';\n'), []);
+        await tx(undefined, recordsTableDdl(c), []);
       });
     },
     async updateCollection(c) {

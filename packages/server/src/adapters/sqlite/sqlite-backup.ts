@@ -81,19 +81,7 @@ export async function restoreSqlite(backup: string, target: string, now = new Da
   let previous: string | null = null;
   let previousSeq = 0;
   if (existsSync(target)) {
-    const live = new Database(target, { fileMustExist: true });
-    try {
-      live.pragma('busy_timeout = 0');
-      previousSeq = latestSeqOf(live);
-      // Out of WAL: checkpoints the WAL into the file and removes it, and is
-      // refused while any other connection (a running Sigil) has it open.
-      const mode = live.pragma('journal_mode = DELETE', { simple: true });
-      if (mode !== 'delete') throw new SnapshotError(`the database at ${target} is in use: stop Sigil, then restore`);
-    } catch (err) {
-      throw err instanceof SnapshotError ? err : new SnapshotError(`the database at ${target} is in use: stop Sigil, then restore (${(err as Error).message})`);
-    } finally {
-      live.close();
-    }
+    previousSeq = assertNotInUse(target, 'restore');
     previous = `${target}.before-restore-${now.toISOString().replace(/[:.]/g, '-')}`;
   }
 
@@ -118,6 +106,28 @@ export async function restoreSqlite(backup: string, target: string, now = new Da
   renameSync(partial, target);
   syncFile(dirname(target));
   return { ...summary, file: target, previous };
+}
+
+/**
+ * Throws unless no other connection (a running Sigil) has the database at
+ * `file` open, and folds its WAL into the file. Leaving WAL mode needs the
+ * only connection, so it is the test; WAL is turned back on after it.
+ * Returns the change counter, read while alone with the file.
+ */
+export function assertNotInUse(file: string, action: string): number {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 0');
+    const seq = latestSeqOf(db);
+    const mode = db.pragma('journal_mode = DELETE', { simple: true });
+    if (mode !== 'delete') throw new SnapshotError(`the database at ${file} is in use: stop Sigil, then ${action}`);
+    db.pragma('journal_mode = WAL');
+    return seq;
+  } catch (err) {
+    throw err instanceof SnapshotError ? err : new SnapshotError(`the database at ${file} is in use: stop Sigil, then ${action} (${(err as Error).message})`);
+  } finally {
+    db.close();
+  }
 }
 
 /** The change counter: the last seq handed out (0 for a database that never had one). */
