@@ -73,6 +73,12 @@ export interface Config {
   readonly passwordResetTtlSeconds: number;
   /** Reset requests for one email address from all client addresses. */
   readonly passwordResetRateLimitPerEmail: RateLimitSpec;
+  /** How long an email-verification link works. */
+  readonly emailVerificationTtlSeconds: number;
+  /** Verification mails for one user, and for one address, over all client addresses. */
+  readonly emailVerificationRateLimit: RateLimitSpec;
+  /** Users (role user) may sign in only once their email address is verified. */
+  readonly authRequireVerifiedEmail: boolean;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -125,6 +131,9 @@ export const CONFIG_VARIABLES = [
   'PUBLIC_URL',
   'PASSWORD_RESET_TTL',
   'PASSWORD_RESET_RATE_LIMIT_PER_EMAIL',
+  'EMAIL_VERIFICATION_TTL',
+  'EMAIL_VERIFICATION_RATE_LIMIT',
+  'AUTH_REQUIRE_VERIFIED_EMAIL',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -208,6 +217,13 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const passwordResetTtlSeconds = duration('PASSWORD_RESET_TTL', get('PASSWORD_RESET_TTL') ?? '30m');
   if (passwordResetTtlSeconds < 60 || passwordResetTtlSeconds > 86_400) throw new ConfigError('PASSWORD_RESET_TTL', 'must be from 1m to 24h');
   const passwordResetRateLimitPerEmail = rateLimit('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL', get('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL') ?? '5/1h');
+  const emailVerificationTtlSeconds = duration('EMAIL_VERIFICATION_TTL', get('EMAIL_VERIFICATION_TTL') ?? '24h');
+  if (emailVerificationTtlSeconds < 60 || emailVerificationTtlSeconds > 7 * 86_400) throw new ConfigError('EMAIL_VERIFICATION_TTL', 'must be from 1m to 7d');
+  const emailVerificationRateLimit = rateLimit('EMAIL_VERIFICATION_RATE_LIMIT', get('EMAIL_VERIFICATION_RATE_LIMIT') ?? '5/1h');
+  const authRequireVerifiedEmail = parseBoolean('AUTH_REQUIRE_VERIFIED_EMAIL', get('AUTH_REQUIRE_VERIFIED_EMAIL') ?? 'false');
+  if (authRequireVerifiedEmail && nodeEnv === 'production' && smtp === undefined) {
+    throw new ConfigError('AUTH_REQUIRE_VERIFIED_EMAIL', 'needs SMTP_URL in production: nobody could verify an address, so nobody could sign in');
+  }
 
   return deepFreeze({
     nodeEnv,
@@ -245,6 +261,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     publicUrl,
     passwordResetTtlSeconds,
     passwordResetRateLimitPerEmail,
+    emailVerificationTtlSeconds,
+    emailVerificationRateLimit,
+    authRequireVerifiedEmail,
   });
 }
 

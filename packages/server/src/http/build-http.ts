@@ -8,6 +8,7 @@ import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
 import type { PasswordResets } from '../core/auth/password-reset.js';
+import type { EmailVerifications } from '../core/auth/email-verification.js';
 import { createClientErrorHandler } from './client-errors.js';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import type { LingerBounds } from './lingering-close.js';
@@ -26,6 +27,7 @@ import { recordRoutes } from './routes/record-routes.js';
 import { realtimeRoutes, type RealtimeTransportOptions } from '../ws/realtime-route.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { userRoutes } from './routes/user-routes.js';
+import { emailVerificationRoutes } from './routes/email-verification-routes.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -35,6 +37,7 @@ export interface HttpDeps {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly passwordResets: PasswordResets;
+  readonly emailVerifications: EmailVerifications;
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
@@ -119,6 +122,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   healthRoutes(app, { store: deps.store });
   authRoutes(app, { auth: deps.auth, passwordResets: deps.passwordResets, hooks });
   userRoutes(app, { users: deps.users, hooks });
+  emailVerificationRoutes(app, { emailVerifications: deps.emailVerifications, hooks });
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });
   batchRoutes(app, { records: deps.records, hooks });

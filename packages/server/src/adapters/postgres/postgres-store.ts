@@ -9,6 +9,7 @@ import { isRetryableTransactionError, isUserReferenceViolation, translatePostgre
 import { migratePostgres } from './postgres-migrations.js';
 import { makePostgresRelationRepository } from './postgres-relations.js';
 import { makePostgresRecordRepository } from './postgres-records.js';
+import { makePostgresEmailVerificationRepository } from './postgres-email-verifications.js';
 
 interface UserRecord {
   id: string; username: string; email: string | null; email_verified: boolean; password_hash: string;
@@ -72,6 +73,7 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
     records: makePostgresRecordRepository(run),
     changes: makePostgresChangeRepository(run),
     relations: makePostgresRelationRepository(run),
+    emailVerifications: makePostgresEmailVerificationRepository(run),
     users: {
       async insertUser(u) {
         const result = await run<UserRecord>('sigil_insert_user',

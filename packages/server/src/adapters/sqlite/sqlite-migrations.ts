@@ -183,6 +183,26 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0 CHECK (email_verified IN (0, 1));
     `,
   },
+  {
+    version: 9,
+    name: 'email_verifications',
+    // Verification links by the SHA-256 of their token (store.ts, EmailVerificationRepository):
+    // `email` is the address the link was mailed to; `purpose` says whether it
+    // verifies the current address or confirms a change to it.
+    sql: `
+      CREATE TABLE email_verifications (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        email      TEXT NOT NULL,
+        purpose    TEXT NOT NULL CHECK (purpose IN ('verify', 'change')),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT
+      ) STRICT;
+      CREATE INDEX email_verifications_user_id_idx ON email_verifications (user_id);
+      CREATE INDEX email_verifications_expires_at_idx ON email_verifications (expires_at);
+    `,
+  },
 ];
 
 /** Throws unless versions are strictly increasing: a typo here would corrupt upgrades. */
