@@ -477,6 +477,24 @@ describe.each(STORES)('email verification without SMTP on $name', (backend) => {
   });
 });
 
+describe('email verification in the OpenAPI document', () => {
+  it('documents each endpoint, the 202 registration and the PATCH answer\'s pendingEmail', async () => {
+    const t = await startTestSigil();
+    try {
+      type Op = { operationId: string; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+      const doc = (await t.request({ method: 'GET', url: '/api/openapi.json' })).json<{ paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } }>();
+      expect(Object.keys(doc.paths['/api/auth/verify-email']?.['post']?.responses ?? {})).toEqual(expect.arrayContaining(['204', '401']));
+      expect(Object.keys(doc.paths['/api/auth/resend-verification']?.['post']?.responses ?? {})).toEqual(expect.arrayContaining(['202', '409', '429']));
+      expect(Object.keys(doc.paths['/api/users/{username}/resend-verification']?.['post']?.responses ?? {})).toEqual(expect.arrayContaining(['202', '403', '404', '409']));
+      expect(Object.keys(doc.paths['/api/auth/register']?.['post']?.responses ?? {})).toEqual(expect.arrayContaining(['201', '202']));
+      expect(doc.components.schemas['PendingRegistration']?.properties).toHaveProperty('verificationRequired');
+      expect(JSON.stringify(doc.paths['/api/users/{username}']?.['patch']?.responses['200'])).toContain('pendingEmail');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('email verification in production without SMTP', () => {
   it('addresses change directly and stay unverified; resending is 503', async () => {
     const t = await startTestSigil({ env: { NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET } });
