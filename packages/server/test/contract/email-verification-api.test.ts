@@ -381,6 +381,11 @@ describe.each(STORES)('email verification limits on $name', (backend) => {
       expect(smtp.received.filter((m) => m.envelopeTo.includes(email))).toHaveLength(2);
       expect(smtp.received.filter((m) => m.envelopeTo.includes(`x3-${email}`))).toHaveLength(0);
 
+      // Registering yet another account with that inbox still works, but mails nothing.
+      expect((await reg(email)).user.username).toBeDefined();
+      await t.sigil.emailVerifications.drain();
+      expect(smtp.received.filter((m) => m.envelopeTo.includes(email))).toHaveLength(2);
+
       // The budget refills with time.
       clock.advance(2 * 3_600_000);
       const fresh = (await t.request({ method: 'POST', url: '/api/auth/login', body: { username: a.user.username, password: 'bomb password 1' } })).json<{ accessToken: string }>();
