@@ -105,6 +105,11 @@ export class Users {
   async delete(username: string): Promise<void> {
     await send(this.context, { method: 'DELETE', path: userPath(username) });
   }
+
+  /** Mails the user a new verification link for their pending or unverified address (admins only; 409 `conflict` when there is none). */
+  async resendVerification(username: string): Promise<void> {
+    await send(this.context, { method: 'POST', path: `${userPath(username)}/resend-verification` });
+  }
 }
 
 /** `GET /api/admin/status` (admins only): version, engine, uptime, realtime and change-log figures, record counts. */

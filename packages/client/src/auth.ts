@@ -1,5 +1,5 @@
 import { isErrorCode } from '@sigil/protocol';
-import type { AuthResponse, IdentityDto, IdentityProviderDto, TokenPair, UserDto } from '@sigil/protocol';
+import type { AuthResponse, IdentityDto, IdentityProviderDto, PendingRegistration, TokenPair, UserDto, UserUpdate } from '@sigil/protocol';
 import { currentUrl, hrefOf, navigateOf, pkcePair, replaceOf, storageOf, VERIFIER_KEY, type ProviderRedirectOptions, type ProviderReturn, type ProviderReturnOptions } from './provider-sign-in.js';
 import { SigilError } from './errors.js';
 import type { Http } from './http.js';
@@ -59,6 +59,12 @@ export class Auth {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Creates the account and signs in. When the server requires a verified
+   * email (AUTH_REQUIRE_VERIFIED_EMAIL) it answers without a session: this
+   * resolves with the user all the same and the client stays signed out
+   * (`session` is null) until the user follows the mailed link and logs in.
+   */
   async register(input: { username: string; password: string; email?: string }): Promise<UserDto> {
     return this.signIn('/api/auth/register', input);
   }
@@ -184,6 +190,41 @@ export class Auth {
     await this.authed((token) => this.http.send({ method: 'DELETE', path: `/api/auth/identities/${encodeURIComponent(name)}` }, token));
   }
 
+  /** Marks an address verified with the token from a verification link (`#token=…`); no sign-in needed. */
+  async verifyEmail(token: string): Promise<void> {
+    await this.http.send({ method: 'POST', path: '/api/auth/verify-email', body: { token } }, null);
+  }
+
+  /**
+   * Asks for a new verification link: signed in, for your pending address
+   * change or unverified address (409 `conflict` when there is none);
+   * with `email`, without signing in, for the unverified accounts with it
+   * (resolves the same whether or not there are any).
+   */
+  async resendVerification(email?: string): Promise<void> {
+    if (email !== undefined) {
+      await this.http.send({ method: 'POST', path: '/api/auth/resend-verification', body: { email } }, null);
+      return;
+    }
+    this.requireSession();
+    await this.authed((token) => this.http.send({ method: 'POST', path: '/api/auth/resend-verification' }, token));
+  }
+
+  /**
+   * Changes your address: it takes effect once you follow the link mailed to
+   * the new one, so `user` is unchanged until then and `pendingEmail` names
+   * it. `null` clears the address at once.
+   */
+  async changeEmail(email: string | null): Promise<{ user: UserDto; pendingEmail: string | null }> {
+    const session = this.requireSession();
+    const path = `/api/users/${encodeURIComponent(session.user.username)}`;
+    const { body } = await this.authed((token) => this.http.send({ method: 'PATCH', path, body: { email } }, token));
+    const answer = body as UserUpdate;
+    const current = this.store.get();
+    if (current && current.user.id === answer.user.id) this.update({ ...current, user: answer.user });
+    return { user: answer.user, pendingEmail: answer.pendingEmail ?? null };
+  }
+
   /**
    * A valid access token (refreshed first if it is about to expire), or
    * null when signed out.
@@ -265,6 +306,8 @@ export class Auth {
 
   private async signIn(path: string, body: object): Promise<UserDto> {
     const { body: answer } = await this.http.send({ method: 'POST', path, body }, null);
+    // 202 from register: the account exists, but no session until the email is verified.
+    if ((answer as Partial<PendingRegistration>).verificationRequired) return (answer as PendingRegistration).user;
     const auth = answer as AuthResponse;
     this.update({ user: auth.user, accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresAt: localExpiry(auth.accessToken, Date.now()) });
     return auth.user;

@@ -23,6 +23,8 @@ describe('client.auth password reset', () => {
     const username = uniqueUser('reset');
     const email = `${username}@example.com`;
     await client.auth.register({ username, password: PASSWORD, email });
+    // Registration mailed a verification link first.
+    expect((await smtp.next(email)).text).toContain('/verify-email#token=');
     await expect(client.auth.forgotPassword(email)).resolves.toBeUndefined();
     await expect(client.auth.forgotPassword(`nobody-${username}@example.com`)).resolves.toBeUndefined();
 

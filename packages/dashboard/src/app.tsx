@@ -7,6 +7,7 @@ import { CollectionScreen } from './screens/collection';
 import { CollectionsScreen } from './screens/collections';
 import { RecordsScreen } from './screens/records';
 import { ResetPassword } from './screens/reset-password';
+import { VerifyEmail } from './screens/verify-email';
 import { ServerScreen } from './screens/server';
 import { SignIn } from './screens/sign-in';
 import { UsersScreen } from './screens/users';
@@ -15,6 +16,8 @@ import { useSession } from './session';
 export function App() {
   // The same page answers reset links (`/reset-password#token=…`): no sign-in there.
   if (location.pathname === '/reset-password') return <ResetPassword />;
+  // …and verification links (`/verify-email#token=…`).
+  if (location.pathname === '/verify-email') return <VerifyEmail />;
   return <Dashboard />;
 }
 

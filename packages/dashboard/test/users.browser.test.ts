@@ -1,18 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSmtpSink, type SmtpSink } from '../../server/test/helpers/smtp-sink.js';
 import { ADMIN, NO_BROWSER, seriousViolations, signIn, startHarness, type Harness } from './harness.js';
 
 interface User { username: string; role: string; disabled: boolean }
 
 describe.skipIf(NO_BROWSER)('the dashboard: users', () => {
   let h: Harness;
+  let smtp: SmtpSink;
   beforeAll(async () => {
-    h = await startHarness();
+    smtp = await startSmtpSink();
+    h = await startHarness({ SMTP_URL: smtp.url, MAIL_FROM: 'no-reply@app.example' });
     for (const name of ['carol_ops', 'dave_dev', 'erin_dev']) {
       const res = await h.api('POST', '/api/auth/register', { username: name, password: 'correct horse battery', email: `${name}@example.com` });
       expect(res.status).toBe(201);
     }
   }, 60_000);
-  afterAll(async () => h?.close());
+  afterAll(async () => {
+    await h?.close();
+    await smtp?.close();
+  });
 
   const user = async (name: string): Promise<User> => (await h.api<{ user: User }>('GET', `/api/users/${name}`)).body.user;
 
@@ -72,6 +78,35 @@ describe.skipIf(NO_BROWSER)('the dashboard: users', () => {
     await page.getByRole('status').filter({ hasText: 'Deleted erin_dev' }).waitFor();
     expect(await page.locator('tr[data-username="erin_dev"]').count()).toBe(0);
     expect((await h.api('GET', '/api/users/erin_dev')).status).toBe(404);
+    await page.context().close();
+  });
+
+  it('shows whether each address is verified, and resends a verification link', { timeout: 60_000 }, async () => {
+    const link = async (to: string): Promise<string> => /\/verify-email#token=([A-Za-z0-9_-]+)/.exec((await smtp.next(to, 10_000)).text)![1]!;
+    // carol verifies from her registration mail; dave does not.
+    expect((await h.api('POST', '/api/auth/verify-email', { token: await link('carol_ops@example.com') })).status).toBe(204);
+    const first = await link('dave_dev@example.com');
+    const page = await h.open({ hash: '#/users' });
+    await signIn(page);
+    const carol = page.locator('tr[data-username="carol_ops"]');
+    const dave = page.locator('tr[data-username="dave_dev"]');
+    await carol.getByText('verified', { exact: true }).waitFor();
+    await dave.getByText('unverified', { exact: true }).waitFor();
+    expect(await carol.getByRole('button', { name: /Resend verification/ }).count()).toBe(0);
+    expect(await page.locator(`tr[data-username="${ADMIN.username}"]`).getByText(/verified/).count()).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
+
+    await page.getByRole('button', { name: 'Resend verification to dave_dev' }).click();
+    await page.getByRole('status').filter({ hasText: 'A new verification link is on its way to dave_dev' }).waitFor();
+    const second = await link('dave_dev@example.com');
+    expect(second).not.toBe(first);
+    expect((await h.api('POST', '/api/auth/verify-email', { token: second })).status).toBe(204);
+
+    // Refusals in the server's words: dave is verified now.
+    await page.getByRole('button', { name: 'Resend verification to dave_dev' }).click();
+    await page.getByRole('alert').filter({ hasText: 'already verified' }).waitFor();
+    await page.reload();
+    await dave.getByText('verified', { exact: true }).waitFor();
     await page.context().close();
   });
 });

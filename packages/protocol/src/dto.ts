@@ -60,6 +60,23 @@ export interface IdentityDto {
   readonly createdAt: string;
 }
 
+/**
+ * The answer to register when the server requires a verified email before
+ * signing in (AUTH_REQUIRE_VERIFIED_EMAIL): the account exists, a link is
+ * mailed, and there is no session until it is followed. HTTP 202.
+ */
+export interface PendingRegistration {
+  readonly user: UserDto;
+  readonly verificationRequired: true;
+}
+
+/** The answer to PATCH /api/users/:username: `pendingEmail` when an address change waits for its link. */
+export interface UserUpdate {
+  readonly user: UserDto;
+  /** The new address a confirmation link was mailed to; `user.email` stays until it is followed. */
+  readonly pendingEmail?: string;
+}
+
 /** The answer to refresh: a new access token and the rotated refresh token. */
 export interface TokenPair {
   readonly accessToken: string;

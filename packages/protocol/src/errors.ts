@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   token_expired: 401,
   invalid_credentials: 401,
   forbidden: 403,
+  email_not_verified: 403,
   not_found: 404,
   conflict: 409,
   schema_conflict: 409,

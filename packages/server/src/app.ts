@@ -14,7 +14,8 @@ import { createPasswordResets, type PasswordResets } from './core/auth/password-
 import { createOAuthSignIn, type OAuthSignIn } from './core/auth/oauth/oauth-sign-in.js';
 import { createLogMailer, createSmtpMailer } from './adapters/mail/mailers.js';
 import type { Mailer } from './core/mail/mailer.js';
-import { loadResetPasswordTemplate } from './core/mail/templates.js';
+import { loadResetPasswordTemplate, loadVerifyEmailTemplate } from './core/mail/templates.js';
+import { createEmailVerifications, type EmailVerifications } from './core/auth/email-verification.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createCollectionCatalog, type CollectionCatalog } from './core/collections/collection-catalog.js';
 import { createCollectionService, type CollectionService } from './core/collections/collection-service.js';
@@ -87,6 +88,7 @@ export interface Sigil {
   readonly passwordResets: PasswordResets;
   /** Sign-in with identity providers. */
   readonly oauth: OAuthSignIn;
+  readonly emailVerifications: EmailVerifications;
   readonly collections: CollectionService;
   /** Cached collections with compiled validators, for records and realtime. */
   readonly catalog: CollectionCatalog;
@@ -111,6 +113,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   const secrets = resolveSecrets(config, logger);
   // Before the database opens: a bad template stops start-up with nothing created.
   const resetTemplate = loadResetPasswordTemplate(config.mailTemplatesDir);
+  const verifyTemplate = loadVerifyEmailTemplate(config.mailTemplatesDir);
 
   const tuning: RealtimeTuning = { ...REALTIME_DEFAULTS, flushIntervalMs: config.realtimeFlushMs, ...opts.realtime };
   const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
@@ -133,6 +136,20 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       resetsPerEmail: config.passwordResetRateLimitPerEmail,
       clock,
     });
+    const emailVerifications = createEmailVerifications({
+      store,
+      clock,
+      identities,
+      onUserChanged: userChanged,
+      mailer: mailerFor(config, logger),
+      template: verifyTemplate,
+      appName: config.appName,
+      publicUrl: config.publicUrl,
+      ttlSeconds: config.emailVerificationTtlSeconds,
+      rate: config.emailVerificationRateLimit,
+      perClientAddress: config.authRateLimitPerAddress,
+      onError: (err) => logger.error({ err }, 'an email verification mail was not sent'),
+    });
     const auth = createAuthService({
       store,
       tokens,
@@ -142,6 +159,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       throttle,
       identities,
       onUserChanged: userChanged,
+      requireVerifiedEmail: config.authRequireVerifiedEmail,
+      onRegistered: (user) => emailVerifications.registered(user),
     });
     const passwordResets = createPasswordResets({
       store,
@@ -162,7 +181,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const compiler = createSchemaCompiler();
     const catalog = createCollectionCatalog({ store, clock, cacheTtlMs: COLLECTION_CACHE_TTL_MS, compiler });
     const relations = createRelationIntegrity({ catalog, now: () => new Date(clock.now()).toISOString() });
-    const users = createUserService({ store, passwords, clock, identities, throttle, onUserChanged: userChanged, relations, onCommitted: () => realtime?.committed() });
+    const users = createUserService({ store, passwords, clock, identities, throttle, onUserChanged: userChanged, relations, onCommitted: () => realtime?.committed(), emailVerifications });
     const collections = createCollectionService({ store, clock, catalog, compiler, onCommitted: () => realtime?.committed() });
     const records = createRecordService({ store, catalog, clock, listPageChars: config.listPageChars, onCommitted: () => realtime?.committed() });
     const live = await startRealtime({
@@ -206,6 +225,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       users,
       passwordResets,
       oauth,
+      emailVerifications,
       collections,
       records,
       accessPreview: createAccessPreview({ store, collections, records }),
@@ -245,6 +265,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       auth.pruneSessions().catch((err: unknown) => logger.warn({ err }, 'session pruning failed'));
       passwordResets.prune().catch((err: unknown) => logger.warn({ err }, 'password reset pruning failed'));
       oauth.prune().catch((err: unknown) => logger.warn({ err }, 'sign-in attempt pruning failed'));
+      emailVerifications.prune().catch((err: unknown) => logger.warn({ err }, 'email verification pruning failed'));
     }, SESSION_PRUNE_INTERVAL_MS);
     pruneTimer.unref();
     // The change log keeps REALTIME_RETENTION of history for clients resuming with `since`.
@@ -264,6 +285,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       users,
       passwordResets,
       oauth,
+      emailVerifications,
       collections,
       catalog,
       records,
@@ -280,6 +302,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
           await closeGracefully(http);
           await passwordResets.drain(SHUTDOWN_GRACE_MS);
           passwordResets.close();
+          await emailVerifications.drain(SHUTDOWN_GRACE_MS);
+          emailVerifications.close();
           await notifier.close();
           await store.close();
         })();

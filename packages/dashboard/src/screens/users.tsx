@@ -14,7 +14,8 @@ interface Listing {
 }
 
 /**
- * Users: search, promote/demote, disable/enable, delete. Nothing happens
+ * Users: search, promote/demote, disable/enable, delete, whether each email
+ * address is verified and a new verification link. Nothing happens
  * silently: every change is confirmed on the row, and every refusal (the
  * last enabled admin can be neither demoted, disabled nor deleted) is shown
  * in the server's words.
@@ -68,6 +69,17 @@ export function UsersScreen() {
     }
   };
 
+  const resend = async (user: UserDto): Promise<void> => {
+    setError(undefined);
+    setNotice(null);
+    try {
+      await client.users.resendVerification(user.username);
+      setNotice(`A new verification link is on its way to ${user.username}.`);
+    } catch (e) {
+      setError(e);
+    }
+  };
+
   const remove = async (user: UserDto): Promise<void> => {
     setDeleting(null);
     setError(undefined);
@@ -115,7 +127,10 @@ export function UsersScreen() {
                     {u.username}
                     {u.id === me?.id && <span class="muted"> (you)</span>}
                   </th>
-                  <td>{u.email ?? <span class="muted">none</span>}</td>
+                  <td>
+                    {u.email ?? <span class="muted">none</span>}{' '}
+                    {u.email !== null && (u.emailVerified ? <span class="tag verified">verified</span> : <span class="tag unverified">unverified</span>)}
+                  </td>
                   <td>
                     <span class={`tag ${u.role}`}>{u.role}</span> {u.disabled && <span class="tag disabled">disabled</span>}
                   </td>
@@ -129,6 +144,11 @@ export function UsersScreen() {
                       {u.disabled ? 'Enable' : 'Disable'}
                       <span class="visually-hidden"> {u.username}</span>
                     </button>
+                    {u.email !== null && !u.emailVerified && (
+                      <button type="button" onClick={() => void resend(u)}>
+                        Resend verification<span class="visually-hidden"> to {u.username}</span>
+                      </button>
+                    )}
                     <button type="button" class="danger" onClick={() => setDeleting(u)}>
                       Delete<span class="visually-hidden"> {u.username}</span>
                     </button>

@@ -255,6 +255,35 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('email verification', () => {
+    it('defaults to a 24-hour link, 5 mails an hour per user and per address, and sign-in without verification', () => {
+      expect(load({})).toMatchObject({
+        emailVerificationTtlSeconds: 86_400,
+        emailVerificationRateLimit: { limit: 5, windowMs: 3_600_000 },
+        authRequireVerifiedEmail: false,
+      });
+      expect(load({ EMAIL_VERIFICATION_TTL: '2h', EMAIL_VERIFICATION_RATE_LIMIT: '3/10m', AUTH_REQUIRE_VERIFIED_EMAIL: 'true' })).toMatchObject({
+        emailVerificationTtlSeconds: 7200,
+        emailVerificationRateLimit: { limit: 3, windowMs: 600_000 },
+        authRequireVerifiedEmail: true,
+      });
+    });
+
+    it('refuses an EMAIL_VERIFICATION_TTL outside 1m–7d, a bad rate and a non-boolean AUTH_REQUIRE_VERIFIED_EMAIL', () => {
+      for (const ttl of ['30s', '8d', 'soon']) expect(errorOf({ EMAIL_VERIFICATION_TTL: ttl }).variable).toBe('EMAIL_VERIFICATION_TTL');
+      expect(errorOf({ EMAIL_VERIFICATION_RATE_LIMIT: 'lots' }).variable).toBe('EMAIL_VERIFICATION_RATE_LIMIT');
+      expect(errorOf({ AUTH_REQUIRE_VERIFIED_EMAIL: 'maybe' }).variable).toBe('AUTH_REQUIRE_VERIFIED_EMAIL');
+    });
+
+    it('refuses AUTH_REQUIRE_VERIFIED_EMAIL in production without SMTP_URL, and takes it with SMTP_URL', () => {
+      const err = errorOf({ NODE_ENV: 'production', JWT_SECRET: STRONG, AUTH_REQUIRE_VERIFIED_EMAIL: 'true' });
+      expect(err.variable).toBe('AUTH_REQUIRE_VERIFIED_EMAIL');
+      expect(err.message).toContain('SMTP_URL');
+      const env = { NODE_ENV: 'production', JWT_SECRET: STRONG, AUTH_REQUIRE_VERIFIED_EMAIL: 'true', SMTP_URL: 'smtp://m.example', MAIL_FROM: 'a@b.example', PUBLIC_URL: 'https://app.example' };
+      expect(load(env).authRequireVerifiedEmail).toBe(true);
+    });
+  });
+
   describe('JWT_SECRET in production', () => {
     it('is required', () => {
       expect(errorOf({ NODE_ENV: 'production' }).variable).toBe('JWT_SECRET');

@@ -78,6 +78,12 @@ export interface Config {
   readonly metrics: MetricsConfig | undefined;
   /** Sign-in with identity providers (OIDC_PROVIDERS, GITHUB_*, OAUTH_REDIRECT_URLS, SERVER_URL). */
   readonly identityProviders: IdentityProvidersConfig;
+  /** How long an email-verification link works. */
+  readonly emailVerificationTtlSeconds: number;
+  /** Verification mails for one user, and for one address, over all client addresses. */
+  readonly emailVerificationRateLimit: RateLimitSpec;
+  /** Users (role user) may sign in only once their email address is verified. */
+  readonly authRequireVerifiedEmail: boolean;
 }
 
 export interface MetricsConfig {
@@ -140,6 +146,9 @@ export const CONFIG_VARIABLES = [
   'METRICS_TOKEN',
   'METRICS_LISTEN',
   ...IDENTITY_PROVIDER_VARIABLES,
+  'EMAIL_VERIFICATION_TTL',
+  'EMAIL_VERIFICATION_RATE_LIMIT',
+  'AUTH_REQUIRE_VERIFIED_EMAIL',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -227,6 +236,13 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const identityProviders = parseIdentityProviders(get, Object.keys(env).filter((name) => get(name) !== undefined), {
     nodeEnv, publicUrl, fail: (variable, problem) => new ConfigError(variable, problem),
   });
+  const emailVerificationTtlSeconds = duration('EMAIL_VERIFICATION_TTL', get('EMAIL_VERIFICATION_TTL') ?? '24h');
+  if (emailVerificationTtlSeconds < 60 || emailVerificationTtlSeconds > 7 * 86_400) throw new ConfigError('EMAIL_VERIFICATION_TTL', 'must be from 1m to 7d');
+  const emailVerificationRateLimit = rateLimit('EMAIL_VERIFICATION_RATE_LIMIT', get('EMAIL_VERIFICATION_RATE_LIMIT') ?? '5/1h');
+  const authRequireVerifiedEmail = parseBoolean('AUTH_REQUIRE_VERIFIED_EMAIL', get('AUTH_REQUIRE_VERIFIED_EMAIL') ?? 'false');
+  if (authRequireVerifiedEmail && nodeEnv === 'production' && smtp === undefined) {
+    throw new ConfigError('AUTH_REQUIRE_VERIFIED_EMAIL', 'needs SMTP_URL in production: nobody could verify an address, so nobody could sign in');
+  }
 
   return deepFreeze({
     nodeEnv,
@@ -266,6 +282,9 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     passwordResetRateLimitPerEmail,
     metrics,
     identityProviders,
+    emailVerificationTtlSeconds,
+    emailVerificationRateLimit,
+    authRequireVerifiedEmail,
   });
 }
 

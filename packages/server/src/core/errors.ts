@@ -8,6 +8,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   token_expired: 'The access token has expired.',
   invalid_credentials: 'Invalid username or password.',
   forbidden: 'You are not allowed to do this.',
+  email_not_verified: 'Verify your email address before signing in.',
   not_found: 'Not found.',
   conflict: 'The resource already exists or was changed concurrently.',
   schema_conflict: 'Existing records do not match the new schema.',

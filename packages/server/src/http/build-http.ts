@@ -8,6 +8,7 @@ import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
 import type { PasswordResets } from '../core/auth/password-reset.js';
+import type { EmailVerifications } from '../core/auth/email-verification.js';
 import { createClientErrorHandler } from './client-errors.js';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import type { LingerBounds } from './lingering-close.js';
@@ -31,6 +32,7 @@ import type { MetricsConfig } from '../config/config.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { installMetricsEndpoint } from './metrics-endpoint.js';
 import { userRoutes } from './routes/user-routes.js';
+import { emailVerificationRoutes } from './routes/email-verification-routes.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -41,6 +43,7 @@ export interface HttpDeps {
   readonly users: UserService;
   readonly passwordResets: PasswordResets;
   readonly oauth: OAuthSignIn;
+  readonly emailVerifications: EmailVerifications;
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
@@ -137,6 +140,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   authRoutes(app, { auth: deps.auth, passwordResets: deps.passwordResets, hooks });
   oauthRoutes(app, { oauth: deps.oauth, hooks });
   userRoutes(app, { users: deps.users, hooks });
+  emailVerificationRoutes(app, { emailVerifications: deps.emailVerifications, hooks });
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });
   batchRoutes(app, { records: deps.records, hooks });

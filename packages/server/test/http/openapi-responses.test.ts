@@ -74,6 +74,17 @@ describe.each(STORES)('every response fits the OpenAPI document, on $name', (bac
     await send('GET', `/api/users/${admin.username}`, u);
     await send('GET', '/api/users/nobody_here', a);
     await send('PATCH', `/api/users/${user.username}`, { ...u, body: { email: 'u@example.com' } });
+    await send('PATCH', `/api/users/${user.username}`, { ...a, body: { emailVerified: true } });
+
+    // email verification (the test environment logs its mails)
+    await send('POST', '/api/auth/verify-email', { body: { token: 'A'.repeat(43) } });
+    await send('POST', '/api/auth/verify-email', { body: {} });
+    await send('POST', '/api/auth/resend-verification', u);
+    await send('POST', '/api/auth/resend-verification', { body: { email: 'nobody@example.com' } });
+    await send('POST', '/api/auth/resend-verification', { body: {} });
+    await send('POST', `/api/users/${user.username}/resend-verification`, a);
+    await send('POST', `/api/users/${user.username}/resend-verification`, u);
+    await send('POST', '/api/users/nobody_here/resend-verification', a);
     await send('PATCH', `/api/users/${user.username}`, { ...u, body: { role: 'admin' } });
     await send('PATCH', `/api/users/${user.username}`, { ...u, body: {} });
     await send('PATCH', `/api/users/${admin.username}`, { ...a, body: { role: 'user' } });

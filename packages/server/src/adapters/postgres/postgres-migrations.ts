@@ -183,6 +183,26 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
   {
+    version: 9,
+    name: 'email_verifications',
+    // Verification links by the SHA-256 of their token (store.ts, EmailVerificationRepository):
+    // `email` is the address the link was mailed to; `purpose` says whether it
+    // verifies the current address or confirms a change to it.
+    sql: `
+      CREATE TABLE email_verifications (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        email      text NOT NULL,
+        purpose    text NOT NULL CHECK (purpose IN ('verify', 'change')),
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        used_at    timestamptz
+      );
+      CREATE INDEX email_verifications_user_id_idx ON email_verifications (user_id);
+      CREATE INDEX email_verifications_expires_at_idx ON email_verifications (expires_at);
+    `,
+  },
+  {
     version: 11,
     name: 'identity_providers',
     // Sign-in with an identity provider (docs/auth.md): the accounts users

@@ -10,6 +10,7 @@ import { migratePostgres } from './postgres-migrations.js';
 import { makePostgresRelationRepository } from './postgres-relations.js';
 import { makePostgresRecordRepository } from './postgres-records.js';
 import { makePostgresOAuthRepository } from './postgres-oauth.js';
+import { makePostgresEmailVerificationRepository } from './postgres-email-verifications.js';
 
 interface UserRecord {
   id: string; username: string; email: string | null; email_verified: boolean; password_hash: string;
@@ -74,6 +75,7 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
     changes: makePostgresChangeRepository(run),
     relations: makePostgresRelationRepository(run),
     oauth: makePostgresOAuthRepository(run),
+    emailVerifications: makePostgresEmailVerificationRepository(run),
     users: {
       async insertUser(u) {
         const result = await run<UserRecord>('sigil_insert_user',

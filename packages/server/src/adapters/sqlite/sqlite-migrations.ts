@@ -184,6 +184,26 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     `,
   },
   {
+    version: 9,
+    name: 'email_verifications',
+    // Verification links by the SHA-256 of their token (store.ts, EmailVerificationRepository):
+    // `email` is the address the link was mailed to; `purpose` says whether it
+    // verifies the current address or confirms a change to it.
+    sql: `
+      CREATE TABLE email_verifications (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        email      TEXT NOT NULL,
+        purpose    TEXT NOT NULL CHECK (purpose IN ('verify', 'change')),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at    TEXT
+      ) STRICT;
+      CREATE INDEX email_verifications_user_id_idx ON email_verifications (user_id);
+      CREATE INDEX email_verifications_expires_at_idx ON email_verifications (expires_at);
+    `,
+  },
+  {
     version: 11,
     name: 'identity_providers',
     // Sign-in with an identity provider (docs/auth.md): the accounts users

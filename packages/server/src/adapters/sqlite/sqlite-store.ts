@@ -14,6 +14,7 @@ import { makeSqliteRecordRepository, SqliteRecordStatements } from './sqlite-rec
 import { makeSqliteRelationRepository, prepareRelationStatements, type RelationStatements } from './sqlite-relations.js';
 import { isoText } from './sqlite-time.js';
 import { makeSqliteOAuthRepository, prepareOAuthStatements, type OAuthStatements } from './sqlite-oauth.js';
+import { makeSqliteEmailVerificationRepository, prepareEmailVerificationReads, prepareEmailVerificationWrites } from './sqlite-email-verifications.js';
 import { preparePrivateDatabaseFile } from './sqlite-files.js';
 
 type Db = Database.Database;
@@ -54,6 +55,7 @@ function prepareReads(db: Db) {
     usersByEmail: db.prepare<[string, number], UserRecord>(`SELECT ${USER} FROM users WHERE lower(email) = lower(?) AND email IS NOT NULL ORDER BY id LIMIT ?`),
     liveReset: db.prepare<[string, string], ResetRecord>(
       'SELECT token_hash, user_id, created_at, expires_at, used_at FROM password_resets WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?'),
+    ...prepareEmailVerificationReads(db),
   };
 }
 
@@ -95,6 +97,7 @@ function prepareWrites(db: Db) {
       'UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id').pluck(),
     endUserResets: db.prepare<[string, string]>('UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL'),
     deleteStaleResets: db.prepare<[string, string]>('DELETE FROM password_resets WHERE expires_at < ? OR used_at < ?'),
+    ...prepareEmailVerificationWrites(db),
   };
 }
 
@@ -158,6 +161,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
     changes: makeSqliteChangeRepository(narrow(readSide, (s) => s.changes), narrow(writeSide, (s) => s.changes)),
     relations: makeSqliteRelationRepository(readSide, writeSide),
     oauth: makeSqliteOAuthRepository(narrow(readSide, (s) => s.oauth), narrow(writeSide, (s) => s.oauth)),
+    emailVerifications: makeSqliteEmailVerificationRepository(read, write),
     users: {
       async insertUser(u) {
         const params = {

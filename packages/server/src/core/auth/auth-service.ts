@@ -1,4 +1,4 @@
-import type { AuthResponse, TokenPair } from '@sigil/protocol';
+import type { AuthResponse, PendingRegistration, TokenPair } from '@sigil/protocol';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -24,6 +24,10 @@ export interface AuthServiceOptions {
   readonly identities: IdentityCache;
   /** Told after a session of this user was revoked (logout, refresh-token reuse), so live connections can be re-checked. */
   readonly onUserChanged?: (userId: string) => void;
+  /** AUTH_REQUIRE_VERIFIED_EMAIL: users (role user) sign in only with a verified email; registration then needs one. */
+  readonly requireVerifiedEmail?: boolean;
+  /** After an account was created (it mails the verification link). Must not throw. */
+  readonly onRegistered?: (user: UserRow) => Promise<void>;
 }
 
 export interface RegisterInput {
@@ -88,25 +92,36 @@ export function createAuthService(opts: AuthServiceOptions) {
    */
   async function signInUser(user: UserRow): Promise<AuthResponse> {
     if (user.disabled) throw new AppError('forbidden', 'This account is disabled.');
+    // Admins are exempt, so an operator cannot lock themselves out (docs/auth.md#email-verification).
+    if (opts.requireVerifiedEmail === true && user.role === 'user' && !user.emailVerified) {
+      throw new AppError('email_not_verified', 'Verify your email address before signing in: follow the link mailed to you, or ask for a new one (POST /api/auth/resend-verification).');
+    }
     return store.transaction(async (tx) => ({ user: toUserDto(user), ...(await startSession(tx, user)) }));
   }
 
   return {
-    async register(input: RegisterInput, origin: RequestOrigin): Promise<AuthResponse> {
+    /** A session, or (AUTH_REQUIRE_VERIFIED_EMAIL) none until the mailed link is followed. */
+    async register(input: RegisterInput, origin: RequestOrigin): Promise<AuthResponse | PendingRegistration> {
       const username = normalizeUsername(input.username);
       opts.throttle.admit(username, origin.address);
       const password = validatePassword(input.password);
       const email = normalizeEmail(input.email);
+      if (email === null && opts.requireVerifiedEmail === true) {
+        throw new AppError('validation_failed', 'email is required: accounts sign in only once their email address is verified.', { details: [{ path: '/email', message: 'is required' }] });
+      }
       if (await store.users.findUserByUsername(username)) {
         throw new AppError('conflict', 'This username is taken.');
       }
       const passwordHash = await passwords.hash(password);
-      return store.transaction(async (tx) => {
+      const created = await store.transaction(async (tx) => {
         const now = iso();
         const user = await tx.users.insertUser({ id: newId(clock.now()), username, email, passwordHash, role: 'user', createdAt: now });
-        const pair = await startSession(tx, user);
-        return { user: toUserDto(user), ...pair };
+        if (opts.requireVerifiedEmail === true) return { user, pair: null };
+        return { user, pair: await startSession(tx, user) };
       });
+      await opts.onRegistered?.(created.user);
+      if (created.pair === null) return { user: toUserDto(created.user), verificationRequired: true };
+      return { user: toUserDto(created.user), ...created.pair };
     },
 
     async login(input: LoginInput, origin: RequestOrigin): Promise<AuthResponse> {

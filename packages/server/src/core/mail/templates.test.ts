@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config/config.js';
-import { DEFAULT_RESET_PASSWORD, escapeHtml, loadResetPasswordTemplate, renderMail } from './templates.js';
+import { DEFAULT_RESET_PASSWORD, DEFAULT_VERIFY_EMAIL, escapeHtml, loadResetPasswordTemplate, loadVerifyEmailTemplate, renderMail } from './templates.js';
 
 const VARS = { appName: 'A&B <"Shop">', username: 'ada', link: 'https://x.example/reset-password#token=abc', expiresInMinutes: '30' };
 
@@ -53,5 +53,20 @@ describe('mail templates', () => {
     expect(problem(() => loadResetPasswordTemplate(dir))).toContain('reset-password.txt with {{user}}');
     writeFileSync(join(dir, 'reset-password.txt'), 'Hi {{username}}');
     expect(problem(() => loadResetPasswordTemplate(dir))).toContain('reset-password.txt without {{link}}');
+  });
+
+  it('has a verify-email template of its own, overridable part by part, with its own placeholders', () => {
+    const vars = { appName: 'Shop', username: 'ada', email: 'ada@example.com', link: 'https://x.example/verify-email#token=abc', expiresInHours: '24' };
+    const mail = renderMail(loadVerifyEmailTemplate(undefined), vars);
+    expect(mail.subject).toBe('Confirm your Shop email address');
+    for (const part of ['ada', 'ada@example.com', vars.link, '24 hours']) expect(mail.text).toContain(part);
+    writeFileSync(join(dir, 'verify-email.txt'), 'Confirm {{email}}: {{link}}');
+    writeFileSync(join(dir, 'reset-password.txt'), 'Reset: {{link}}');
+    expect(loadVerifyEmailTemplate(dir)).toEqual({ subject: DEFAULT_VERIFY_EMAIL.subject, text: 'Confirm {{email}}: {{link}}', html: DEFAULT_VERIFY_EMAIL.html });
+    // {{email}} is the verify mail's only: the reset mail refuses it.
+    writeFileSync(join(dir, 'reset-password.txt'), 'Reset {{email}}: {{link}}');
+    expect(() => loadResetPasswordTemplate(dir)).toThrow(/reset-password.txt with \{\{email\}\}/);
+    writeFileSync(join(dir, 'verify-email.html'), '<p>no link</p>');
+    expect(() => loadVerifyEmailTemplate(dir)).toThrow(/verify-email.html without \{\{link\}\}/);
   });
 });

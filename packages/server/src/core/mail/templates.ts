@@ -46,7 +46,32 @@ To choose a new password, open this link within {{expiresInMinutes}} minutes:</p
 `,
 };
 
-const FILES = { subject: 'reset-password.subject.txt', text: 'reset-password.txt', html: 'reset-password.html' } as const;
+/** What the verify-email mail may name: `email` is the address being verified. */
+export const VERIFY_EMAIL_VARIABLES = ['appName', 'username', 'email', 'link', 'expiresInHours'] as const;
+export type VerifyEmailVariables = Record<(typeof VERIFY_EMAIL_VARIABLES)[number], string>;
+
+export const DEFAULT_VERIFY_EMAIL: MailTemplate = {
+  subject: 'Confirm your {{appName}} email address',
+  text: `Hello {{username}},
+
+to confirm that {{email}} is the email address of your {{appName}} account, open this link within {{expiresInHours}} hours:
+
+{{link}}
+
+The link works once. If you did not ask for it, ignore this mail: nothing changes.
+`,
+  html: `<!doctype html>
+<html>
+<body style="font-family: sans-serif; line-height: 1.5">
+<p>Hello {{username}},</p>
+<p>to confirm that {{email}} is the email address of your {{appName}} account, open this link within {{expiresInHours}} hours:</p>
+<p><a href="{{link}}">Confirm my email address</a></p>
+<p style="word-break: break-all">{{link}}</p>
+<p>The link works once. If you did not ask for it, ignore this mail: nothing changes.</p>
+</body>
+</html>
+`,
+};
 
 /**
  * The reset-password template: the built-in one, with any of
@@ -55,18 +80,28 @@ const FILES = { subject: 'reset-password.subject.txt', text: 'reset-password.txt
  * an unknown placeholder, or a body without `{{link}}`, is a ConfigError.
  */
 export function loadResetPasswordTemplate(dir: string | undefined): MailTemplate {
-  if (dir === undefined) return DEFAULT_RESET_PASSWORD;
+  return loadTemplate(dir, 'reset-password', DEFAULT_RESET_PASSWORD, RESET_PASSWORD_VARIABLES);
+}
+
+/** The verify-email template, from `verify-email.subject.txt`, `verify-email.txt` and `verify-email.html` as for reset-password. */
+export function loadVerifyEmailTemplate(dir: string | undefined): MailTemplate {
+  return loadTemplate(dir, 'verify-email', DEFAULT_VERIFY_EMAIL, VERIFY_EMAIL_VARIABLES);
+}
+
+function loadTemplate(dir: string | undefined, name: string, defaults: MailTemplate, variables: readonly string[]): MailTemplate {
+  if (dir === undefined) return defaults;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError('MAIL_TEMPLATES_DIR', `is not a directory (${dir})`);
-  const part = (key: keyof typeof FILES): string => {
-    const file = join(dir, FILES[key]);
-    if (!existsSync(file)) return DEFAULT_RESET_PASSWORD[key];
+  const files = { subject: `${name}.subject.txt`, text: `${name}.txt`, html: `${name}.html` } as const;
+  const part = (key: keyof typeof files): string => {
+    const file = join(dir, files[key]);
+    if (!existsSync(file)) return defaults[key];
     const content = readFileSync(file, 'utf8');
     const names = [...content.matchAll(PLACEHOLDER)].map((m) => m[1]!);
-    const unknown = names.find((name) => !(RESET_PASSWORD_VARIABLES as readonly string[]).includes(name));
+    const unknown = names.find((n) => !variables.includes(n));
     if (unknown !== undefined) {
-      throw new ConfigError('MAIL_TEMPLATES_DIR', `has ${FILES[key]} with {{${unknown}}}; known: ${RESET_PASSWORD_VARIABLES.map((v) => `{{${v}}}`).join(' ')}`);
+      throw new ConfigError('MAIL_TEMPLATES_DIR', `has ${files[key]} with {{${unknown}}}; known: ${variables.map((v) => `{{${v}}}`).join(' ')}`);
     }
-    if (key !== 'subject' && !names.includes('link')) throw new ConfigError('MAIL_TEMPLATES_DIR', `has ${FILES[key]} without {{link}}`);
+    if (key !== 'subject' && !names.includes('link')) throw new ConfigError('MAIL_TEMPLATES_DIR', `has ${files[key]} without {{link}}`);
     return key === 'subject' ? content.trim() : content;
   };
   return { subject: part('subject'), text: part('text'), html: part('html') };

@@ -151,6 +151,41 @@ export interface OAuthRepository {
   deleteStale(before: string): Promise<number>;
 }
 
+/** What a verification link is for: proving the current address, or confirming a change to a new one. */
+export type EmailVerificationPurpose = 'verify' | 'change';
+
+/**
+ * An email verification as stored: only the SHA-256 of its token, and the
+ * address it was mailed to. It works once, until `expiresAt`, and only while
+ * unused; any change of the user's address marks every unused one used.
+ */
+export interface EmailVerificationRow {
+  readonly tokenHash: string;
+  readonly userId: string;
+  readonly email: string;
+  readonly purpose: EmailVerificationPurpose;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  /** ISO time at which it was used or ended, or null. */
+  readonly usedAt: string | null;
+}
+
+export interface EmailVerificationRepository {
+  insertEmailVerification(row: Omit<EmailVerificationRow, 'usedAt'>): Promise<void>;
+  /**
+   * Marks the verification used if and only if it is unused and expires
+   * after `at` (compare-and-set): of two concurrent uses one wins. Returns
+   * the row as it was, or null.
+   */
+  consumeEmailVerification(tokenHash: string, at: string): Promise<EmailVerificationRow | null>;
+  /** The newest unused `change` verification of the user that expires after `at`, or null. */
+  findPendingEmailChange(userId: string, at: string): Promise<EmailVerificationRow | null>;
+  /** Marks every unused verification of the user used (their address changed, or a newer change supersedes). Returns how many. */
+  endUserEmailVerifications(userId: string, at: string): Promise<number>;
+  /** Deletes verifications that expired or were used before `before`. Returns how many. */
+  deleteStaleEmailVerifications(before: string): Promise<number>;
+}
+
 export interface UserRepository {
   /** Throws `AppError('conflict')` when the username is taken. */
   insertUser(user: NewUser): Promise<UserRow>;
@@ -399,6 +434,7 @@ export interface StoreTransaction {
   readonly sessions: SessionRepository;
   readonly passwordResets: PasswordResetRepository;
   readonly oauth: OAuthRepository;
+  readonly emailVerifications: EmailVerificationRepository;
   readonly collections: CollectionRepository;
   readonly records: RecordRepository;
   readonly changes: ChangeRepository;

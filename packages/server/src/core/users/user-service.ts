@@ -1,8 +1,9 @@
-import type { Page, Role, UserDto } from '@sigil/protocol';
+import type { Page, Role, UserDto, UserUpdate } from '@sigil/protocol';
 import type { Clock } from '../clock.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { AuthThrottle } from '../auth/auth-throttle.js';
+import type { EmailVerifications } from '../auth/email-verification.js';
 import type { RequestOrigin } from '../auth/auth-service.js';
 import type { IdentityCache } from '../auth/identity-cache.js';
 import type { PasswordHasher } from '../auth/password.js';
@@ -27,6 +28,8 @@ export interface UserServiceOptions {
   readonly relations: RelationIntegrity;
   /** Called after a change-log entry commits (deleting a user can cascade to records). */
   readonly onCommitted?: () => void;
+  /** A user's own address change waits for the link mailed to the new address; without it (CLI) addresses change directly. */
+  readonly emailVerifications?: EmailVerifications;
 }
 
 export interface UserPatch {
@@ -35,6 +38,8 @@ export interface UserPatch {
   readonly currentPassword?: unknown;
   readonly role?: unknown;
   readonly disabled?: unknown;
+  /** Admins only: set with or without an address change. */
+  readonly emailVerified?: unknown;
 }
 
 export type UserService = ReturnType<typeof createUserService>;
@@ -85,7 +90,7 @@ export function createUserService(opts: UserServiceOptions) {
       return toUserDto(await loadVisible(principal, username));
     },
 
-    async update(principal: Principal, username: string, patch: UserPatch, origin: RequestOrigin): Promise<UserDto> {
+    async update(principal: Principal, username: string, patch: UserPatch, origin: RequestOrigin): Promise<UserUpdate> {
       const target = await loadVisible(principal, username);
       const self = target.id === principal.userId;
       const admin = principal.role === 'admin';
@@ -94,7 +99,24 @@ export function createUserService(opts: UserServiceOptions) {
       if (!admin && (patch.role !== undefined || patch.disabled !== undefined)) {
         throw new AppError('forbidden', 'Only admins may change roles or disable accounts.');
       }
-      if (patch.email !== undefined) changes.email = normalizeEmail(patch.email);
+      let pendingEmail: string | undefined;
+      if (patch.email !== undefined) {
+        const email = normalizeEmail(patch.email);
+        // Your own new address takes effect once you follow the link mailed to it; admins set
+        // addresses directly, and clearing one needs no proof (docs/auth.md#email-verification).
+        if (!admin && email !== null && email !== target.email && opts.emailVerifications?.available === true) pendingEmail = email;
+        else if (email !== target.email) {
+          changes.email = email;
+          changes.emailVerified = false;
+        }
+      }
+      if (patch.emailVerified !== undefined) {
+        if (!admin) throw new AppError('forbidden', 'Only admins may set emailVerified; follow the link mailed to you instead.');
+        if (typeof patch.emailVerified !== 'boolean') {
+          throw new AppError('validation_failed', 'Invalid emailVerified flag.', { details: [{ path: '/emailVerified', message: 'must be boolean' }] });
+        }
+        changes.emailVerified = patch.emailVerified;
+      }
       if (patch.password !== undefined) {
         const password = validatePassword(patch.password);
         // Changing your own password proves you know the current one, admin or not.
@@ -124,6 +146,9 @@ export function createUserService(opts: UserServiceOptions) {
         changes.disabled = patch.disabled;
       }
 
+      // Before anything changes: over the mail budgets, nothing does.
+      if (pendingEmail !== undefined) await opts.emailVerifications!.requestChange(target, pendingEmail);
+
       const mayLoseAdmin = changes.role === 'user' || changes.disabled === true;
       const losesAdmin = target.role === 'admin' && !target.disabled && mayLoseAdmin;
       // READ COMMITTED, and changes that may take away an admin one at a time
@@ -131,10 +156,13 @@ export function createUserService(opts: UserServiceOptions) {
       // two admins demoting each other cannot both succeed.
       const updated = await store.transaction(async (tx) => {
         if (mayLoseAdmin) await tx.users.lockAdminChanges();
-        const row = await tx.users.updateUser(target.id, changes);
+        // Only a pending address: the user is as they were.
+        const row = Object.keys(changes).length === 1 ? await tx.users.findUserById(target.id) : await tx.users.updateUser(target.id, changes);
         if (!row) throw new AppError('not_found', 'No such user.');
         // A new password, or a new address, ends every reset link sent before it.
         if (changes.passwordHash !== undefined || changes.email !== undefined) await tx.passwordResets.endUserPasswordResets(target.id, changes.updatedAt);
+        // A new address ends every verification link sent before it.
+        if (changes.email !== undefined) await tx.emailVerifications.endUserEmailVerifications(target.id, changes.updatedAt);
         if (losesAdmin && (await tx.users.countActiveAdmins()) === 0) {
           throw new AppError('conflict', 'The last admin cannot be demoted or disabled.');
         }
@@ -145,7 +173,7 @@ export function createUserService(opts: UserServiceOptions) {
       if (changes.disabled === true) await revokeSessions(target.id);
       else if (changes.passwordHash !== undefined) await revokeSessions(target.id, self ? principal.sessionId : undefined);
       opts.onUserChanged?.(target.id);
-      return toUserDto(updated);
+      return { user: toUserDto(updated), ...(pendingEmail === undefined ? {} : { pendingEmail }) };
     },
 
     async remove(principal: Principal, username: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { ERROR_STATUS } from '@sigil/protocol';
 import type { Collection } from '../../core/collections/collection.js';
 import { collectionSchema, schemaCheckReportSchema } from '../routes/collection-routes.js';
-import { authResponseSchema, tokenPairSchema, userSchema } from '../routes/schemas.js';
+import { authResponseSchema, pendingRegistrationSchema, tokenPairSchema, userSchema } from '../routes/schemas.js';
 import { errorResponseComponents, ref, type Doc } from './openapi-parts.js';
 import { recordPaths, recordsTag } from './record-paths.js';
 import { EXPANDED_USER, expandedUserSchema, recordComponents, recordSchemaNames, relatesToUsers } from './record-schemas.js';
@@ -33,6 +33,7 @@ export function buildOpenApiDocument(collections: readonly Collection[]): Doc {
     User: userSchema,
     AuthResponse: { ...authResponseSchema, properties: { ...authResponseSchema.properties, user: ref('User') } },
     TokenPair: tokenPairSchema,
+    PendingRegistration: { ...pendingRegistrationSchema, properties: { ...pendingRegistrationSchema.properties, user: ref('User') } },
     ...(relatesToUsers(collections) ? { [EXPANDED_USER]: expandedUserSchema } : {}),
     // A collection's schema is an object of any keys: say so, or generators type it as having none.
     Collection: { ...collectionSchema, properties: { ...collectionSchema.properties, schema: { type: 'object', additionalProperties: true } } },

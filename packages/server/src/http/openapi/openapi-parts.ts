@@ -24,7 +24,7 @@ export const NO_CONTENT = { description: 'No content' };
 export const ERROR_RESPONSES = {
   400: ['BadRequest', 'bad_request, validation_failed or invalid_filter: the request is malformed or does not fit the schema; nothing changed'],
   401: ['Unauthorized', 'unauthorized, token_expired or invalid_credentials: no valid access token (or wrong credentials)'],
-  403: ['Forbidden', 'forbidden: the caller may not do this'],
+  403: ['Forbidden', 'forbidden: the caller may not do this (email_not_verified: signing in needs a verified email address)'],
   404: ['NotFound', 'not_found: no such resource, or one the caller may not read'],
   409: ['Conflict', 'conflict or schema_conflict: the change clashes with existing data; nothing changed'],
   412: ['PreconditionFailed', 'precondition_failed: If-Match names another version; nothing changed'],

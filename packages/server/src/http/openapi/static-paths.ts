@@ -5,6 +5,7 @@ import { accessPreviewBody, accessPreviewSchema } from '../routes/access-preview
 import { refreshBodySchema } from '../routes/schemas.js';
 import { forgotPasswordBody, resetPasswordBody } from '../routes/auth-routes.js';
 import { oauthPaths } from './oauth-paths.js';
+import { resendVerificationBody, verifyEmailBody } from '../routes/email-verification-routes.js';
 import { BEARER, body, json, NO_CONTENT, op, OPTIONAL, pathParam, query, ref, type Doc } from './openapi-parts.js';
 
 /** Tags of the fixed API, declared at the top of the document (record tags are added per collection). */
@@ -30,8 +31,9 @@ const USER_PATCH = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { email: { type: ['string', 'null'] }, password: { type: 'string' }, currentPassword: { type: 'string' }, role: { type: 'string', enum: ['user', 'admin'] }, disabled: { type: 'boolean' } },
+  properties: { email: { type: ['string', 'null'] }, password: { type: 'string' }, currentPassword: { type: 'string' }, role: { type: 'string', enum: ['user', 'admin'] }, disabled: { type: 'boolean' }, emailVerified: { type: 'boolean', description: 'Admins only' } },
 };
+const USER_UPDATE = { type: 'object', required: ['user'], properties: { user: ref('User'), pendingEmail: { type: 'string', description: 'Present while a change of your own address waits for the link mailed to it; user.email stays until then' } } };
 const USER_ENVELOPE = { type: 'object', required: ['user'], properties: { user: ref('User') } };
 const COLLECTION_ENVELOPE = { type: 'object', required: ['collection'], properties: { collection: ref('Collection') } };
 const PAGE_LIMIT = { type: 'integer', minimum: 1, maximum: 200 };
@@ -122,10 +124,10 @@ export function staticPaths(): Doc {
       post: op('getAccessPreview', 'Which records a user could read under proposed rules (admin)', { tags: ['admin'], security: BEARER, description: 'Checks `rules` as PUT /api/collections/{name} would (400 validation_failed with details under /rules) and answers, for the user (or null: anonymous), the first records their list would return and those they could read by id, through the same read scope as real requests. Nothing is stored. 404 for a missing collection, 400 for an unknown user (/user).', errors: [400, 401, 403, 404], requestBody: body(accessPreviewBody, 'The collection, the proposed rules (absent: the saved ones), the user, an optional limit'), responses: { 200: json(accessPreviewSchema) } }),
     },
     '/api/auth/register': {
-      post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-], starting and ending with a letter or digit, no two punctuation characters in a row), password (8–128), optional email'), responses: { 201: json(ref('AuthResponse'), 'Created') } }),
+      post: op('register', 'Create an account and log in', { tags: auth, description: 'Creates a user (role user) and its first session (201). With an email, a verification link is mailed to it (EMAIL_VERIFICATION_TTL). When the server requires verified emails (AUTH_REQUIRE_VERIFIED_EMAIL), email is required and the answer is 202 with the user and no tokens: sign in once the link is followed. Rate limited per client address and per username.', errors: [400, 409, 413, 415, 429], requestBody: body(REGISTRATION, 'Username (3–32 of [a-z0-9_.-], starting and ending with a letter or digit, no two punctuation characters in a row), password (8–128), optional email (required under AUTH_REQUIRE_VERIFIED_EMAIL)'), responses: { 201: json(ref('AuthResponse'), 'Created'), 202: json(ref('PendingRegistration'), 'Created; no session until the email address is verified') } }),
     },
     '/api/auth/login': {
-      post: op('login', 'Log in', { tags: auth, description: 'A wrong username and a wrong password give the same 401 invalid_credentials; a disabled account is 403. Rate limited per client address and per username.', errors: [400, 401, 403, 413, 415, 429], requestBody: body(CREDENTIALS, 'Username and password'), responses: { 200: json(ref('AuthResponse')) } }),
+      post: op('login', 'Log in', { tags: auth, description: 'A wrong username and a wrong password give the same 401 invalid_credentials; a disabled account is 403 forbidden, and an unverified email address under AUTH_REQUIRE_VERIFIED_EMAIL is 403 email_not_verified (role user only). Rate limited per client address and per username.', errors: [400, 401, 403, 413, 415, 429], requestBody: body(CREDENTIALS, 'Username and password'), responses: { 200: json(ref('AuthResponse')) } }),
     },
     '/api/auth/refresh': {
       post: op('refreshTokens', 'Exchange a refresh token (rotated)', { tags: auth, description: 'Returns a new access token and a new refresh token; the old refresh token stops working, and presenting it again revokes the session.', errors: [400, 401, 403, 413, 415, 429], requestBody: body(refreshBodySchema, 'The current refresh token'), responses: { 200: json(ref('TokenPair')) } }),
@@ -151,6 +153,25 @@ export function staticPaths(): Doc {
         responses: { 204: NO_CONTENT },
       }),
     },
+    '/api/auth/verify-email': {
+      post: op('updateEmailVerification', 'Follow an email-verification link', {
+        tags: auth,
+        description: 'The token from the link (`/verify-email#token=…`); no sign-in needed. A link for the current address marks it verified; a link for an address change makes that address the user\'s, verified, and ends their password-reset links and older verification links. Works once, until EMAIL_VERIFICATION_TTL, and only while the address it was sent to is still current or pending; otherwise 401 unauthorized.',
+        errors: [400, 401, 413, 415],
+        requestBody: body(verifyEmailBody, 'The verification token'),
+        responses: { 204: NO_CONTENT },
+      }),
+    },
+    '/api/auth/resend-verification': {
+      post: op('createEmailVerification', 'Ask for a new verification link', {
+        tags: auth,
+        security: OPTIONAL,
+        description: 'Signed in (no body): mails a new link for the caller\'s pending address change, else for their unverified address; 409 conflict when there is nothing to verify. Anonymous, with an email (for users who cannot sign in before verifying): mails a link to each enabled, unverified account with it, and answers the same 202, at once, whatever the address. At most EMAIL_VERIFICATION_RATE_LIMIT mails per user and per address (429 beyond, when signed in); anonymous requests are also limited per client address. 503 when the server cannot send mail.',
+        errors: [400, 401, 409, 413, 415, 429],
+        requestBody: { ...body(resendVerificationBody, 'Anonymous: the email address to verify. Signed in: empty'), required: false },
+        responses: { 202: { description: 'Accepted: a link is on its way (anonymous: if an unverified account has this address)' } },
+      }),
+    },
     '/api/auth/me': {
       get: op('getMe', 'The caller', { tags: auth, security: BEARER, description: 'The user the access token belongs to.', errors: [401], responses: { 200: json(USER_ENVELOPE) } }),
     },
@@ -171,12 +192,22 @@ export function staticPaths(): Doc {
       patch: op('updateUser', 'Change a user', {
         tags: users,
         security: BEARER,
-        description: 'Self: email, and password with currentPassword (which revokes the other sessions). Admin: also role and disabled. The last admin cannot be demoted.',
+        description: 'Self: email, and password with currentPassword (which revokes the other sessions). A new email of your own takes effect once you follow the link mailed to it: until then the user is unchanged and the answer carries pendingEmail (429 beyond EMAIL_VERIFICATION_RATE_LIMIT); null clears it at once. Admin: also role, disabled and emailVerified, and emails are set directly (unverified unless emailVerified: true). The last admin cannot be demoted.',
         errors: [400, 401, 403, 404, 409, 413, 415, 429],
         requestBody: body(USER_PATCH, 'The fields to change'),
-        responses: { 200: json(USER_ENVELOPE) },
+        responses: { 200: json(USER_UPDATE) },
       }),
       delete: op('deleteUser', 'Delete a user (self or admin)', { tags: users, security: BEARER, description: 'Revokes the user\'s sessions and closes their WebSockets. The last admin cannot be deleted.', errors: [400, 401, 403, 404, 409], responses: { 204: NO_CONTENT } }),
+    },
+    '/api/users/{username}/resend-verification': {
+      parameters: [username],
+      post: op('createUserEmailVerification', 'Mail a user a new verification link (admin)', {
+        tags: users,
+        security: BEARER,
+        description: 'As POST /api/auth/resend-verification for that user: their pending address change, else their unverified address. 409 conflict when there is nothing to verify or the account is disabled; 429 beyond EMAIL_VERIFICATION_RATE_LIMIT; 503 when the server cannot send mail.',
+        errors: [400, 401, 403, 404, 409, 429],
+        responses: { 202: { description: 'Accepted: a link is on its way' } },
+      }),
     },
     '/api/collections': {
       get: op('listCollections', 'List collections', { tags: collections, security: OPTIONAL, description: 'The collections the caller may read (admin: all), with their schemas.', errors: [401], responses: { 200: json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Collection') } } }) } }),

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../../core/auth/auth-service.js';
 import type { PasswordResets } from '../../core/auth/password-reset.js';
 import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
-import { authResponseSchema, refreshBodySchema, tokenPairSchema, userSchema } from './schemas.js';
+import { authResponseSchema, pendingRegistrationSchema, refreshBodySchema, tokenPairSchema, userSchema } from './schemas.js';
 
 interface Deps {
   readonly auth: AuthService;
@@ -42,8 +42,12 @@ export const resetPasswordBody = {
 export function authRoutes(app: FastifyInstance, { auth, passwordResets, hooks }: Deps): void {
   app.post<{ Body: { username: string; password: string; email?: string | null } }>(
     '/api/auth/register',
-    { schema: { body: registration, response: { 201: authResponseSchema } } },
-    async (request, reply) => reply.code(201).send(await auth.register(request.body, { address: request.ip })),
+    { schema: { body: registration, response: { 201: authResponseSchema, 202: pendingRegistrationSchema } } },
+    async (request, reply) => {
+      const answer = await auth.register(request.body, { address: request.ip });
+      // 202: the account exists, but signing in waits for the mailed link (AUTH_REQUIRE_VERIFIED_EMAIL).
+      return reply.code('accessToken' in answer ? 201 : 202).send(answer);
+    },
   );
 
   app.post<{ Body: { username: string; password: string } }>(

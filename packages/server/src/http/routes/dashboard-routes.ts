@@ -80,6 +80,8 @@ export function dashboardRoutes(app: FastifyInstance, { files }: { readonly file
   app.get('/_/', page);
   // Where password-reset mails link when PUBLIC_URL is this server: the same app, its reset form.
   app.get('/reset-password', page);
+  // …and where verification mails link: its verify page.
+  app.get('/verify-email', page);
   app.get<{ Params: { file: string } }>('/_/assets/:file', async (request, reply) => {
     if (files === null) return notBuilt();
     const file = files.assets.get(request.params.file);

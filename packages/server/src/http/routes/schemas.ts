@@ -26,6 +26,13 @@ export const authResponseSchema = {
   properties: { user: userSchema, ...tokenPairProperties },
 } as const;
 
+/** Register's 202 when signing in needs a verified email (AUTH_REQUIRE_VERIFIED_EMAIL): no tokens until the link is followed. */
+export const pendingRegistrationSchema = {
+  type: 'object',
+  required: ['user', 'verificationRequired'],
+  properties: { user: userSchema, verificationRequired: { type: 'boolean', const: true } },
+} as const;
+
 export const tokenPairSchema = {
   type: 'object',
   required: ['accessToken', 'refreshToken'],

@@ -24,10 +24,13 @@ const patchBody = {
     currentPassword: { type: 'string', maxLength: 1024 },
     role: { type: 'string', enum: ['user', 'admin'] },
     disabled: { type: 'boolean' },
+    emailVerified: { type: 'boolean' },
   },
 } as const;
 
 const userEnvelope = { type: 'object', required: ['user'], properties: { user: userSchema } } as const;
+/** The PATCH answer: `pendingEmail` while an address change waits for its link. */
+const userUpdateEnvelope = { type: 'object', required: ['user'], properties: { user: userSchema, pendingEmail: { type: 'string' } } } as const;
 
 export function userRoutes(app: FastifyInstance, { users, hooks }: Deps): void {
   app.get<{ Querystring: { limit?: string; after?: string; search?: string } }>(
@@ -56,8 +59,8 @@ export function userRoutes(app: FastifyInstance, { users, hooks }: Deps): void {
 
   app.patch<{ Params: { username: string }; Body: UserPatch }>(
     '/api/users/:username',
-    { preHandler: hooks.requireUser, schema: { params: usernameParams, body: patchBody, response: { 200: userEnvelope } } },
-    async (request) => ({ user: await users.update(principalOf(request), request.params.username, request.body, { address: request.ip }) }),
+    { preHandler: hooks.requireUser, schema: { params: usernameParams, body: patchBody, response: { 200: userUpdateEnvelope } } },
+    async (request) => users.update(principalOf(request), request.params.username, request.body, { address: request.ip }),
   );
 
   app.delete<{ Params: { username: string } }>(
