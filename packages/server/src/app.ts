@@ -11,6 +11,8 @@ import { createAuthThrottle } from './core/auth/auth-throttle.js';
 import { createWorkGate } from './core/auth/work-gate.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { createPasswordResets, type PasswordResets } from './core/auth/password-reset.js';
+import { createTwoFactor, type TwoFactor } from './core/auth/two-factor.js';
+import { createTwoFactorCrypto } from './core/auth/two-factor-crypto.js';
 import { createLogMailer, createSmtpMailer } from './adapters/mail/mailers.js';
 import type { Mailer } from './core/mail/mailer.js';
 import { loadResetPasswordTemplate } from './core/mail/templates.js';
@@ -83,6 +85,7 @@ export interface Sigil {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly passwordResets: PasswordResets;
+  readonly twoFactor: TwoFactor;
   readonly collections: CollectionService;
   /** Cached collections with compiled validators, for records and realtime. */
   readonly catalog: CollectionCatalog;
@@ -127,6 +130,18 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       resetsPerEmail: config.passwordResetRateLimitPerEmail,
       clock,
     });
+    const twoFactor = createTwoFactor({
+      store,
+      clock,
+      passwords,
+      throttle,
+      codesPerUser: config.twoFactorRateLimitPerUser,
+      crypto: createTwoFactorCrypto(secrets),
+      issuer: config.appName,
+      identities,
+      onUserChanged: userChanged,
+      onUnreadableSecret: (userId) => logger.warn({ userId }, 'a two-factor secret opens with no JWT_SECRET entry: reset that user\'s two-factor'),
+    });
     const auth = createAuthService({
       store,
       tokens,
@@ -136,6 +151,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       throttle,
       identities,
       onUserChanged: userChanged,
+      twoFactor,
     });
     const passwordResets = createPasswordResets({
       store,
@@ -187,6 +203,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       auth,
       users,
       passwordResets,
+      twoFactor,
       collections,
       records,
       accessPreview: createAccessPreview({ store, collections, records }),
@@ -217,6 +234,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const pruneTimer = setInterval(() => {
       auth.pruneSessions().catch((err: unknown) => logger.warn({ err }, 'session pruning failed'));
       passwordResets.prune().catch((err: unknown) => logger.warn({ err }, 'password reset pruning failed'));
+      twoFactor.prune().catch((err: unknown) => logger.warn({ err }, 'two-factor challenge pruning failed'));
     }, SESSION_PRUNE_INTERVAL_MS);
     pruneTimer.unref();
     // The change log keeps REALTIME_RETENTION of history for clients resuming with `since`.
@@ -235,6 +253,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       auth,
       users,
       passwordResets,
+      twoFactor,
       collections,
       catalog,
       records,

@@ -73,6 +73,8 @@ export interface Config {
   readonly passwordResetTtlSeconds: number;
   /** Reset requests for one email address from all client addresses. */
   readonly passwordResetRateLimitPerEmail: RateLimitSpec;
+  /** Two-factor code checks for one user from all client addresses. */
+  readonly twoFactorRateLimitPerUser: RateLimitSpec;
 }
 
 /** A configuration problem; `message` is one line that names the variable. */
@@ -125,6 +127,7 @@ export const CONFIG_VARIABLES = [
   'PUBLIC_URL',
   'PASSWORD_RESET_TTL',
   'PASSWORD_RESET_RATE_LIMIT_PER_EMAIL',
+  'TWO_FACTOR_RATE_LIMIT_PER_USER',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -208,6 +211,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   const passwordResetTtlSeconds = duration('PASSWORD_RESET_TTL', get('PASSWORD_RESET_TTL') ?? '30m');
   if (passwordResetTtlSeconds < 60 || passwordResetTtlSeconds > 86_400) throw new ConfigError('PASSWORD_RESET_TTL', 'must be from 1m to 24h');
   const passwordResetRateLimitPerEmail = rateLimit('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL', get('PASSWORD_RESET_RATE_LIMIT_PER_EMAIL') ?? '5/1h');
+  const twoFactorRateLimitPerUser = rateLimit('TWO_FACTOR_RATE_LIMIT_PER_USER', get('TWO_FACTOR_RATE_LIMIT_PER_USER') ?? '10/15m');
 
   return deepFreeze({
     nodeEnv,
@@ -245,6 +249,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     publicUrl,
     passwordResetTtlSeconds,
     passwordResetRateLimitPerEmail,
+    twoFactorRateLimitPerUser,
   });
 }
 

@@ -7,6 +7,7 @@ import type { CollectionService } from '../core/collections/collection-service.j
 import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
+import type { TwoFactor } from '../core/auth/two-factor.js';
 import type { PasswordResets } from '../core/auth/password-reset.js';
 import { createClientErrorHandler } from './client-errors.js';
 import { frameworkErrorHandler, installErrorHandler } from './error-handler.js';
@@ -26,6 +27,7 @@ import { recordRoutes } from './routes/record-routes.js';
 import { realtimeRoutes, type RealtimeTransportOptions } from '../ws/realtime-route.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { userRoutes } from './routes/user-routes.js';
+import { twoFactorRoutes } from './routes/two-factor-routes.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -35,6 +37,7 @@ export interface HttpDeps {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly passwordResets: PasswordResets;
+  readonly twoFactor: TwoFactor;
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
@@ -119,6 +122,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   healthRoutes(app, { store: deps.store });
   authRoutes(app, { auth: deps.auth, passwordResets: deps.passwordResets, hooks });
   userRoutes(app, { users: deps.users, hooks });
+  twoFactorRoutes(app, { auth: deps.auth, twoFactor: deps.twoFactor, hooks });
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });
   batchRoutes(app, { records: deps.records, hooks });
