@@ -79,7 +79,7 @@ describe.skipIf(NO_BROWSER)('the dashboard: two-factor authentication', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Users' }).waitFor();
     await page.locator('tr[data-username="hana_admin"]').waitFor();
-    expect(await page.evaluate(() => localStorage.length)).toBeGreaterThan(0);
+    expect(await page.evaluate<number>('localStorage.length')).toBeGreaterThan(0);
     // The browser logs the two 401s (the challenge, the wrong code); nothing else went wrong.
     expect(h.problems.filter((p) => !p.includes('status of 401'))).toEqual([]);
     await page.context().close();
