@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { adminCreateCommand } from './admin-create-command.js';
+import { adminResetTwoFactorCommand } from './admin-reset-two-factor-command.js';
 import { applyCommand } from './apply-command.js';
 import { CliError, type Command } from './command.js';
 import { serveCommand } from './serve-command.js';
 import { typegenCommand } from './typegen-command.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, adminCreateCommand, applyCommand, typegenCommand];
+const COMMANDS: readonly Command[] = [serveCommand, adminCreateCommand, adminResetTwoFactorCommand, applyCommand, typegenCommand];
 
 const USAGE = `Usage: sigil <command> [options]
 
