@@ -106,8 +106,11 @@ describe.each(STORES)('two-factor authentication on $name', (backend) => {
       expectError(await post('/api/auth/2fa/enable', { code: '123456' }, user.accessToken), 409, 'conflict');
     });
 
-    it('never writes the secret in clear to the database or the log', async () => {
+    it('never writes the secret, a recovery code or a challenge in clear to the database or the log', async () => {
       const user = await enroll();
+      const challenge = await challengeOf(user);
+      expect((await verify(challenge, user.recoveryCodes[1]!)).statusCode).toBe(200);
+      expect(t.logs.join('')).not.toContain(challenge);
       const row = await t.sigil.store.twoFactor.findTwoFactorSecret(user.id);
       expect(row?.secret).toMatch(/^v1\./);
       expect(row?.secret).not.toContain(user.secret);
