@@ -88,6 +88,9 @@ export class Auth {
    * ```
    */
   readonly twoFactor = {
+    /** On, set up but not yet confirmed, and how many recovery codes are left. */
+    status: async (): Promise<{ enabled: boolean; pending: boolean; recoveryCodesLeft: number }> =>
+      (await this.authed((token) => this.http.send({ method: 'GET', path: '/api/auth/2fa' }, token))).body as { enabled: boolean; pending: boolean; recoveryCodesLeft: number },
     setup: (password: string): Promise<{ secret: string; otpauthUri: string }> => this.post('setup', { password }),
     enable: async (code: string): Promise<{ recoveryCodes: string[] }> => {
       const answer = await this.post<{ recoveryCodes: string[] }>('enable', { code });

@@ -64,6 +64,7 @@ describe('client.auth two-factor', () => {
       (e: unknown) => (e as TwoFactorRequiredError).challenge,
     );
     await client.auth.completeTwoFactor({ challenge, code: recoveryCodes[0]! });
+    expect(await client.auth.twoFactor.status()).toEqual({ enabled: true, pending: false, recoveryCodesLeft: 9 });
     const fresh = await client.auth.twoFactor.regenerateRecoveryCodes(nextCode(secret));
     expect(fresh.recoveryCodes).toHaveLength(10);
     await expect(client.auth.twoFactor.disable({ password: PASSWORD, code: recoveryCodes[1]! })).rejects.toMatchObject({ code: 'invalid_credentials' });

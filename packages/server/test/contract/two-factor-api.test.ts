@@ -63,6 +63,9 @@ describe.each(STORES)('two-factor authentication on $name', (backend) => {
     it('sets up with the password, confirms with a code, and answers ten recovery codes once', async () => {
       const user = await register(t);
       expect(await me(user.accessToken)).toMatchObject({ twoFactorEnabled: false });
+      const status = async () => (await t.request({ method: 'GET', url: '/api/auth/2fa', token: user.accessToken })).json<unknown>();
+      expect(await status()).toEqual({ enabled: false, pending: false, recoveryCodesLeft: 0 });
+      expectError(await t.request({ method: 'GET', url: '/api/auth/2fa' }), 401, 'unauthorized');
       expectError(await post('/api/auth/2fa/setup', { password: 'not the password' }, user.accessToken), 401, 'invalid_credentials');
       expectError(await post('/api/auth/2fa/setup', {}, user.accessToken), 400, 'validation_failed');
       expectError(await post('/api/auth/2fa/setup', { password: user.password }), 401, 'unauthorized');
@@ -75,6 +78,7 @@ describe.each(STORES)('two-factor authentication on $name', (backend) => {
       expect(Object.fromEntries(uri.searchParams)).toMatchObject({ secret, issuer: 'Acme Notes', algorithm: 'SHA1', digits: '6', period: '30' });
       // Pending: login still answers tokens.
       expect((await login(user)).statusCode).toBe(200);
+      expect(await status()).toEqual({ enabled: false, pending: true, recoveryCodesLeft: 0 });
       expectError(await post('/api/auth/2fa/enable', { code: code(secret, 2) }, user.accessToken), 401, 'invalid_credentials');
       expectError(await post('/api/auth/2fa/enable', { code: 'abcdef' }, user.accessToken), 401, 'invalid_credentials');
       expect(await me(user.accessToken)).toMatchObject({ twoFactorEnabled: false });
@@ -257,8 +261,11 @@ describe.each(STORES)('two-factor authentication on $name', (backend) => {
       expect(res.statusCode, res.body).toBe(200);
       const fresh = res.json<{ recoveryCodes: string[] }>().recoveryCodes;
       expect(fresh).toHaveLength(10);
+      const status = async () => (await t.request({ method: 'GET', url: '/api/auth/2fa', token: user.accessToken })).json<unknown>();
+      expect(await status()).toEqual({ enabled: true, pending: false, recoveryCodesLeft: 10 });
       expectError(await verify(await challengeOf(user), user.recoveryCodes[0]!), 401, 'invalid_credentials');
       expect((await verify(await challengeOf(user), fresh[0]!)).statusCode).toBe(200);
+      expect(await status()).toEqual({ enabled: true, pending: false, recoveryCodesLeft: 9 });
       expectError(await post('/api/auth/2fa/recovery-codes', { code: '000000' }, user.accessToken), 401, 'invalid_credentials');
     });
 

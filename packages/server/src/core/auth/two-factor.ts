@@ -148,6 +148,13 @@ export function createTwoFactor(opts: TwoFactorOptions) {
   }
 
   return {
+    /** The caller's state: on, set up but not yet confirmed, and how many recovery codes are left. */
+    async status(principal: Principal): Promise<{ enabled: boolean; pending: boolean; recoveryCodesLeft: number }> {
+      const row = await store.twoFactor.findTwoFactorSecret(principal.userId);
+      const enabled = row !== null && row.enabledAt !== null;
+      return { enabled, pending: row !== null && !enabled, recoveryCodesLeft: enabled ? await store.twoFactor.countUnusedRecoveryCodes(principal.userId) : 0 };
+    },
+
     /** Starts enrolment: a new pending secret (replacing a pending one). Refused while two-factor is on. */
     async setup(principal: Principal, input: { readonly password?: unknown }, origin: RequestOrigin): Promise<{ secret: string; otpauthUri: string }> {
       const user = await currentUser(principal);

@@ -1,10 +1,19 @@
-import { twoFactorCodeBody, twoFactorDisableBody, twoFactorSetupBody, twoFactorSetupSchema, twoFactorVerifyBody, recoveryCodesSchema } from '../routes/two-factor-routes.js';
+import { twoFactorCodeBody, twoFactorDisableBody, twoFactorSetupBody, twoFactorSetupSchema, twoFactorStatusSchema, twoFactorVerifyBody, recoveryCodesSchema } from '../routes/two-factor-routes.js';
 import { BEARER, body, json, NO_CONTENT, op, pathParam, ref, type Doc } from './openapi-parts.js';
 
 /** The two-factor endpoints (docs/auth.md, "Two-factor authentication"). */
 export function twoFactorPaths(): Doc {
   const auth = ['auth'];
   return {
+    '/api/auth/2fa': {
+      get: op('getTwoFactor', "The caller's two-factor state", {
+        tags: auth,
+        security: BEARER,
+        description: 'Whether two-factor is on, whether a setup waits for its first code, and how many unused recovery codes are left (0 while off).',
+        errors: [401],
+        responses: { 200: json(twoFactorStatusSchema) },
+      }),
+    },
     '/api/auth/2fa/setup': {
       post: op('createTwoFactorSecret', 'Start two-factor enrolment', {
         tags: auth,

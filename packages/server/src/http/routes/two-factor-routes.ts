@@ -30,6 +30,12 @@ export const twoFactorSetupSchema = {
   properties: { secret: { type: 'string' }, otpauthUri: { type: 'string' } },
 } as const;
 
+export const twoFactorStatusSchema = {
+  type: 'object',
+  required: ['enabled', 'pending', 'recoveryCodesLeft'],
+  properties: { enabled: { type: 'boolean' }, pending: { type: 'boolean' }, recoveryCodesLeft: { type: 'integer', minimum: 0 } },
+} as const;
+
 export const recoveryCodesSchema = {
   type: 'object',
   required: ['recoveryCodes'],
@@ -44,6 +50,12 @@ const usernameParams = {
 
 /** Two-factor enrolment, the login challenge's completion, and the admin reset (docs/auth.md). */
 export function twoFactorRoutes(app: FastifyInstance, { auth, twoFactor, hooks }: Deps): void {
+  app.get(
+    '/api/auth/2fa',
+    { preHandler: hooks.requireUser, schema: { response: { 200: twoFactorStatusSchema } } },
+    async (request) => twoFactor.status(principalOf(request)),
+  );
+
   app.post<{ Body: { password: string } }>(
     '/api/auth/2fa/setup',
     { preHandler: hooks.requireUser, schema: { body: twoFactorSetupBody, response: { 200: twoFactorSetupSchema } } },
