@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { STORES } from '../helpers/stores.js';
-import { createAdmin, expectError, register, startTestSigilOn, type Account, type TestSigil } from '../helpers/test-sigil.js';
+import { createAdmin, expectError, register, startTestSigilOn, uniqueName, type Account, type TestSigil } from '../helpers/test-sigil.js';
 import { referenceTotp } from '../helpers/totp-reference.js';
 
 const STEP = 30_000;
@@ -289,6 +289,30 @@ describe.each(STORES)('two-factor authentication on $name', (backend) => {
       expect(await me(user.accessToken)).toMatchObject({ twoFactorEnabled: false });
       expect((await login(user)).statusCode).toBe(200);
       expect((await reset(user.username, admin.accessToken)).statusCode).toBe(204);
+    });
+
+    it('an open challenge dies with a password change', async () => {
+      const user = await enroll();
+      const challenge = await challengeOf(user);
+      const patch = await t.request({ method: 'PATCH', url: `/api/users/${user.username}`, token: user.accessToken, body: { currentPassword: user.password, password: 'a brand new password' } });
+      expect(patch.statusCode, patch.body).toBe(200);
+      expectError(await verify(challenge, code(user.secret)), 401, 'unauthorized');
+      expect((await verify(await challengeOf({ username: user.username, password: 'a brand new password' }), code(user.secret))).statusCode).toBe(200);
+    });
+
+    it('a password reset by mail ends open challenges and leaves two-factor on', async () => {
+      const email = `${uniqueName('tfa')}@example.com`;
+      const registered = await post('/api/auth/register', { username: uniqueName('tfa'), password: 'correct horse battery', email });
+      const account = registered.json<{ user: { id: string; username: string }; accessToken: string; refreshToken: string }>();
+      const user = await enroll({ username: account.user.username, password: 'correct horse battery', id: account.user.id, accessToken: account.accessToken, refreshToken: account.refreshToken });
+      const challenge = await challengeOf(user);
+      expect((await post('/api/auth/forgot-password', { email })).statusCode).toBe(202);
+      // Without SMTP_URL the mail, link included, goes to the log.
+      let token: string | undefined;
+      await expect.poll(() => (token = new RegExp(`to ${email}[\\s\\S]*?#token=([\\w-]+)`).exec(t.logs.join(''))?.[1])).toBeDefined();
+      expect((await post('/api/auth/reset-password', { token, password: 'a new long password' })).statusCode).toBe(204);
+      expectError(await verify(challenge, code(user.secret)), 401, 'unauthorized');
+      expect((await verify(await challengeOf({ username: user.username, password: 'a new long password' }), code(user.secret))).statusCode).toBe(200);
     });
 
     it('an open challenge dies with a reset', async () => {

@@ -131,6 +131,17 @@ describe.each(STORES)('two-factor storage: $name', (factory) => {
       expect(await store.twoFactor.consumeTwoFactorChallenge('t', at(4))).toBeNull();
     });
 
+    it("ends every open challenge of one user, and no one else's", async () => {
+      const other = await store.users.insertUser({ id: newId(T0 + 1), username: 'other2', email: null, passwordHash: 'h', role: 'user', createdAt: at(0) });
+      for (const [hash, userId] of [['a', user.id], ['b', user.id], ['c', other.id]] as const) {
+        await store.twoFactor.insertTwoFactorChallenge({ tokenHash: hash, userId, createdAt: at(0), expiresAt: at(300) });
+      }
+      await store.twoFactor.consumeTwoFactorChallenge('b', at(1));
+      expect(await store.twoFactor.endUserTwoFactorChallenges(user.id, at(2))).toBe(1);
+      expect(await store.twoFactor.findLiveTwoFactorChallenge('a', at(3))).toBeNull();
+      expect(await store.twoFactor.findLiveTwoFactorChallenge('c', at(3))).not.toBeNull();
+    });
+
     it('prunes challenges expired or ended before a time', async () => {
       await store.twoFactor.insertTwoFactorChallenge({ tokenHash: 'old', userId: user.id, createdAt: at(0), expiresAt: at(300) });
       await store.twoFactor.insertTwoFactorChallenge({ tokenHash: 'used', userId: user.id, createdAt: at(0), expiresAt: at(9000) });

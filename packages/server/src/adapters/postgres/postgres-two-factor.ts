@@ -102,6 +102,10 @@ export function makePostgresTwoFactorRepository(run: Run, atomic: Atomic | null)
           WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2::timestamptz RETURNING user_id`, [hash, at])).rows[0];
       return row?.user_id ?? null;
     },
+    async endUserTwoFactorChallenges(userId, at) {
+      const result = await run('sigil_2fa_end_user_challenges', 'UPDATE two_factor_challenges SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL', [userId, at]);
+      return result.rowCount ?? 0;
+    },
     async deleteStaleTwoFactorChallenges(before) {
       const result = await run('sigil_2fa_delete_stale_challenges',
         'DELETE FROM two_factor_challenges WHERE expires_at < $1::timestamptz OR used_at < $1::timestamptz', [before]);

@@ -65,6 +65,7 @@ export function prepareTwoFactorWrites(db: Db) {
         WHERE token_hash = @hash AND used_at IS NULL RETURNING failures`).pluck(),
     consumeChallenge: db.prepare<[string, string, string], string>(
       'UPDATE two_factor_challenges SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id').pluck(),
+    endUserChallenges: db.prepare<[string, string]>('UPDATE two_factor_challenges SET used_at = ? WHERE user_id = ? AND used_at IS NULL'),
     deleteStaleChallenges: db.prepare<[string, string]>('DELETE FROM two_factor_challenges WHERE expires_at < ? OR used_at < ?'),
   };
 }
@@ -110,6 +111,7 @@ export function makeSqliteTwoFactorRepository(read: Exec<TwoFactorReads>, write:
       const t = isoText(at);
       return (await write((s) => s.consumeChallenge.get(t, hash, t))) ?? null;
     },
+    async endUserTwoFactorChallenges(userId, at) { return write((s) => s.endUserChallenges.run(isoText(at), userId).changes); },
     async deleteStaleTwoFactorChallenges(before) {
       const t = isoText(before);
       return write((s) => s.deleteStaleChallenges.run(t, t).changes);

@@ -166,6 +166,8 @@ export interface TwoFactorRepository {
   failTwoFactorChallenge(tokenHash: string, maxFailures: number, at: string): Promise<number | null>;
   /** Completes an open, unexpired challenge (compare-and-set). Returns its user's id, or null. */
   consumeTwoFactorChallenge(tokenHash: string, at: string): Promise<string | null>;
+  /** Ends every open challenge of the user (their password changed). Returns how many. */
+  endUserTwoFactorChallenges(userId: string, at: string): Promise<number>;
   /** Deletes challenges that expired or ended before `before`. Returns how many. */
   deleteStaleTwoFactorChallenges(before: string): Promise<number>;
 }
