@@ -110,6 +110,11 @@ export class Users {
   async resendVerification(username: string): Promise<void> {
     await send(this.context, { method: 'POST', path: `${userPath(username)}/resend-verification` });
   }
+
+  /** Admins only: turns the user's two-factor authentication off (a lost device). Their sessions stay. */
+  async resetTwoFactor(username: string): Promise<void> {
+    await send(this.context, { method: 'DELETE', path: `${userPath(username)}/2fa` });
+  }
 }
 
 /** `GET /api/admin/status` (admins only): version, engine, uptime, realtime and change-log figures, record counts. */

@@ -69,9 +69,49 @@ export class Auth {
     return this.signIn('/api/auth/register', input);
   }
 
+  /**
+   * Signs in. For a user with two-factor on this throws a
+   * `TwoFactorRequiredError`: finish with `completeTwoFactor`.
+   */
   async login(input: { username: string; password: string }): Promise<UserDto> {
     return this.signIn('/api/auth/login', input);
   }
+
+  /** Completes a login that threw `TwoFactorRequiredError`, with a TOTP code or a recovery code. */
+  async completeTwoFactor(input: { challenge: string; code: string }): Promise<UserDto> {
+    return this.signIn('/api/auth/2fa/verify', input);
+  }
+
+  /**
+   * Two-factor enrolment of the signed-in user: `setup` (with the password)
+   * gives the secret and its `otpauth://` URI for an authenticator app;
+   * `enable` with a first code turns it on and gives ten recovery codes
+   * (shown once); `disable` needs the password and a code.
+   *
+   * @example
+   * ```ts
+   * const { otpauthUri } = await client.auth.twoFactor.setup(password);
+   * showQrCode(otpauthUri);
+   * const { recoveryCodes } = await client.auth.twoFactor.enable(codeFromApp);
+   * ```
+   */
+  readonly twoFactor = {
+    /** On, set up but not yet confirmed, and how many recovery codes are left. */
+    status: async (): Promise<{ enabled: boolean; pending: boolean; recoveryCodesLeft: number }> =>
+      (await this.authed((token) => this.http.send({ method: 'GET', path: '/api/auth/2fa' }, token))).body as { enabled: boolean; pending: boolean; recoveryCodesLeft: number },
+    setup: (password: string): Promise<{ secret: string; otpauthUri: string }> => this.post('setup', { password }),
+    enable: async (code: string): Promise<{ recoveryCodes: string[] }> => {
+      const answer = await this.post<{ recoveryCodes: string[] }>('enable', { code });
+      this.setTwoFactor(true);
+      return answer;
+    },
+    disable: async (input: { password: string; code: string }): Promise<void> => {
+      await this.post('disable', input);
+      this.setTwoFactor(false);
+    },
+    /** New recovery codes (the old ones stop working), with a TOTP or recovery code. */
+    regenerateRecoveryCodes: (code: string): Promise<{ recoveryCodes: string[] }> => this.post('recovery-codes', { code }),
+  };
 
   /** Ends the session here and on the server (every tab sharing the store is signed out too). */
   async logout(): Promise<void> {
@@ -311,6 +351,15 @@ export class Auth {
     const auth = answer as AuthResponse;
     this.update({ user: auth.user, accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresAt: localExpiry(auth.accessToken, Date.now()) });
     return auth.user;
+  }
+
+  private async post<T>(action: string, body: object): Promise<T> {
+    return (await this.authed((token) => this.http.send({ method: 'POST', path: `/api/auth/2fa/${action}`, body }, token))).body as T;
+  }
+
+  private setTwoFactor(twoFactorEnabled: boolean): void {
+    const session = this.store.get();
+    if (session) this.update({ ...session, user: { ...session.user, twoFactorEnabled } });
   }
 
   private requireSession(): Session {

@@ -37,6 +37,32 @@ export class SigilError extends Error {
 }
 
 /**
+ * A login (or registration-free sign-in) of a user with two-factor on: the
+ * password was right, and the server wants a TOTP or recovery code before it
+ * opens a session. Pass `challenge` (good once, for 5 minutes) with the code
+ * to `client.auth.completeTwoFactor`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.auth.login({ username, password });
+ * } catch (error) {
+ *   if (!(error instanceof TwoFactorRequiredError)) throw error;
+ *   await client.auth.completeTwoFactor({ challenge: error.challenge, code: await askForCode() });
+ * }
+ * ```
+ */
+export class TwoFactorRequiredError extends SigilError {
+  constructor(
+    /** The login challenge from the server's 401 `two_factor_required`. */
+    readonly challenge: string,
+    message: string,
+  ) {
+    super({ code: 'two_factor_required', message });
+  }
+}
+
+/**
  * The server could not be reached, or did not answer in time: nothing is
  * known about whether a write took effect. Distinct from SigilError, which
  * is always an answer.
@@ -56,6 +82,8 @@ export function errorFromResponse(status: number, body: unknown, retryAfterHeade
   const retry = retryAfterHeader === null ? null : Number(retryAfterHeader);
   const retryAfter = retry !== null && Number.isFinite(retry) ? retry : null;
   if (error && isErrorCode(error.code)) {
+    const challenge = (error as { challenge?: unknown }).challenge;
+    if (error.code === 'two_factor_required' && typeof challenge === 'string') return new TwoFactorRequiredError(challenge, String(error.message));
     return new SigilError({
       code: error.code,
       message: typeof error.message === 'string' ? error.message : error.code,

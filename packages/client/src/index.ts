@@ -10,7 +10,7 @@ export { Collection } from './collection.js';
 export type { CollectionSubscriptionHandlers } from './collection.js';
 export { Batch } from './batch.js';
 export type { BatchResult } from './batch.js';
-export { SigilError, SigilNetworkError } from './errors.js';
+export { SigilError, SigilNetworkError, TwoFactorRequiredError } from './errors.js';
 export type { FetchLike } from './http.js';
 export type { LiveQuery, LiveSnapshot } from './live-query.js';
 export { LiveWindow } from './live-state.js';

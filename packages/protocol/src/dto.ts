@@ -7,7 +7,7 @@ export type Role = 'user' | 'admin';
  * @example
  * ```json
  * { "id": "01J9Z…", "username": "ada", "email": null, "emailVerified": false, "role": "user",
- *   "disabled": false, "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "…" }
+ *   "disabled": false, "twoFactorEnabled": false, "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "…" }
  * ```
  */
 export interface UserDto {
@@ -18,6 +18,8 @@ export interface UserDto {
   readonly emailVerified: boolean;
   readonly role: Role;
   readonly disabled: boolean;
+  /** Signing in takes a TOTP or recovery code after the password (docs/auth.md, "Two-factor authentication"). */
+  readonly twoFactorEnabled: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   invalid_filter: 400,
   unauthorized: 401,
+  two_factor_required: 401,
   token_expired: 401,
   invalid_credentials: 401,
   forbidden: 403,
@@ -59,6 +60,8 @@ export interface ErrorBody {
     readonly details?: readonly ErrorDetail[];
     /** Only on `schema_conflict`: the records that do not fit the proposed schema. */
     readonly report?: SchemaCheckReport;
+    /** Only on `two_factor_required`: the login challenge to complete with `POST /api/auth/2fa/verify`. */
+    readonly challenge?: string;
   };
 }
 

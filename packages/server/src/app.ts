@@ -12,6 +12,8 @@ import { createWorkGate } from './core/auth/work-gate.js';
 import { createTokenService } from './core/auth/token-service.js';
 import { createPasswordResets, type PasswordResets } from './core/auth/password-reset.js';
 import { createOAuthSignIn, type OAuthSignIn } from './core/auth/oauth/oauth-sign-in.js';
+import { createTwoFactor, type TwoFactor } from './core/auth/two-factor.js';
+import { createTwoFactorCrypto } from './core/auth/two-factor-crypto.js';
 import { createLogMailer, createSmtpMailer } from './adapters/mail/mailers.js';
 import type { Mailer } from './core/mail/mailer.js';
 import { loadResetPasswordTemplate, loadVerifyEmailTemplate } from './core/mail/templates.js';
@@ -89,6 +91,7 @@ export interface Sigil {
   /** Sign-in with identity providers. */
   readonly oauth: OAuthSignIn;
   readonly emailVerifications: EmailVerifications;
+  readonly twoFactor: TwoFactor;
   readonly collections: CollectionService;
   /** Cached collections with compiled validators, for records and realtime. */
   readonly catalog: CollectionCatalog;
@@ -150,6 +153,18 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       perClientAddress: config.authRateLimitPerAddress,
       onError: (err) => logger.error({ err }, 'an email verification mail was not sent'),
     });
+    const twoFactor = createTwoFactor({
+      store,
+      clock,
+      passwords,
+      throttle,
+      codesPerUser: config.twoFactorRateLimitPerUser,
+      crypto: createTwoFactorCrypto(secrets),
+      issuer: config.appName,
+      identities,
+      onUserChanged: userChanged,
+      onUnreadableSecret: (userId) => logger.warn({ userId }, 'a two-factor secret opens with no JWT_SECRET entry: reset that user\'s two-factor'),
+    });
     const auth = createAuthService({
       store,
       tokens,
@@ -161,6 +176,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       onUserChanged: userChanged,
       requireVerifiedEmail: config.authRequireVerifiedEmail,
       onRegistered: (user) => emailVerifications.registered(user),
+      twoFactor,
     });
     const passwordResets = createPasswordResets({
       store,
@@ -226,6 +242,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       passwordResets,
       oauth,
       emailVerifications,
+      twoFactor,
       collections,
       records,
       accessPreview: createAccessPreview({ store, collections, records }),
@@ -266,6 +283,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       passwordResets.prune().catch((err: unknown) => logger.warn({ err }, 'password reset pruning failed'));
       oauth.prune().catch((err: unknown) => logger.warn({ err }, 'sign-in attempt pruning failed'));
       emailVerifications.prune().catch((err: unknown) => logger.warn({ err }, 'email verification pruning failed'));
+      twoFactor.prune().catch((err: unknown) => logger.warn({ err }, 'two-factor challenge pruning failed'));
     }, SESSION_PRUNE_INTERVAL_MS);
     pruneTimer.unref();
     // The change log keeps REALTIME_RETENTION of history for clients resuming with `since`.
@@ -286,6 +304,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       passwordResets,
       oauth,
       emailVerifications,
+      twoFactor,
       collections,
       catalog,
       records,

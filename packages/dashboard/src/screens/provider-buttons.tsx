@@ -1,4 +1,4 @@
-import type { IdentityProviderDto } from '@sigil/client';
+import { TwoFactorRequiredError, type IdentityProviderDto } from '@sigil/client';
 import { useEffect, useState } from 'preact/hooks';
 import { client } from '../client';
 import { ErrorMessage } from '../ui/error-message';
@@ -9,9 +9,10 @@ const RETURN_URL = `${location.origin}/_/`;
 /**
  * A button per identity provider the server offers; on the way back from
  * one, completes the sign-in (the code leaves the address bar at once).
- * Who may use the dashboard is decided as for passwords: the admin role.
+ * Who may use the dashboard is decided as for passwords: the admin role,
+ * and an admin with two-factor on is asked for a code (`onChallenge`).
  */
-export function ProviderButtons() {
+export function ProviderButtons({ onChallenge }: { readonly onChallenge: (challenge: string) => void }) {
   const [providers, setProviders] = useState<readonly IdentityProviderDto[]>([]);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
@@ -20,8 +21,9 @@ export function ProviderButtons() {
     if (/^#(code|error|linked)=/.test(location.hash)) {
       setBusy(true);
       client.auth.completeProviderSignIn().catch((e: unknown) => {
-        setError(e);
         setBusy(false);
+        if (e instanceof TwoFactorRequiredError) onChallenge(e.challenge);
+        else setError(e);
       });
     }
     client.auth.providers().then(setProviders, () => setProviders([]));

@@ -1,12 +1,20 @@
+import { SigilError, TwoFactorRequiredError } from '@sigil/client';
 import { useState } from 'preact/hooks';
 import { client } from '../client';
 import { ErrorMessage } from '../ui/error-message';
 import { ProviderButtons } from './provider-buttons';
 
-/** Admins sign in with their password or an identity provider; the session is kept in localStorage across reloads and tabs. */
+/**
+ * Admins sign in with their password or an identity provider, and, when
+ * they have two-factor on, then with a code from their authenticator app or
+ * a recovery code. The session is kept in localStorage across reloads and
+ * tabs.
+ */
 export function SignIn() {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [code, setCode] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
 
@@ -15,12 +23,47 @@ export function SignIn() {
     setBusy(true);
     setError(undefined);
     try {
-      await client.auth.login({ username: username.trim(), password });
+      if (challenge === null) await client.auth.login({ username: username.trim(), password });
+      else await client.auth.completeTwoFactor({ challenge, code: code.trim() });
     } catch (e) {
-      setError(e);
+      if (e instanceof TwoFactorRequiredError) {
+        setChallenge(e.challenge);
+        setPassword('');
+      } else {
+        // unauthorized: the challenge expired or ended (too many wrong codes): start again.
+        if (challenge !== null && e instanceof SigilError && e.code === 'unauthorized') setChallenge(null);
+        setError(e);
+      }
+      setCode('');
       setBusy(false);
     }
   };
+
+  if (challenge !== null) {
+    return (
+      <main class="center">
+        <form class="card narrow" onSubmit={(e) => void submit(e)} aria-labelledby="sign-in-title">
+          <h1 id="sign-in-title">Two-factor authentication</h1>
+          <p class="muted">
+            Enter the 6-digit code from your authenticator app{username.trim() === '' ? '' : ` for ${username.trim()}`}, or one of your recovery codes.
+          </p>
+          <label>
+            Code
+            <input name="code" autoComplete="one-time-code" autoFocus required maxLength={64} value={code} onInput={(e) => setCode(e.currentTarget.value)} />
+          </label>
+          <ErrorMessage error={error} />
+          <div class="row end">
+            <button type="button" onClick={() => { setChallenge(null); setError(undefined); }}>
+              Back
+            </button>
+            <button type="submit" class="primary" disabled={busy}>
+              {busy ? 'Checking…' : 'Verify'}
+            </button>
+          </div>
+        </form>
+      </main>
+    );
+  }
 
   return (
     <main class="center">
@@ -39,7 +82,7 @@ export function SignIn() {
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
-        <ProviderButtons />
+        <ProviderButtons onChallenge={setChallenge} />
       </form>
     </main>
   );

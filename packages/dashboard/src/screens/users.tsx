@@ -14,8 +14,8 @@ interface Listing {
 }
 
 /**
- * Users: search, promote/demote, disable/enable, delete, whether each email
- * address is verified and a new verification link. Nothing happens
+ * Users: search, promote/demote, disable/enable, reset two-factor, delete,
+ * whether each email address is verified and a new verification link. Nothing happens
  * silently: every change is confirmed on the row, and every refusal (the
  * last enabled admin can be neither demoted, disabled nor deleted) is shown
  * in the server's words.
@@ -28,6 +28,7 @@ export function UsersScreen() {
   const [error, setError] = useState<unknown>(undefined);
   const [notice, setNotice] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<UserDto | null>(null);
+  const [resetting, setResetting] = useState<UserDto | null>(null);
 
   useEffect(() => {
     const timer = setTimeout(() => setQuery(search.trim()), SEARCH_DELAY_MS);
@@ -92,6 +93,19 @@ export function UsersScreen() {
     }
   };
 
+  const resetTwoFactor = async (user: UserDto): Promise<void> => {
+    setResetting(null);
+    setError(undefined);
+    setNotice(null);
+    try {
+      await client.users.resetTwoFactor(user.username);
+      replace({ ...user, twoFactorEnabled: false });
+      setNotice(`Two-factor authentication of ${user.username} is off: they sign in with their password alone.`);
+    } catch (e) {
+      setError(e);
+    }
+  };
+
   return (
     <section aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
@@ -114,6 +128,7 @@ export function UsersScreen() {
                 <th scope="col">Username</th>
                 <th scope="col">Email</th>
                 <th scope="col">Role</th>
+                <th scope="col">2FA</th>
                 <th scope="col">Created</th>
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
@@ -134,6 +149,7 @@ export function UsersScreen() {
                   <td>
                     <span class={`tag ${u.role}`}>{u.role}</span> {u.disabled && <span class="tag disabled">disabled</span>}
                   </td>
+                  <td>{u.twoFactorEnabled ? <span class="tag admin">on</span> : <span class="muted">off</span>}</td>
                   <td>{new Date(u.createdAt).toLocaleDateString()}</td>
                   <td class="actions">
                     <button type="button" onClick={() => void change(u, { role: u.role === 'admin' ? 'user' : 'admin' }, `${u.username} is now ${u.role === 'admin' ? 'a user' : 'an admin'}.`)}>
@@ -147,6 +163,11 @@ export function UsersScreen() {
                     {u.email !== null && !u.emailVerified && (
                       <button type="button" onClick={() => void resend(u)}>
                         Resend verification<span class="visually-hidden"> to {u.username}</span>
+                      </button>
+                    )}
+                    {u.twoFactorEnabled && (
+                      <button type="button" onClick={() => setResetting(u)}>
+                        Reset 2FA<span class="visually-hidden"> {u.username}</span>
                       </button>
                     )}
                     <button type="button" class="danger" onClick={() => setDeleting(u)}>
@@ -175,6 +196,16 @@ export function UsersScreen() {
         onConfirm={() => deleting && void remove(deleting)}
       >
         <p>Their account and every session end at once. Records they own stay (their owner names no user any more); records whose relation fields name them follow each field's onDelete, and a restrict relation refuses the delete.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={resetting !== null}
+        title={`Reset two-factor authentication of ${resetting?.username ?? ''}?`}
+        confirmLabel="Reset 2FA"
+        danger
+        onCancel={() => setResetting(null)}
+        onConfirm={() => resetting && void resetTwoFactor(resetting)}
+      >
+        <p>For a user who lost their authenticator and their recovery codes. Their secret and recovery codes are deleted and they sign in with their password alone until they set it up again. Their sessions stay: to lock someone out, disable the account.</p>
       </ConfirmDialog>
     </section>
   );

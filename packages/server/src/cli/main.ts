@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { adminCreateCommand } from './admin-create-command.js';
+import { adminResetTwoFactorCommand } from './admin-reset-two-factor-command.js';
 import { applyCommand } from './apply-command.js';
 import { backupCommand, restoreCommand } from './backup-command.js';
 import { migrateCommand } from './migrate-command.js';
@@ -7,7 +8,7 @@ import { CliError, type Command } from './command.js';
 import { serveCommand } from './serve-command.js';
 import { typegenCommand } from './typegen-command.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, adminCreateCommand, applyCommand, typegenCommand, backupCommand, restoreCommand, migrateCommand];
+const COMMANDS: readonly Command[] = [serveCommand, adminCreateCommand, adminResetTwoFactorCommand, applyCommand, typegenCommand, backupCommand, restoreCommand, migrateCommand];
 
 const USAGE = `Usage: sigil <command> [options]
 

@@ -284,6 +284,17 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('two-factor', () => {
+    it('defaults TWO_FACTOR_RATE_LIMIT_PER_USER to 10 per 15 minutes and reads it', () => {
+      expect(load({}).twoFactorRateLimitPerUser).toEqual({ limit: 10, windowMs: 900_000 });
+      expect(load({ TWO_FACTOR_RATE_LIMIT_PER_USER: '3/1h' }).twoFactorRateLimitPerUser).toEqual({ limit: 3, windowMs: 3_600_000 });
+    });
+
+    it.each(['ten', '0/1m', '5', '5/forever'])('refuses TWO_FACTOR_RATE_LIMIT_PER_USER=%s, naming it', (value) => {
+      expect(errorOf({ TWO_FACTOR_RATE_LIMIT_PER_USER: value }).variable).toBe('TWO_FACTOR_RATE_LIMIT_PER_USER');
+    });
+  });
+
   describe('JWT_SECRET in production', () => {
     it('is required', () => {
       expect(errorOf({ NODE_ENV: 'production' }).variable).toBe('JWT_SECRET');

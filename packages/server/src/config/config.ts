@@ -84,6 +84,8 @@ export interface Config {
   readonly emailVerificationRateLimit: RateLimitSpec;
   /** Users (role user) may sign in only once their email address is verified. */
   readonly authRequireVerifiedEmail: boolean;
+  /** Two-factor code checks for one user from all client addresses. */
+  readonly twoFactorRateLimitPerUser: RateLimitSpec;
 }
 
 export interface MetricsConfig {
@@ -149,6 +151,7 @@ export const CONFIG_VARIABLES = [
   'EMAIL_VERIFICATION_TTL',
   'EMAIL_VERIFICATION_RATE_LIMIT',
   'AUTH_REQUIRE_VERIFIED_EMAIL',
+  'TWO_FACTOR_RATE_LIMIT_PER_USER',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -243,6 +246,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
   if (authRequireVerifiedEmail && nodeEnv === 'production' && smtp === undefined) {
     throw new ConfigError('AUTH_REQUIRE_VERIFIED_EMAIL', 'needs SMTP_URL in production: nobody could verify an address, so nobody could sign in');
   }
+  const twoFactorRateLimitPerUser = rateLimit('TWO_FACTOR_RATE_LIMIT_PER_USER', get('TWO_FACTOR_RATE_LIMIT_PER_USER') ?? '10/15m');
 
   return deepFreeze({
     nodeEnv,
@@ -285,6 +289,7 @@ export function loadConfig(env: Env, opts: { cwd: string }): Config {
     emailVerificationTtlSeconds,
     emailVerificationRateLimit,
     authRequireVerifiedEmail,
+    twoFactorRateLimitPerUser,
   });
 }
 

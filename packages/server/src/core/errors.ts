@@ -5,6 +5,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   validation_failed: 'The request body is invalid.',
   invalid_filter: 'The filter is invalid.',
   unauthorized: 'Authentication is required.',
+  two_factor_required: 'A two-factor code is required: complete the challenge with POST /api/auth/2fa/verify.',
   token_expired: 'The access token has expired.',
   invalid_credentials: 'Invalid username or password.',
   forbidden: 'You are not allowed to do this.',
@@ -29,6 +30,8 @@ export interface AppErrorOptions {
   readonly retryAfter?: number;
   /** `schema_conflict` only: which records fail the proposed schema (sent as `error.report`). */
   readonly report?: SchemaCheckReport;
+  /** `two_factor_required` only: the login challenge (sent as `error.challenge`). */
+  readonly challenge?: string;
 }
 
 /**
@@ -40,6 +43,7 @@ export class AppError extends Error {
   readonly details: readonly ErrorDetail[] | undefined;
   readonly retryAfter: number | undefined;
   readonly report: SchemaCheckReport | undefined;
+  readonly challenge: string | undefined;
 
   constructor(code: ErrorCode, message?: string, options: AppErrorOptions = {}) {
     super(message ?? DEFAULT_MESSAGES[code], options.cause === undefined ? undefined : { cause: options.cause });
@@ -48,6 +52,7 @@ export class AppError extends Error {
     this.details = options.details;
     this.retryAfter = options.retryAfter;
     this.report = options.report;
+    this.challenge = options.challenge;
   }
 
   get status(): number {

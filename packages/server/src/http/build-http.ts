@@ -7,6 +7,7 @@ import type { CollectionService } from '../core/collections/collection-service.j
 import type { RecordService } from '../core/records/record-service.js';
 import type { Store } from '../core/storage/store.js';
 import type { UserService } from '../core/users/user-service.js';
+import type { TwoFactor } from '../core/auth/two-factor.js';
 import type { PasswordResets } from '../core/auth/password-reset.js';
 import type { EmailVerifications } from '../core/auth/email-verification.js';
 import { createClientErrorHandler } from './client-errors.js';
@@ -33,6 +34,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { installMetricsEndpoint } from './metrics-endpoint.js';
 import { userRoutes } from './routes/user-routes.js';
 import { emailVerificationRoutes } from './routes/email-verification-routes.js';
+import { twoFactorRoutes } from './routes/two-factor-routes.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -44,6 +46,7 @@ export interface HttpDeps {
   readonly passwordResets: PasswordResets;
   readonly oauth: OAuthSignIn;
   readonly emailVerifications: EmailVerifications;
+  readonly twoFactor: TwoFactor;
   readonly collections: CollectionService;
   readonly records: RecordService;
   readonly status: ServerStatusReader;
@@ -141,6 +144,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   oauthRoutes(app, { oauth: deps.oauth, hooks });
   userRoutes(app, { users: deps.users, hooks });
   emailVerificationRoutes(app, { emailVerifications: deps.emailVerifications, hooks });
+  twoFactorRoutes(app, { auth: deps.auth, twoFactor: deps.twoFactor, hooks });
   collectionRoutes(app, { collections: deps.collections, hooks });
   recordRoutes(app, { records: deps.records, hooks });
   batchRoutes(app, { records: deps.records, hooks });

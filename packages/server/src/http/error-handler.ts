@@ -30,7 +30,7 @@ export function installErrorHandler(app: FastifyInstance, opts: { readonly expos
       answerWhileReceiving(request, reply, appError, opts.linger);
       return reply;
     }
-    return sendError(reply, new AppError(appError.code, message, { details: appError.details, retryAfter: appError.retryAfter, report: appError.report }));
+    return sendError(reply, new AppError(appError.code, message, { details: appError.details, retryAfter: appError.retryAfter, report: appError.report, challenge: appError.challenge }));
   });
 
   app.setNotFoundHandler((request, reply) =>
@@ -62,6 +62,7 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
       message: error.message,
       ...(error.details ? { details: error.details } : {}),
       ...(error.report ? { report: error.report } : {}),
+      ...(error.challenge ? { challenge: error.challenge } : {}),
     },
   };
   if (error.retryAfter !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))));

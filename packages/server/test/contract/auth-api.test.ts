@@ -28,7 +28,7 @@ describe.each(STORES)('auth and users API on $name', (backend) => {
       const res = await t.request({ method: 'POST', url: '/api/auth/register', body: { username, password: 'correct horse', email: 'ada@example.com' } });
       expect(res.statusCode, res.body).toBe(201);
       const body = res.json<{ user: Record<string, unknown>; accessToken: string; refreshToken: string }>();
-      expect(Object.keys(body.user).sort()).toEqual(['createdAt', 'disabled', 'email', 'emailVerified', 'id', 'role', 'updatedAt', 'username']);
+      expect(Object.keys(body.user).sort()).toEqual(['createdAt', 'disabled', 'email', 'emailVerified', 'id', 'role', 'twoFactorEnabled', 'updatedAt', 'username']);
       expect(body.user).toMatchObject({ username: username.toLowerCase(), email: 'ada@example.com', emailVerified: false, role: 'user', disabled: false });
       expect(res.body).not.toMatch(/argon2|passwordHash|password_hash/);
       expect(body.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -269,7 +269,7 @@ describe('query agreement: SQLite, PostgreSQL and the JS evaluator', () => {
           fc.pre(!(error instanceof AppError));
           throw error;
         }
-        const principal = who === null ? null : { ...who, sessionId: 's', expiresAt: 0, user: { id: who.userId, username: who.username, email: null, emailVerified: false, role: who.role, disabled: false, createdAt: '', updatedAt: '' } };
+        const principal = who === null ? null : { ...who, sessionId: 's', expiresAt: 0, user: { id: who.userId, username: who.username, email: null, emailVerified: false, role: who.role, disabled: false, twoFactorEnabled: false, createdAt: '', updatedAt: '' } };
         const bound = bindRule(rule, principal);
         const order = parseSort('');
         const expected = rows

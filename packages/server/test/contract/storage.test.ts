@@ -71,7 +71,7 @@ describe.each(STORES)('storage contract: $name', (factory) => {
       const row = await store.users.insertUser(input);
       expect(row).toEqual({
         id: input.id, username: 'alice.smith', email: 'a@example.com', emailVerified: false, passwordHash: input.passwordHash,
-        role: 'admin', disabled: false, createdAt: at(0), updatedAt: at(0),
+        role: 'admin', disabled: false, twoFactorEnabled: false, createdAt: at(0), updatedAt: at(0),
       });
       expect(await store.users.findUserById(input.id)).toEqual(row);
       expect(await store.users.findUserByUsername('ALICE.smith')).toEqual(row);

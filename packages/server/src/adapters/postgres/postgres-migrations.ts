@@ -203,6 +203,41 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'two_factor',
+    // TOTP two-factor authentication (docs/auth.md, "Two-factor
+    // authentication"): the flag the user DTO shows, the encrypted secret
+    // (pending until confirmed), recovery codes and login challenges by their
+    // SHA-256 only.
+    sql: `
+      ALTER TABLE users ADD COLUMN two_factor_enabled boolean NOT NULL DEFAULT false;
+      CREATE TABLE two_factor_secrets (
+        user_id    text COLLATE "C" PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        secret     text NOT NULL, -- AES-256-GCM (core/auth/two-factor-crypto.ts)
+        created_at timestamptz NOT NULL,
+        enabled_at timestamptz,           -- NULL while pending confirmation
+        last_step  bigint NOT NULL DEFAULT -1 -- the last TOTP time step used (no reuse)
+      );
+      CREATE TABLE two_factor_recovery_codes (
+        code_hash  text COLLATE "C" PRIMARY KEY,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        used_at timestamptz
+      );
+      CREATE INDEX two_factor_recovery_codes_user_id_idx ON two_factor_recovery_codes (user_id);
+      CREATE TABLE two_factor_challenges (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        user_id    text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        failures   integer NOT NULL DEFAULT 0,
+        used_at timestamptz
+      );
+      CREATE INDEX two_factor_challenges_user_id_idx ON two_factor_challenges (user_id);
+      CREATE INDEX two_factor_challenges_expires_at_idx ON two_factor_challenges (expires_at);
+    `,
+  },
+  {
     version: 11,
     name: 'identity_providers',
     // Sign-in with an identity provider (docs/auth.md): the accounts users

@@ -11,10 +11,11 @@ import { makePostgresRelationRepository } from './postgres-relations.js';
 import { makePostgresRecordRepository } from './postgres-records.js';
 import { makePostgresOAuthRepository } from './postgres-oauth.js';
 import { makePostgresEmailVerificationRepository } from './postgres-email-verifications.js';
+import { makePostgresTwoFactorRepository } from './postgres-two-factor.js';
 
 interface UserRecord {
   id: string; username: string; email: string | null; email_verified: boolean; password_hash: string;
-  role: string; disabled: boolean; created_at: Date; updated_at: Date;
+  role: string; disabled: boolean; created_at: Date; updated_at: Date; two_factor_enabled: boolean;
 }
 interface SessionRecord { id: string; user_id: string; created_at: Date; expires_at: Date; revoked_at: Date | null }
 interface IdentityRecord extends UserRecord { s_id: string; s_created_at: Date; s_expires_at: Date; s_revoked_at: Date | null }
@@ -38,7 +39,7 @@ export type Atomic = <T>(fn: (run: Run) => Promise<T>) => Promise<T>;
 
 type Isolation = NonNullable<TransactionOptions['isolation']>;
 
-const USER = 'id, username, email, email_verified, password_hash, role, disabled, created_at, updated_at';
+const USER = 'id, username, email, email_verified, password_hash, role, disabled, created_at, updated_at, two_factor_enabled';
 const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
 
 /** Key of the advisory lock of changes that may take away an admin (`lockAdminChanges`): "admins" in ASCII. */
@@ -53,7 +54,7 @@ const isoOrNull = (d: Date | null): string | null => (d === null ? null : d.toIS
 function toUser(r: UserRecord): UserRow {
   return {
     id: r.id, username: r.username, email: r.email, emailVerified: r.email_verified, passwordHash: r.password_hash, role: r.role as Role,
-    disabled: r.disabled, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+    disabled: r.disabled, twoFactorEnabled: r.two_factor_enabled, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
   };
 }
 function toSession(r: SessionRecord): SessionRow {
@@ -76,6 +77,7 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
     relations: makePostgresRelationRepository(run),
     oauth: makePostgresOAuthRepository(run),
     emailVerifications: makePostgresEmailVerificationRepository(run),
+    twoFactor: makePostgresTwoFactorRepository(run, atomic),
     users: {
       async insertUser(u) {
         const result = await run<UserRecord>('sigil_insert_user',
@@ -147,7 +149,7 @@ function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
       async findSessionIdentity(sessionId) {
         // The per-request hot path: one prepared statement, two primary-key lookups.
         const row = first(await run<IdentityRecord>('sigil_session_identity',
-          `SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
+          `SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at, u.two_factor_enabled,
                   s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, [sessionId]));
         if (row === undefined) return null;

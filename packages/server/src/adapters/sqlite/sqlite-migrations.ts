@@ -204,6 +204,41 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'two_factor',
+    // TOTP two-factor authentication (docs/auth.md, "Two-factor
+    // authentication"): the flag the user DTO shows, the encrypted secret
+    // (pending until confirmed), recovery codes and login challenges by their
+    // SHA-256 only.
+    sql: `
+      ALTER TABLE users ADD COLUMN two_factor_enabled INTEGER NOT NULL DEFAULT 0 CHECK (two_factor_enabled IN (0, 1));
+      CREATE TABLE two_factor_secrets (
+        user_id    TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+        secret     TEXT NOT NULL, -- AES-256-GCM (core/auth/two-factor-crypto.ts)
+        created_at TEXT NOT NULL,
+        enabled_at TEXT,           -- NULL while pending confirmation
+        last_step  INTEGER NOT NULL DEFAULT -1 -- the last TOTP time step used (no reuse)
+      ) STRICT;
+      CREATE TABLE two_factor_recovery_codes (
+        code_hash  TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        used_at    TEXT
+      ) STRICT;
+      CREATE INDEX two_factor_recovery_codes_user_id_idx ON two_factor_recovery_codes (user_id);
+      CREATE TABLE two_factor_challenges (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        failures   INTEGER NOT NULL DEFAULT 0,
+        used_at    TEXT
+      ) STRICT;
+      CREATE INDEX two_factor_challenges_user_id_idx ON two_factor_challenges (user_id);
+      CREATE INDEX two_factor_challenges_expires_at_idx ON two_factor_challenges (expires_at);
+    `,
+  },
+  {
     version: 11,
     name: 'identity_providers',
     // Sign-in with an identity provider (docs/auth.md): the accounts users

@@ -15,13 +15,14 @@ import { makeSqliteRelationRepository, prepareRelationStatements, type RelationS
 import { isoText } from './sqlite-time.js';
 import { makeSqliteOAuthRepository, prepareOAuthStatements, type OAuthStatements } from './sqlite-oauth.js';
 import { makeSqliteEmailVerificationRepository, prepareEmailVerificationReads, prepareEmailVerificationWrites } from './sqlite-email-verifications.js';
+import { makeSqliteTwoFactorRepository, prepareTwoFactorReads, prepareTwoFactorWrites, type TwoFactorReads, type TwoFactorWrites } from './sqlite-two-factor.js';
 import { preparePrivateDatabaseFile } from './sqlite-files.js';
 
 type Db = Database.Database;
 
 interface UserRecord {
   id: string; username: string; email: string | null; email_verified: number; password_hash: string;
-  role: string; disabled: number; created_at: string; updated_at: string;
+  role: string; disabled: number; created_at: string; updated_at: string; two_factor_enabled: number;
 }
 interface SessionRecord { id: string; user_id: string; created_at: string; expires_at: string; revoked_at: string | null }
 interface IdentityRecord extends UserRecord {
@@ -30,7 +31,7 @@ interface IdentityRecord extends UserRecord {
 interface TokenRecord { token_hash: string; session_id: string; created_at: string; used_at: string | null }
 interface ResetRecord { token_hash: string; user_id: string; created_at: string; expires_at: string; used_at: string | null }
 
-const USER = 'id, username, email, email_verified, password_hash, role, disabled, created_at, updated_at';
+const USER = 'id, username, email, email_verified, password_hash, role, disabled, created_at, updated_at, two_factor_enabled';
 const SESSION = 'id, user_id, created_at, expires_at, revoked_at';
 
 /** Statements that only read; prepared on the reader and on the writer (for reads inside transactions). */
@@ -47,7 +48,7 @@ function prepareReads(db: Db) {
     session: db.prepare<[string], SessionRecord>(`SELECT ${SESSION} FROM sessions WHERE id = ?`),
     // The per-request hot path: one statement, one B-tree lookup per table.
     identity: db.prepare<[string], IdentityRecord>(
-      `SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at,
+      `SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.role, u.disabled, u.created_at, u.updated_at, u.two_factor_enabled,
               s.id AS s_id, s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
     ),
@@ -114,6 +115,7 @@ interface ReadSide {
   readonly changes: ChangeReads;
   readonly relations: RelationStatements;
   readonly oauth: OAuthStatements;
+  readonly twoFactor: TwoFactorReads;
 }
 /** Everything prepared on the writer for writing. */
 interface WriteSide {
@@ -123,13 +125,14 @@ interface WriteSide {
   readonly changes: ChangeWrites;
   readonly relations: RelationStatements;
   readonly oauth: OAuthStatements;
+  readonly twoFactor: TwoFactorWrites;
 }
 
 function prepareReadSide(db: Db, cache: ConstructorParameters<typeof SqliteRecordStatements>[1]): ReadSide {
-  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, cache), changes: prepareChangeReads(db), relations: prepareRelationStatements(db), oauth: prepareOAuthStatements(db) };
+  return { base: prepareReads(db), collections: prepareCollectionReads(db), records: new SqliteRecordStatements(db, cache), changes: prepareChangeReads(db), relations: prepareRelationStatements(db), oauth: prepareOAuthStatements(db), twoFactor: prepareTwoFactorReads(db) };
 }
 function prepareWriteSide(db: Db, records: SqliteRecordStatements, relations: RelationStatements): WriteSide {
-  return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db), relations, oauth: prepareOAuthStatements(db) };
+  return { base: prepareWrites(db), collections: prepareCollectionWrites(db), records, changes: prepareChangeWrites(db), relations, oauth: prepareOAuthStatements(db), twoFactor: prepareTwoFactorWrites(db) };
 }
 
 /** The same runner, handed one part of the statements. */
@@ -138,7 +141,7 @@ const narrow = <A, B>(exec: Exec<A>, pick: (a: A) => B): Exec<B> => (op) => exec
 function toUser(r: UserRecord): UserRow {
   return {
     id: r.id, username: r.username, email: r.email, emailVerified: r.email_verified === 1, passwordHash: r.password_hash, role: r.role as Role,
-    disabled: r.disabled === 1, createdAt: r.created_at, updatedAt: r.updated_at,
+    disabled: r.disabled === 1, twoFactorEnabled: r.two_factor_enabled === 1, createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }
 function toSession(r: SessionRecord): SessionRow {
@@ -162,6 +165,7 @@ function makeRepositories(readSide: Exec<ReadSide>, writeSide: Exec<WriteSide>, 
     relations: makeSqliteRelationRepository(readSide, writeSide),
     oauth: makeSqliteOAuthRepository(narrow(readSide, (s) => s.oauth), narrow(writeSide, (s) => s.oauth)),
     emailVerifications: makeSqliteEmailVerificationRepository(read, write),
+    twoFactor: makeSqliteTwoFactorRepository(narrow(readSide, (s) => s.twoFactor), narrow(writeSide, (s) => s.twoFactor)),
     users: {
       async insertUser(u) {
         const params = {

@@ -9,6 +9,7 @@ import type { Principal } from './principal.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { hashRefreshToken, newRefreshToken } from './refresh-token.js';
 import type { TokenService } from './token-service.js';
+import type { TwoFactor } from './two-factor.js';
 import { normalizeEmail, normalizeUsername, toUserDto } from './user-fields.js';
 import { validatePassword } from './password.js';
 import { hasUsablePassword } from './no-password.js';
@@ -28,6 +29,8 @@ export interface AuthServiceOptions {
   readonly requireVerifiedEmail?: boolean;
   /** After an account was created (it mails the verification link). Must not throw. */
   readonly onRegistered?: (user: UserRow) => Promise<void>;
+  /** Challenges users with two-factor on for their second factor (core/auth/two-factor.ts). */
+  readonly twoFactor: TwoFactor;
 }
 
 export interface RegisterInput {
@@ -91,10 +94,20 @@ export function createAuthService(opts: AuthServiceOptions) {
    * no way of signing in can skip one.
    */
   async function signInUser(user: UserRow): Promise<AuthResponse> {
+    return openSession(user, false);
+  }
+
+  /** signInUser's gates; `secondFactor`: the user just gave their two-factor code for a challenge. */
+  async function openSession(user: UserRow, secondFactor: boolean): Promise<AuthResponse> {
     if (user.disabled) throw new AppError('forbidden', 'This account is disabled.');
     // Admins are exempt, so an operator cannot lock themselves out (docs/auth.md#email-verification).
     if (opts.requireVerifiedEmail === true && user.role === 'user' && !user.emailVerified) {
       throw new AppError('email_not_verified', 'Verify your email address before signing in: follow the link mailed to you, or ask for a new one (POST /api/auth/resend-verification).');
+    }
+    if (user.twoFactorEnabled && !secondFactor) {
+      // No tokens yet: a client that does not know two-factor fails safe on the 401.
+      const challenge = await opts.twoFactor.startChallenge(user);
+      throw new AppError('two_factor_required', undefined, { challenge });
     }
     return store.transaction(async (tx) => ({ user: toUserDto(user), ...(await startSession(tx, user)) }));
   }
@@ -146,6 +159,11 @@ export function createAuthService(opts: AuthServiceOptions) {
     },
 
     signInUser,
+
+    /** `POST /api/auth/2fa/verify`: a challenge from signInUser and a TOTP or recovery code → a session, as login answers. */
+    async completeTwoFactor(input: { readonly challenge?: unknown; readonly code?: unknown }, origin: RequestOrigin): Promise<AuthResponse> {
+      return openSession(await opts.twoFactor.verify(input, origin), true);
+    },
 
     async refresh(refreshToken: unknown): Promise<TokenPair> {
       if (typeof refreshToken !== 'string' || refreshToken === '' || refreshToken.length > 256) {

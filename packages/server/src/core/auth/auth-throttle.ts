@@ -73,6 +73,11 @@ export function createAuthThrottle(opts: AuthThrottleOptions) {
       take(resetsPerEmail, email.toLowerCase());
     },
 
+    /** Before a guessable code (a two-factor code) is checked: the address's budget, shared with login. */
+    admitAddress(address: string): void {
+      take(perAddress, addressKey(address));
+    },
+
     /** A wrong password for `username`. */
     failed(username: string): void {
       failuresPerUsername.hit(username);

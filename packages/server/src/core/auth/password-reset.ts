@@ -110,6 +110,7 @@ export function createPasswordResets(opts: PasswordResetOptions) {
         if (!user || user.disabled) return null;
         await tx.users.updateUser(id, { passwordHash, updatedAt: now });
         await tx.passwordResets.endUserPasswordResets(id, now);
+        await tx.twoFactor.endUserTwoFactorChallenges(id, now);
         await tx.sessions.revokeUserSessions(id, now);
         return id;
       });

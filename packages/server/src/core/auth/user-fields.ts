@@ -49,6 +49,7 @@ export function toUserDto(row: UserRow): UserDto {
     emailVerified: row.emailVerified,
     role: row.role,
     disabled: row.disabled,
+    twoFactorEnabled: row.twoFactorEnabled,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

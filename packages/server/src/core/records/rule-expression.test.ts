@@ -5,7 +5,7 @@ import { bindRule, parseRuleExpression, usesVariables } from './rule-expression.
 
 const alice: Principal = {
   userId: 'u_alice', username: 'alice', role: 'user', sessionId: 's', expiresAt: 0,
-  user: { id: 'u_alice', username: 'alice', email: null, emailVerified: false, role: 'user', disabled: false, createdAt: '', updatedAt: '' },
+  user: { id: 'u_alice', username: 'alice', email: null, emailVerified: false, role: 'user', disabled: false, twoFactorEnabled: false, createdAt: '', updatedAt: '' },
 };
 const bind = (rule: object, principal: Principal | null) => bindRule(parseRuleExpression(rule as never, '/rules/view'), principal);
 const owner = { kind: 'system', name: 'owner' } as const;

@@ -14,6 +14,8 @@ export interface UserRow {
   readonly passwordHash: string;
   readonly role: Role;
   readonly disabled: boolean;
+  /** Signing in takes a TOTP or recovery code after the password (TwoFactorRepository). */
+  readonly twoFactorEnabled: boolean;
   /** ISO 8601 UTC. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -184,6 +186,70 @@ export interface EmailVerificationRepository {
   endUserEmailVerifications(userId: string, at: string): Promise<number>;
   /** Deletes verifications that expired or were used before `before`. Returns how many. */
   deleteStaleEmailVerifications(before: string): Promise<number>;
+}
+
+/** A user's TOTP secret, encrypted; pending until `enabledAt` is set by a first code. */
+export interface TwoFactorSecretRow {
+  readonly userId: string;
+  /** AES-256-GCM ciphertext (core/auth/two-factor-crypto.ts), never the secret itself. */
+  readonly secret: string;
+  readonly createdAt: string;
+  readonly enabledAt: string | null;
+  /** The last TOTP time step a code was accepted for (-1 before the first): no code of it or before counts again. */
+  readonly lastStep: number;
+}
+
+/** A login waiting for its second factor: only the SHA-256 of its token is stored. */
+export interface TwoFactorChallengeRow {
+  readonly tokenHash: string;
+  readonly userId: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  /** Wrong codes given for it so far. */
+  readonly failures: number;
+  /** When it was completed, or ended by too many wrong codes; null while open. */
+  readonly usedAt: string | null;
+}
+
+/**
+ * Two-factor state of users. Everything that must not happen twice (a time
+ * step, a recovery code, a challenge) is a compare-and-set: of two
+ * concurrent uses one wins.
+ */
+export interface TwoFactorRepository {
+  findTwoFactorSecret(userId: string): Promise<TwoFactorSecretRow | null>;
+  /** Stores a pending secret (replacing a pending one). False, and nothing changes, when two-factor is already enabled. */
+  putPendingTwoFactorSecret(userId: string, secret: string, at: string): Promise<boolean>;
+  /**
+   * Pending → enabled (compare-and-set), with `step` as the last used time
+   * step, and sets `users.two_factor_enabled`. False when nothing was pending.
+   */
+  enableTwoFactor(userId: string, step: number, at: string): Promise<boolean>;
+  /** Removes the secret, recovery codes and challenges, and clears the user's flag. True if there was a secret. */
+  disableTwoFactor(userId: string, at: string): Promise<boolean>;
+  /** Accepts time step `step` if and only if it is after the last one used (compare-and-set). */
+  useTwoFactorStep(userId: string, step: number): Promise<boolean>;
+  /** Re-encrypts the secret (with the current key), if the row still holds `previous`. */
+  replaceTwoFactorSecret(userId: string, previous: string, secret: string): Promise<void>;
+  /** Replaces all the user's recovery codes by these (SHA-256 hex). */
+  replaceRecoveryCodes(userId: string, codeHashes: readonly string[], at: string): Promise<void>;
+  /** Marks the user's unused code used (compare-and-set). True if it was unused. */
+  useRecoveryCode(userId: string, codeHash: string, at: string): Promise<boolean>;
+  countUnusedRecoveryCodes(userId: string): Promise<number>;
+  insertTwoFactorChallenge(challenge: { readonly tokenHash: string; readonly userId: string; readonly createdAt: string; readonly expiresAt: string }): Promise<void>;
+  /** The challenge if it is open and expires after `at`; null otherwise. */
+  findLiveTwoFactorChallenge(tokenHash: string, at: string): Promise<TwoFactorChallengeRow | null>;
+  /**
+   * Counts a wrong code on an open challenge and ends it at `maxFailures`.
+   * Returns the failures now counted, or null when it was not open.
+   */
+  failTwoFactorChallenge(tokenHash: string, maxFailures: number, at: string): Promise<number | null>;
+  /** Completes an open, unexpired challenge (compare-and-set). Returns its user's id, or null. */
+  consumeTwoFactorChallenge(tokenHash: string, at: string): Promise<string | null>;
+  /** Ends every open challenge of the user (their password changed). Returns how many. */
+  endUserTwoFactorChallenges(userId: string, at: string): Promise<number>;
+  /** Deletes challenges that expired or ended before `before`. Returns how many. */
+  deleteStaleTwoFactorChallenges(before: string): Promise<number>;
 }
 
 export interface UserRepository {
@@ -435,6 +501,7 @@ export interface StoreTransaction {
   readonly passwordResets: PasswordResetRepository;
   readonly oauth: OAuthRepository;
   readonly emailVerifications: EmailVerificationRepository;
+  readonly twoFactor: TwoFactorRepository;
   readonly collections: CollectionRepository;
   readonly records: RecordRepository;
   readonly changes: ChangeRepository;

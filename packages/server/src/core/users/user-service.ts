@@ -163,6 +163,8 @@ export function createUserService(opts: UserServiceOptions) {
         if (changes.passwordHash !== undefined || changes.email !== undefined) await tx.passwordResets.endUserPasswordResets(target.id, changes.updatedAt);
         // A new address ends every verification link sent before it.
         if (changes.email !== undefined) await tx.emailVerifications.endUserEmailVerifications(target.id, changes.updatedAt);
+        // A login challenge proves the old password: it ends with it.
+        if (changes.passwordHash !== undefined) await tx.twoFactor.endUserTwoFactorChallenges(target.id, changes.updatedAt);
         if (losesAdmin && (await tx.users.countActiveAdmins()) === 0) {
           throw new AppError('conflict', 'The last admin cannot be demoted or disabled.');
         }

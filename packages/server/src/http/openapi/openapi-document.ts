@@ -6,6 +6,7 @@ import { errorResponseComponents, ref, type Doc } from './openapi-parts.js';
 import { recordPaths, recordsTag } from './record-paths.js';
 import { EXPANDED_USER, expandedUserSchema, recordComponents, recordSchemaNames, relatesToUsers } from './record-schemas.js';
 import { STATIC_TAGS, staticPaths } from './static-paths.js';
+import { twoFactorPaths } from './two-factor-paths.js';
 import { SERVER_VERSION } from '../../version.js';
 
 const errorSchema = {
@@ -20,6 +21,7 @@ const errorSchema = {
         message: { type: 'string' },
         details: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' }, index: { type: 'integer', minimum: 0, description: 'In a failed batch, on the first detail: the position of the operation that failed' } } } },
         report: { ...ref('SchemaCheckReport'), description: 'Only on schema_conflict' },
+        challenge: { type: 'string', description: 'Only on two_factor_required: the login challenge to complete with POST /api/auth/2fa/verify' },
       },
     },
   },
@@ -38,7 +40,7 @@ export function buildOpenApiDocument(collections: readonly Collection[]): Doc {
     // A collection's schema is an object of any keys: say so, or generators type it as having none.
     Collection: { ...collectionSchema, properties: { ...collectionSchema.properties, schema: { type: 'object', additionalProperties: true } } },
   };
-  const paths: Doc = staticPaths();
+  const paths: Doc = { ...staticPaths(), ...twoFactorPaths() };
   const tags = [...STATIC_TAGS];
   for (const c of collections) {
     // Collection names are [a-z0-9_], valid in component names; the prefixes keep them apart from the fixed ones.

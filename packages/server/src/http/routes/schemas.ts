@@ -2,7 +2,7 @@
 
 export const userSchema = {
   type: 'object',
-  required: ['id', 'username', 'email', 'emailVerified', 'role', 'disabled', 'createdAt', 'updatedAt'],
+  required: ['id', 'username', 'email', 'emailVerified', 'role', 'disabled', 'twoFactorEnabled', 'createdAt', 'updatedAt'],
   properties: {
     id: { type: 'string' },
     username: { type: 'string' },
@@ -10,6 +10,7 @@ export const userSchema = {
     emailVerified: { type: 'boolean' },
     role: { type: 'string', enum: ['user', 'admin'] },
     disabled: { type: 'boolean' },
+    twoFactorEnabled: { type: 'boolean' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },
