@@ -10,7 +10,8 @@ import type { AuthResponse } from '@sigil/protocol';
 import { createFakeClock } from '../helpers/fake-clock.js';
 import { startGithubShapedServer, type GithubShapedServer } from '../helpers/github-shaped-server.js';
 import { STORES } from '../helpers/stores.js';
-import { expectError, register, startTestSigilOn, uniqueName, type TestSigil } from '../helpers/test-sigil.js';
+import { createAdmin, expectError, register, startTestSigilOn, uniqueName, type TestSigil } from '../helpers/test-sigil.js';
+import { referenceTotp } from '../helpers/totp-reference.js';
 import { startTinyOidcProvider, type TinyOidcProvider } from '../helpers/tiny-oidc-provider.js';
 
 const SERVER_URL = 'http://sigil.test';
@@ -156,6 +157,36 @@ describe.each(STORES)('sign-in with identity providers on $name', (backend) => {
       const { fragment } = await callback(path);
       expectError(await exchange(fragment.get('code')!, v), 403, 'forbidden');
       expect(await endSessions(user.id)).toBe(0);
+    });
+  });
+
+  describe.skipIf(backend.skipReason !== null)('the other sign-in gates', () => {
+    it('an account with two-factor on gets the challenge at the exchange, and a code completes it', async () => {
+      const sub = uniqueName('sub');
+      idp.user = { sub };
+      const first = await signIn('corp');
+      // A provider-made account sets a password first (two-factor setup asks for it): here an admin sets one.
+      const admin = await createAdmin(t);
+      const patched = await t.request({ method: 'PATCH', url: `/api/users/${first.user.username}`, token: admin.accessToken, body: { password: 'a password to enroll with' } });
+      expect(patched.statusCode, patched.body).toBe(200);
+      const me = await signIn('corp');
+      const setup = await t.request({ method: 'POST', url: '/api/auth/2fa/setup', token: me.accessToken, body: { password: 'a password to enroll with' } });
+      expect(setup.statusCode, setup.body).toBe(200);
+      const { secret } = setup.json<{ secret: string }>();
+      expect((await t.request({ method: 'POST', url: '/api/auth/2fa/enable', token: me.accessToken, body: { code: referenceTotp(secret, clock.now()) } })).statusCode).toBe(200);
+      await endSessions(first.user.id);
+
+      const { callback: path, v } = await throughProvider('corp');
+      const { fragment } = await callback(path);
+      const refused = await exchange(fragment.get('code')!, v);
+      expectError(refused, 401, 'two_factor_required');
+      const challenge = refused.json<{ error: { challenge: string } }>().error.challenge;
+      expect(await endSessions(first.user.id)).toBe(0);
+      clock.advance(30_000);
+      const done = await t.request({ method: 'POST', url: '/api/auth/2fa/verify', body: { challenge, code: referenceTotp(secret, clock.now()) } });
+      expect(done.statusCode, done.body).toBe(200);
+      expect(done.json<AuthResponse>().user).toMatchObject({ id: first.user.id, twoFactorEnabled: true });
+      expect(await endSessions(first.user.id)).toBe(1);
     });
   });
 
