@@ -7,7 +7,7 @@ import type { IdentityCache } from './identity-cache.js';
 import type { PasswordHasher } from './password.js';
 import type { Principal } from './principal.js';
 import type { AuthThrottle } from './auth-throttle.js';
-import { hashRefreshToken, newRefreshToken } from './refresh-token.js';
+import { hashSecretToken, newSecretToken } from './secret-token.js';
 import type { TokenService } from './token-service.js';
 import type { TwoFactor } from './two-factor.js';
 import { normalizeEmail, normalizeUsername, toUserDto } from './user-fields.js';
@@ -74,8 +74,8 @@ export function createAuthService(opts: AuthServiceOptions) {
   }
 
   async function issuePair(sessions: SessionRepository, user: UserRow, sessionId: string): Promise<TokenPair> {
-    const refreshToken = newRefreshToken();
-    await sessions.insertRefreshToken({ tokenHash: hashRefreshToken(refreshToken), sessionId, createdAt: iso() });
+    const refreshToken = newSecretToken();
+    await sessions.insertRefreshToken({ tokenHash: hashSecretToken(refreshToken), sessionId, createdAt: iso() });
     const accessToken = await tokens.sign({ sub: user.id, username: user.username, role: user.role, sid: sessionId });
     return { accessToken, refreshToken };
   }
@@ -169,7 +169,7 @@ export function createAuthService(opts: AuthServiceOptions) {
       if (typeof refreshToken !== 'string' || refreshToken === '' || refreshToken.length > 256) {
         throw new AppError('unauthorized', 'Invalid refresh token.');
       }
-      const tokenHash = hashRefreshToken(refreshToken);
+      const tokenHash = hashSecretToken(refreshToken);
       let revokedSession: string | undefined;
       const outcome = await store.transaction(async (tx): Promise<TokenPair | 'invalid' | 'reused'> => {
         const row = await tx.sessions.findRefreshToken(tokenHash);
@@ -198,7 +198,7 @@ export function createAuthService(opts: AuthServiceOptions) {
       }
       // Ours are 43 characters: a longer one is unknown, and unknown tokens are accepted silently.
       if (refreshToken.length > 256) return;
-      const row = await store.sessions.findRefreshToken(hashRefreshToken(refreshToken));
+      const row = await store.sessions.findRefreshToken(hashSecretToken(refreshToken));
       if (row) {
         await store.sessions.revokeSession(row.sessionId, iso());
         await sessionEnded(row.sessionId);

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { hashSecretToken, newSecretToken } from './secret-token.js';
+import { createMailJobs } from '../mail/mail-jobs.js';
 import { AppError } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import { renderMail, type MailTemplate } from '../mail/templates.js';
@@ -38,7 +39,6 @@ export interface EmailVerificationOptions {
 const MAX_ACCOUNTS_PER_EMAIL = 10;
 const MAX_PENDING = 1000;
 
-const sha256 = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 const sameAddress = (a: string | null, b: string | null): boolean => a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
 
 export type EmailVerifications = ReturnType<typeof createEmailVerifications>;
@@ -56,7 +56,7 @@ export type EmailVerifications = ReturnType<typeof createEmailVerifications>;
 export function createEmailVerifications(opts: EmailVerificationOptions) {
   const { store, clock, mailer } = opts;
   const iso = (ms = clock.now()): string => new Date(ms).toISOString();
-  const pending = new Set<Promise<void>>();
+  const jobs = createMailJobs({ maxPending: opts.maxPending ?? MAX_PENDING, onError: opts.onError });
   const limiter = (spec: RateSpec): RateLimiter => createRateLimiter({ limit: spec.limit, windowMs: spec.windowMs, clock });
   const perUser = limiter(opts.rate);
   const perEmail = limiter(opts.rate);
@@ -77,15 +77,15 @@ export function createEmailVerifications(opts: EmailVerificationOptions) {
 
   /** Stores a new link's hash in `tx` and returns the token (to mail once `tx` committed). */
   async function insertToken(tx: StoreTransaction, userId: string, email: string, purpose: EmailVerificationPurpose): Promise<string> {
-    const token = randomBytes(32).toString('base64url');
+    const token = newSecretToken();
     const now = clock.now();
-    await tx.emailVerifications.insertEmailVerification({ tokenHash: sha256(token), userId, email, purpose, createdAt: iso(now), expiresAt: iso(now + opts.ttlSeconds * 1000) });
+    await tx.emailVerifications.insertEmailVerification({ tokenHash: hashSecretToken(token), userId, email, purpose, createdAt: iso(now), expiresAt: iso(now + opts.ttlSeconds * 1000) });
     return token;
   }
 
   /** Mails the link after the answer; failures are reported to `onError`, never to the requester. */
   function queueMail(sender: Mailer, username: string, email: string, token: string): void {
-    if (pending.size >= (opts.maxPending ?? MAX_PENDING)) {
+    if (!jobs.hasRoom) {
       opts.onError(new Error('too many verification mails in progress; one was dropped'));
       return;
     }
@@ -96,11 +96,7 @@ export function createEmailVerifications(opts: EmailVerificationOptions) {
       link: `${opts.publicUrl}/verify-email#token=${token}`,
       expiresInHours: String(Math.max(1, Math.round(opts.ttlSeconds / 3600))),
     });
-    const job: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => sender.send({ to: email, ...mail }))
-      .catch(opts.onError)
-      .finally(() => pending.delete(job));
-    pending.add(job);
+    jobs.start(() => sender.send({ to: email, ...mail }));
   }
 
   /** A link to `email` for `user`, budgets permitting; false when over them (nothing stored). */
@@ -203,18 +199,14 @@ export function createEmailVerifications(opts: EmailVerificationOptions) {
       if (email === null) throw new AppError('validation_failed', 'email is required.', { details: [{ path: '/email', message: 'is required' }] });
       const byClient = perClient.hit(addressKey(origin.address));
       if (!byClient.allowed) throw limited(byClient.retryAfterSeconds);
-      if (pending.size >= (opts.maxPending ?? MAX_PENDING)) throw new AppError('unavailable', 'Too many verification mails in progress; retry later.', { retryAfter: 5 });
-      const job: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(async () => {
-          const users = await store.users.findUsersByEmail(email, MAX_ACCOUNTS_PER_EMAIL);
-          for (const user of users) {
-            if (user.disabled || user.emailVerified || user.email === null) continue;
-            await send(user, user.email, 'verify');
-          }
-        })
-        .catch(opts.onError)
-        .finally(() => pending.delete(job));
-      pending.add(job);
+      if (!jobs.hasRoom) throw new AppError('unavailable', 'Too many verification mails in progress; retry later.', { retryAfter: 5 });
+      jobs.start(async () => {
+        const users = await store.users.findUsersByEmail(email, MAX_ACCOUNTS_PER_EMAIL);
+        for (const user of users) {
+          if (user.disabled || user.emailVerified || user.email === null) continue;
+          await send(user, user.email, 'verify');
+        }
+      });
     },
 
     /**
@@ -226,7 +218,7 @@ export function createEmailVerifications(opts: EmailVerificationOptions) {
     async verify(input: { readonly token?: unknown }): Promise<void> {
       // Ours are 43 characters; anything else is unknown.
       if (typeof input.token !== 'string' || input.token.length === 0 || input.token.length > 256) throw invalid();
-      const tokenHash = sha256(input.token);
+      const tokenHash = hashSecretToken(input.token);
       const userId = await store.transaction(async (tx) => {
         const now = iso();
         const row = await tx.emailVerifications.consumeEmailVerification(tokenHash, now);
@@ -256,14 +248,8 @@ export function createEmailVerifications(opts: EmailVerificationOptions) {
 
     /** Waits for the mails in progress (at shutdown, before the store closes), at most `timeoutMs`. */
     async drain(timeoutMs = 60_000): Promise<void> {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      // A job may queue more mails (anonymous resends): wait until none are left.
-      while (pending.size > 0) {
-        const settled = await Promise.race([Promise.allSettled([...pending]).then(() => true), deadline.then(() => false)]);
-        if (!settled) break;
-      }
-      clearTimeout(timer);
+      // A job may queue more mails (anonymous resends): drain waits until none are left.
+      await jobs.drain(timeoutMs);
     },
 
     close(): void {

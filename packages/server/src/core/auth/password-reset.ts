@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { hashSecretToken, newSecretToken } from './secret-token.js';
+import { createMailJobs } from '../mail/mail-jobs.js';
 import { AppError } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import { renderMail, type MailTemplate } from '../mail/templates.js';
@@ -36,7 +37,6 @@ export interface PasswordResetOptions {
 const MAX_ACCOUNTS_PER_EMAIL = 10;
 const MAX_PENDING = 1000;
 
-const sha256 = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
 export type PasswordResets = ReturnType<typeof createPasswordResets>;
 
@@ -51,15 +51,15 @@ export type PasswordResets = ReturnType<typeof createPasswordResets>;
 export function createPasswordResets(opts: PasswordResetOptions) {
   const { store, clock, mailer } = opts;
   const iso = (ms = clock.now()): string => new Date(ms).toISOString();
-  const pending = new Set<Promise<void>>();
+  const jobs = createMailJobs({ maxPending: opts.maxPending ?? MAX_PENDING, onError: opts.onError });
 
   async function deliver(email: string, sender: Mailer): Promise<void> {
     const users = await store.users.findUsersByEmail(email, MAX_ACCOUNTS_PER_EMAIL);
     for (const user of users) {
       if (user.disabled || user.email === null) continue;
-      const token = randomBytes(32).toString('base64url');
+      const token = newSecretToken();
       const now = clock.now();
-      await store.passwordResets.insertPasswordReset({ tokenHash: sha256(token), userId: user.id, createdAt: iso(now), expiresAt: iso(now + opts.ttlSeconds * 1000) });
+      await store.passwordResets.insertPasswordReset({ tokenHash: hashSecretToken(token), userId: user.id, createdAt: iso(now), expiresAt: iso(now + opts.ttlSeconds * 1000) });
       const mail = renderMail(opts.template, {
         appName: opts.appName,
         username: user.username,
@@ -84,13 +84,9 @@ export function createPasswordResets(opts: PasswordResetOptions) {
       const email = normalizeEmail(input.email);
       if (email === null) throw new AppError('validation_failed', 'email is required.', { details: [{ path: '/email', message: 'is required' }] });
       opts.throttle.admitReset(email, origin.address);
-      if (pending.size >= (opts.maxPending ?? MAX_PENDING)) throw new AppError('unavailable', 'Too many reset mails in progress; retry later.', { retryAfter: 5 });
-      // setImmediate: not even the lookup runs before the answer is written.
-      const job: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => deliver(email, mailer))
-        .catch(opts.onError)
-        .finally(() => pending.delete(job));
-      pending.add(job);
+      if (!jobs.hasRoom) throw new AppError('unavailable', 'Too many reset mails in progress; retry later.', { retryAfter: 5 });
+      // Not even the lookup runs before the answer is written.
+      jobs.start(() => deliver(email, mailer));
     },
 
     /** Sets the password of the token's user and revokes all their sessions. */
@@ -98,7 +94,7 @@ export function createPasswordResets(opts: PasswordResetOptions) {
       const password = validatePassword(input.password);
       // Ours are 43 characters; anything else is unknown.
       if (typeof input.token !== 'string' || input.token.length === 0 || input.token.length > 256) throw invalid();
-      const tokenHash = sha256(input.token);
+      const tokenHash = hashSecretToken(input.token);
       // Checked before hashing, so bad tokens cost no argon2 work.
       if (!(await store.passwordResets.findLivePasswordReset(tokenHash, iso()))) throw invalid();
       const passwordHash = await opts.passwords.hash(password);
@@ -126,10 +122,7 @@ export function createPasswordResets(opts: PasswordResetOptions) {
 
     /** Waits for the mails in progress (at shutdown, before the store closes), at most `timeoutMs`. */
     async drain(timeoutMs = 60_000): Promise<void> {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([Promise.allSettled([...pending]), deadline]);
-      clearTimeout(timer);
+      await jobs.drain(timeoutMs);
     },
 
     close(): void {

@@ -5,7 +5,7 @@ import type { ErrorCode } from '@sigil/protocol';
 import { AppError } from '../errors.js';
 import { MAX_TOKEN_LENGTH, createTokenService, keyIdForSecret } from './token-service.js';
 import type { AccessTokenSubject, TokenService } from './token-service.js';
-import { hashRefreshToken, newRefreshToken } from './refresh-token.js';
+import { hashSecretToken, newSecretToken } from './secret-token.js';
 
 const SECRET = 'primary-secret-0123456789abcdef0123456789';
 const OLD_SECRET = 'previous-secret-abcdef0123456789abcdef012';
@@ -260,16 +260,16 @@ describe('token service: attacks are unauthorized', () => {
 
 describe('refresh tokens', () => {
   it('are 256 random bits in base64url', () => {
-    const a = newRefreshToken();
+    const a = newSecretToken();
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(a, 'base64url')).toHaveLength(32);
-    expect(newRefreshToken()).not.toBe(a);
+    expect(newSecretToken()).not.toBe(a);
   });
 
   it('hash to stable SHA-256 hex', () => {
-    expect(hashRefreshToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    const t = newRefreshToken();
-    expect(hashRefreshToken(t)).toBe(hashRefreshToken(t));
-    expect(hashRefreshToken(t)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashSecretToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const t = newSecretToken();
+    expect(hashSecretToken(t)).toBe(hashSecretToken(t));
+    expect(hashSecretToken(t)).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { hashSecretToken, newSecretToken } from './secret-token.js';
 import { AppError } from '../errors.js';
 import type { Store, StoreTransaction, TwoFactorSecretRow, UserRow } from '../storage/store.js';
 import type { AuthThrottle, RateSpec } from './auth-throttle.js';
@@ -35,7 +36,6 @@ export const CHALLENGE_TTL_SECONDS = 300;
 export const CHALLENGE_MAX_FAILURES = 5;
 export const RECOVERY_CODE_COUNT = 10;
 
-const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 // Crockford's base32 alphabet (no i, l, o, u): nothing to misread when typing a code from paper.
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -119,7 +119,7 @@ export function createTwoFactor(opts: TwoFactorOptions) {
     }
     const normalized = normalizeRecoveryCode(code);
     if (normalized.length !== 16) return false;
-    return tx.twoFactor.useRecoveryCode(row.userId, sha256(normalized), iso());
+    return tx.twoFactor.useRecoveryCode(row.userId, hashSecretToken(normalized), iso());
   }
 
   async function enabledSecret(userId: string): Promise<TwoFactorSecretRow> {
@@ -138,7 +138,7 @@ export function createTwoFactor(opts: TwoFactorOptions) {
 
   async function newRecoveryCodes(tx: StoreTransaction, userId: string): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    await tx.twoFactor.replaceRecoveryCodes(userId, codes.map((c) => sha256(normalizeRecoveryCode(c))), iso());
+    await tx.twoFactor.replaceRecoveryCodes(userId, codes.map((c) => hashSecretToken(normalizeRecoveryCode(c))), iso());
     return codes;
   }
 
@@ -215,9 +215,9 @@ export function createTwoFactor(opts: TwoFactorOptions) {
 
     /** A login challenge for `user`: 256 random bits, stored as its SHA-256, good once for CHALLENGE_TTL_SECONDS. */
     async startChallenge(user: UserRow): Promise<string> {
-      const token = randomBytes(32).toString('base64url');
+      const token = newSecretToken();
       const now = clock.now();
-      await store.twoFactor.insertTwoFactorChallenge({ tokenHash: sha256(token), userId: user.id, createdAt: iso(now), expiresAt: iso(now + CHALLENGE_TTL_SECONDS * 1000) });
+      await store.twoFactor.insertTwoFactorChallenge({ tokenHash: hashSecretToken(token), userId: user.id, createdAt: iso(now), expiresAt: iso(now + CHALLENGE_TTL_SECONDS * 1000) });
       return token;
     },
 
@@ -231,7 +231,7 @@ export function createTwoFactor(opts: TwoFactorOptions) {
       if (typeof input.challenge !== 'string' || input.challenge === '' || input.challenge.length > 256) throw invalidChallenge();
       if (typeof input.code !== 'string' || input.code.length > 64) throw invalidCode();
       const code = input.code.trim();
-      const tokenHash = sha256(input.challenge);
+      const tokenHash = hashSecretToken(input.challenge);
       const challenge = await store.twoFactor.findLiveTwoFactorChallenge(tokenHash, iso());
       if (challenge === null) throw invalidChallenge();
       const verdict = perUser.hit(challenge.userId);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EmailVerifications } from '../../core/auth/email-verification.js';
 import { requireAdmin } from '../../core/auth/principal.js';
 import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
+import { usernameParams } from './schemas.js';
 
 interface Deps {
   readonly emailVerifications: EmailVerifications;
@@ -20,12 +21,6 @@ export const resendVerificationBody = {
   type: 'object',
   additionalProperties: false,
   properties: { email: { type: 'string', maxLength: 254 } },
-} as const;
-
-const usernameParams = {
-  type: 'object',
-  required: ['username'],
-  properties: { username: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
 /** Email verification (docs/auth.md#email-verification): following a link, and asking for a new one. */

@@ -62,3 +62,10 @@ export const errorResponseSchema = {
     },
   },
 } as const;
+
+/** A path's `:username` (users, their two-factor and verification routes). */
+export const usernameParams = {
+  type: 'object',
+  required: ['username'],
+  properties: { username: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../../core/auth/auth-service.js';
 import type { TwoFactor } from '../../core/auth/two-factor.js';
 import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
-import { authResponseSchema } from './schemas.js';
+import { authResponseSchema, usernameParams } from './schemas.js';
 
 interface Deps {
   readonly auth: AuthService;
@@ -40,12 +40,6 @@ export const recoveryCodesSchema = {
   type: 'object',
   required: ['recoveryCodes'],
   properties: { recoveryCodes: { type: 'array', items: { type: 'string' } } },
-} as const;
-
-const usernameParams = {
-  type: 'object',
-  required: ['username'],
-  properties: { username: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
 /** Two-factor enrolment, the login challenge's completion, and the admin reset (docs/auth.md). */

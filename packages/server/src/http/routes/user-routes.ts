@@ -1,18 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { UserPatch, UserService } from '../../core/users/user-service.js';
 import { principalOf, type AuthHooks } from '../plugins/authenticate.js';
-import { userSchema } from './schemas.js';
+import { userSchema, usernameParams } from './schemas.js';
 
 interface Deps {
   readonly users: UserService;
   readonly hooks: AuthHooks;
 }
-
-const usernameParams = {
-  type: 'object',
-  required: ['username'],
-  properties: { username: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 const patchBody = {
   type: 'object',

@@ -13,7 +13,8 @@ import { createGithubClient } from './github-client.js';
 import type { IdentityProvider, ProviderIdentity } from './identity-provider.js';
 import { pickUsername } from './oauth-usernames.js';
 import { createOidcClient } from './oidc-client.js';
-import { isCodeVerifier, isS256Challenge, randomToken, s256, sha256, verifierMatches } from './pkce.js';
+import { isCodeVerifier, isS256Challenge, s256, verifierMatches } from './pkce.js';
+import { hashSecretToken, newSecretToken } from '../secret-token.js';
 import { checkRedirect } from './redirect-allow-list.js';
 
 export interface OAuthSignInOptions {
@@ -80,9 +81,9 @@ export function createOAuthSignIn(opts: OAuthSignInOptions) {
     const p = provider(name);
     const redirectUrl = checkRedirect(input.redirect, allowed);
     opts.throttle.admit(THROTTLE_KEY, origin.address);
-    const state = randomToken();
-    const nonce = randomToken();
-    const codeVerifier = randomToken();
+    const state = newSecretToken();
+    const nonce = newSecretToken();
+    const codeVerifier = newSecretToken();
     let url: string;
     try {
       url = await p.authorizationUrl({ state, nonce, codeChallenge: s256(codeVerifier), redirectUri: callbackUri(name) });
@@ -93,7 +94,7 @@ export function createOAuthSignIn(opts: OAuthSignInOptions) {
     }
     const now = clock.now();
     await store.oauth.insertAttempt({
-      stateHash: sha256(state), provider: name, nonceHash: sha256(nonce), codeVerifier, redirectUrl,
+      stateHash: hashSecretToken(state), provider: name, nonceHash: hashSecretToken(nonce), codeVerifier, redirectUrl,
       appChallenge: input.appChallenge, linkUserId: input.linkUserId, createdAt: iso(now), expiresAt: iso(now + ATTEMPT_TTL_MS),
     });
     return url;
@@ -162,7 +163,7 @@ export function createOAuthSignIn(opts: OAuthSignInOptions) {
       const p = provider(name);
       const state = query.state;
       if (typeof state !== 'string' || state.length === 0 || state.length > 256) throw new AppError('bad_request', 'Unknown or expired sign-in attempt (state).');
-      const attempt = await store.oauth.consumeAttempt(sha256(state), iso());
+      const attempt = await store.oauth.consumeAttempt(hashSecretToken(state), iso());
       if (!attempt || attempt.provider !== name) throw new AppError('bad_request', 'Unknown or expired sign-in attempt (state).');
       const back = (fields: Record<string, string>): string => `${attempt.redirectUrl}#${new URLSearchParams(fields).toString()}`;
       try {
@@ -175,11 +176,11 @@ export function createOAuthSignIn(opts: OAuthSignInOptions) {
           return back({ linked: name });
         }
         const appChallenge = attempt.appChallenge ?? '';
-        const code = randomToken();
+        const code = newSecretToken();
         await withConflictRetry(() => store.transaction(async (tx) => {
           const user = await resolveUser(tx, name, who);
           const now = clock.now();
-          await tx.oauth.insertSignInCode({ codeHash: sha256(code), userId: user.id, appChallenge, createdAt: iso(now), expiresAt: iso(now + SIGN_IN_CODE_TTL_MS) });
+          await tx.oauth.insertSignInCode({ codeHash: hashSecretToken(code), userId: user.id, appChallenge, createdAt: iso(now), expiresAt: iso(now + SIGN_IN_CODE_TTL_MS) });
         }));
         return back({ code });
       } catch (error) {
@@ -196,7 +197,7 @@ export function createOAuthSignIn(opts: OAuthSignInOptions) {
         throw new AppError('validation_failed', 'codeVerifier must be 43–128 characters of A-Z a-z 0-9 - . _ ~.', { details: [{ path: '/codeVerifier', message: 'must be a PKCE code verifier' }] });
       }
       // Taken before the verifier is checked: a stolen code gets one guess, then it is gone.
-      const found = await store.oauth.consumeSignInCode(sha256(input.code), iso());
+      const found = await store.oauth.consumeSignInCode(hashSecretToken(input.code), iso());
       if (!found || !verifierMatches(input.codeVerifier, found.appChallenge)) throw invalid();
       const user = await store.users.findUserById(found.userId);
       if (!user) throw invalid();

@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import { AppError } from '../../errors.js';
 import { PROVIDER_TIMEOUT_MS, type IdentityProvider, type ProviderIdentity } from './identity-provider.js';
 import { form, providerJson } from './provider-http.js';
-import { sha256 } from './pkce.js';
+import { hashSecretToken } from '../secret-token.js';
 
 interface Discovery {
   readonly authorizationEndpoint: string;
@@ -116,7 +116,7 @@ export function createOidcClient(config: OidcProviderConfig, clock: Clock): Iden
         throw new AppError('unauthorized', 'The ID token does not verify.', { cause });
       }
       // The nonce ties the token to this attempt (stored as its SHA-256).
-      if (typeof claims['nonce'] !== 'string' || sha256(claims['nonce']) !== nonceHash) {
+      if (typeof claims['nonce'] !== 'string' || hashSecretToken(claims['nonce']) !== nonceHash) {
         throw new AppError('unauthorized', 'The ID token is not for this sign-in (nonce).');
       }
       // Several audiences: this client must be the authorized party.

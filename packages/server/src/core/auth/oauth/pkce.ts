@@ -1,10 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-
-/** 256 random bits, base64url (43 characters): states, nonces, verifiers, sign-in codes. */
-export const randomToken = (): string => randomBytes(32).toString('base64url');
-
-/** Hex SHA-256, what secrets are stored as. */
-export const sha256 = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** RFC 7636 S256: base64url(SHA-256(verifier)). */
 export const s256 = (verifier: string): string => createHash('sha256').update(verifier, 'ascii').digest('base64url');
