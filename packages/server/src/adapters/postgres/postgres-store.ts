@@ -24,9 +24,10 @@ interface ResetRecord { token_hash: string; user_id: string; created_at: Date; e
 
 /**
  * Runs one query on the pool or on a transaction's client. A `name` makes pg
- * prepare it once per connection (for fixed statements); `undefined` runs it
- * unnamed (for SQL that varies, such as compiled list queries, which would
- * otherwise pile up prepared statements on every connection).
+ * prepare it once per connection (fixed statements, and the first shapes of
+ * compiled list queries: `listStatementName`); `undefined` runs it unnamed
+ * (SQL that varies without bound, which would otherwise pile up prepared
+ * statements on every connection).
  */
 export type Run = <R extends pg.QueryResultRow>(name: string | undefined, text: string, values: unknown[]) => Promise<pg.QueryResult<R>>;
 
