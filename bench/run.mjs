@@ -28,7 +28,7 @@ import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -625,6 +625,31 @@ function post(url, headers, body) {
   });
 }
 
+/**
+ * CPU time PostgreSQL's processes on this machine have used, in ms (Linux;
+ * NaN elsewhere, and 0 when PostgreSQL runs on another machine): the
+ * database's share of a workload, reported beside Sigil's.
+ */
+function postgresCpuMs() {
+  try {
+    let total = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes(' (postgres) ')) continue;
+        const fields = stat.split(') ')[1].split(' ');
+        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return total;
+  } catch {
+    return NaN;
+  }
+}
+
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux); NaN elsewhere. */
 function processCpuMs(pid) {
   try {
@@ -1117,8 +1142,11 @@ async function autocannonMeasure(workload, ctx, label) {
     await measure({ ...base, ...rest, duration: settings.warmup });
   }
   process.stdout.write(`bench: ${label}: measuring ${settings.duration} s…\n`);
+  const cpuBefore = { at: performance.now(), server: processCpuMs(target.child?.proc?.pid), postgres: DIALECT === 'postgres' ? postgresCpuMs() : NaN };
   const r = await measure({ ...base, ...rest, duration: settings.duration });
+  const elapsed = performance.now() - cpuBefore.at;
   return {
+    cpu: { server: (processCpuMs(target.child?.proc?.pid) - cpuBefore.server) / elapsed, postgres: (postgresCpuMs() - cpuBefore.postgres) / elapsed },
     id: workload.id,
     name: workload.name,
     rps: r.requests.average,
@@ -1133,13 +1161,17 @@ async function autocannonMeasure(workload, ctx, label) {
   };
 }
 
+/** A share of one core, e.g. `85 %`. */
+const cpuShare = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : 'n/a');
+
 function renderTable(rows) {
   const lines = [
-    '| workload | req/s (mean) | latency p50 (ms) | latency p99 (ms) | 2xx | non-2xx | errors (timeouts) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| workload | req/s (mean) | latency p50 (ms) | latency p99 (ms) | 2xx | non-2xx | errors (timeouts) | CPU: server / PostgreSQL |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows.filter((row) => row.kind !== 'realtime')) {
-    lines.push(`| ${r.name} | ${fmt.rps(r.rps)} | ${fmt.ms(r.p50)} | ${fmt.ms(r.p99)} | ${fmt.int(r.ok)} | ${fmt.int(r.non2xx)} | ${fmt.int(r.errors)} (${fmt.int(r.timeouts)}) |`);
+    const cpu = r.cpu ? `${cpuShare(r.cpu.server)} / ${DIALECT === 'postgres' ? cpuShare(r.cpu.postgres) : '–'}` : 'n/a';
+    lines.push(`| ${r.name} | ${fmt.rps(r.rps)} | ${fmt.ms(r.p50)} | ${fmt.ms(r.p99)} | ${fmt.int(r.ok)} | ${fmt.int(r.non2xx)} | ${fmt.int(r.errors)} (${fmt.int(r.timeouts)}) | ${cpu} |`);
   }
   return lines.join('\n');
 }
@@ -1152,9 +1184,8 @@ function renderRealtimeTable(rows) {
     '| realtime workload | subscribers | writes/s | acked writes | delivery p50 (ms) | delivery p99 (ms) | max (ms) | events delivered | lost | CPU: runner / Sigil |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  const percent = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : 'n/a');
   for (const r of realtimeRows) {
-    const cpu = r.cpu ? `${percent(r.cpu.runner)} / ${r.cpu.sigil.map(percent).join(' + ')}` : 'n/a';
+    const cpu = r.cpu ? `${cpuShare(r.cpu.runner)} / ${r.cpu.sigil.map(cpuShare).join(' + ')}` : 'n/a';
     lines.push(
       `| ${r.name} | ${fmt.int(r.subscribers)} | ${fmt.rps(r.rps)} | ${fmt.int(r.writes)} | ${fmt.msFine(r.p50)} | ${fmt.msFine(r.p99)} | ` +
         `${fmt.msFine(r.max)} | ${fmt.int(r.delivered)} | ${fmt.int(r.lost)} | ${cpu} |`,
