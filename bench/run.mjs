@@ -882,6 +882,8 @@ async function startSigil({ name, databaseUrl, databaseLabel, register }) {
     ...(process.env.REALTIME_FLUSH_MS ? { REALTIME_FLUSH_MS: process.env.REALTIME_FLUSH_MS } : {}),
     // Passed through so reads can be measured with the read cache off (READ_CACHE_MB=0).
     ...(process.env.READ_CACHE_MB ? { READ_CACHE_MB: process.env.READ_CACHE_MB } : {}),
+    // Passed through so the cost of metrics can be measured (on: a token; off: unset, the default).
+    ...(process.env.METRICS_TOKEN ? { METRICS_TOKEN: process.env.METRICS_TOKEN } : {}),
   };
 
   let command;
@@ -1308,7 +1310,7 @@ async function main() {
     `- cpu: ${cpu}`,
     `- commit: ${commit}`,
     `- Sigil database: ${databaseLabel}`,
-    `- Sigil settings from the environment: ${['READ_CACHE_MB', 'REALTIME_FLUSH_MS'].map((name) => `${name}=${process.env[name] || '(default)'}`).join(', ')}`,
+    `- Sigil settings from the environment: ${['READ_CACHE_MB', 'REALTIME_FLUSH_MS'].map((name) => `${name}=${process.env[name] || '(default)'}`).join(', ')}, metrics ${process.env.METRICS_TOKEN ? 'on (METRICS_TOKEN set)' : 'off'}`,
     `- load: autocannon ${autocannonVersion()} in the runner process; each server is its own child process; ` +
       `${settings.connections} connections, pipelining ${settings.pipelining}, ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured, one workload at a time, 127.0.0.1`,
     ...(rows.some((r) => r.kind === 'realtime')
