@@ -122,6 +122,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
   const onError = (err: unknown): void => logger.error({ err }, 'background task failed');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, readCacheBytes: config.readCacheBytes, ...(opts.onStatement ? { onStatement: opts.onStatement } : {}) });
   const notifier = openNotifier({ dialect: store.dialect, databaseUrl: config.databaseUrl, onError });
+  // One transport for every mail this server sends (reset and verification links); closed with the server.
+  const mailer = mailerFor(config, logger);
   // Set once realtime has started; services created before it report to it through these.
   let realtime: Realtime | undefined;
   const userChanged = (userId: string): void => realtime?.identityChanged(userId);
@@ -144,7 +146,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       clock,
       identities,
       onUserChanged: userChanged,
-      mailer: mailerFor(config, logger),
+      mailer,
       template: verifyTemplate,
       appName: config.appName,
       publicUrl: config.publicUrl,
@@ -185,7 +187,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
       throttle,
       identities,
       onUserChanged: userChanged,
-      mailer: mailerFor(config, logger),
+      mailer,
       template: resetTemplate,
       appName: config.appName,
       publicUrl: config.publicUrl,
@@ -319,10 +321,8 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
           // Sockets first (1001: reconnect and resume), then in-flight requests.
           live.stop();
           await closeGracefully(http);
-          await passwordResets.drain(SHUTDOWN_GRACE_MS);
-          passwordResets.close();
-          await emailVerifications.drain(SHUTDOWN_GRACE_MS);
-          emailVerifications.close();
+          await Promise.all([passwordResets.drain(SHUTDOWN_GRACE_MS), emailVerifications.drain(SHUTDOWN_GRACE_MS)]);
+          mailer?.close();
           await notifier.close();
           await store.close();
         })();
@@ -331,6 +331,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     };
   } catch (err) {
     realtime?.stop();
+    mailer?.close();
     await notifier.close();
     await store.close();
     throw err;

@@ -25,16 +25,11 @@ import {
   type Writer,
 } from '../helpers/realtime-e2e.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { createTestDatabaseUrl, STORES, type TestDatabase } from '../helpers/stores.js';
+import { announceSkip, createTestDatabaseUrl, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/stores.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => spawnSync(path, ['-v']).status === 0);
-const postgres = STORES.find((s) => s.name === 'postgres');
-const skipReason =
-  postgres === undefined ? 'SIGIL_TEST_STORES excludes postgres' : postgres.skipReason ?? (NGINX === undefined ? 'nginx is not installed (apt-get install nginx-light)' : null);
-if (skipReason !== null) {
-  const bar = '!'.repeat(78);
-  process.stderr.write(`\n${bar}\n!! SKIPPING the load-balancer test (PostgreSQL and nginx)\n!! ${skipReason.replaceAll('\n', '\n!! ')}\n${bar}\n\n`);
-}
+const skipReason = POSTGRES_SKIP_REASON ?? (NGINX === undefined ? 'nginx is not installed (apt-get install nginx-light)' : null);
+if (skipReason !== null) announceSkip('the load-balancer test (PostgreSQL and nginx)', skipReason);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, expectStatus, loginAdmin, newJwtSecret, serverEnv } from '../helpers/realtime-e2e.js';
 import { runCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { createTestDatabaseUrl, STORES, type TestDatabase } from '../helpers/stores.js';
+import { announceSkip, createTestDatabaseUrl, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/stores.js';
 import { openSocket, wsUrl, type Message } from '../helpers/ws-client.js';
 
-const postgres = STORES.find((s) => s.name === 'postgres');
-const skipReason = postgres === undefined ? 'SIGIL_TEST_STORES excludes postgres' : postgres.skipReason;
+const skipReason = POSTGRES_SKIP_REASON;
+if (skipReason !== null) announceSkip('the SQLite-to-PostgreSQL move test', skipReason);
 
 const AUTHORS = { name: 'authors', schema: { type: 'object', properties: { name: { type: 'string' } } }, rules: { list: 'public', view: 'public' } };
 const POSTS = {

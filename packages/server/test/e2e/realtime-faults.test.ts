@@ -30,7 +30,7 @@ import {
   type Writer,
 } from '../helpers/realtime-e2e.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { createTestDatabaseUrl, STORES } from '../helpers/stores.js';
+import { announceSkip, createTestDatabaseUrl, STORES } from '../helpers/stores.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -139,8 +139,7 @@ const restartSkipReason = !STORES.some((s) => s.name === 'postgres')
     : null;
 if (restartSkipReason !== null) {
   if (process.env['CI'] && !process.env['SIGIL_TEST_STORES']) throw new Error(`${restartSkipReason} On CI this fails the run instead of skipping.`);
-  const bar = '!'.repeat(78);
-  process.stderr.write(`\n${bar}\n!! SKIPPING the PostgreSQL restart test\n!! ${restartSkipReason}\n${bar}\n\n`);
+  announceSkip('the PostgreSQL restart test', restartSkipReason);
 }
 
 describe.skipIf(restartSkipReason !== null)('PostgreSQL restarting under a running Sigil', () => {

@@ -22,14 +22,10 @@ import {
   type Writer,
 } from '../helpers/realtime-e2e.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { createTestDatabaseUrl, STORES, type TestDatabase } from '../helpers/stores.js';
+import { announceSkip, createTestDatabaseUrl, POSTGRES_SKIP_REASON, type TestDatabase } from '../helpers/stores.js';
 
-const postgres = STORES.find((s) => s.name === 'postgres');
-const skipReason = postgres === undefined ? 'SIGIL_TEST_STORES excludes postgres' : postgres.skipReason;
-if (skipReason !== null) {
-  const bar = '!'.repeat(78);
-  process.stderr.write(`\n${bar}\n!! SKIPPING the multi-instance realtime test (PostgreSQL only)\n!! ${skipReason.replaceAll('\n', '\n!! ')}\n${bar}\n\n`);
-}
+const skipReason = POSTGRES_SKIP_REASON;
+if (skipReason !== null) announceSkip('the multi-instance realtime test (PostgreSQL only)', skipReason);
 
 describe.skipIf(skipReason !== null)('realtime across three Sigil instances on one PostgreSQL', () => {
   const servers: ServerProcess[] = [];

@@ -113,6 +113,18 @@ export const STORES: readonly StoreFactory[] = [
   factory('postgres', inject('pgAdminUrl') === null ? inject('pgSkipReason') ?? 'PostgreSQL is unavailable.' : null),
 ].filter((f) => selected.includes(f.name));
 
+/** Why the suites that need PostgreSQL itself (several processes on one database) cannot run; null when they can. */
+export const POSTGRES_SKIP_REASON: string | null = (() => {
+  const postgres = STORES.find((s) => s.name === 'postgres');
+  return postgres === undefined ? 'SIGIL_TEST_STORES excludes postgres' : postgres.skipReason;
+})();
+
+/** Says loudly, on stderr, that a suite is skipped and why (a quiet skip would read as a pass). */
+export function announceSkip(suite: string, reason: string): void {
+  const bar = '!'.repeat(78);
+  process.stderr.write(`\n${bar}\n!! SKIPPING ${suite}\n!! ${reason.replaceAll('\n', '\n!! ')}\n${bar}\n\n`);
+}
+
 /**
  * Gives each test of the enclosing `describe` a fresh, migrated store:
  * `onOpen` receives it before the test (for set-up), and it is disposed after.

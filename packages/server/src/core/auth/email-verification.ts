@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.js';
 import { hashSecretToken, newSecretToken } from './secret-token.js';
-import { createMailJobs } from '../mail/mail-jobs.js';
+import { createMailJobs, MAX_ACCOUNTS_PER_EMAIL, MAX_MAIL_JOBS, type MailedLinkOptions } from '../mail/mail-jobs.js';
 import { AppError } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
-import { renderMail, type MailTemplate } from '../mail/templates.js';
+import { renderMail } from '../mail/templates.js';
 import type { EmailVerificationPurpose, Store, StoreTransaction, UserRow } from '../storage/store.js';
 import type { RequestOrigin } from './auth-service.js';
 import type { IdentityCache } from './identity-cache.js';
@@ -12,32 +12,18 @@ import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import type { RateSpec } from './auth-throttle.js';
 import { normalizeEmail } from './user-fields.js';
 
-export interface EmailVerificationOptions {
+/** The link is `<publicUrl>/verify-email#token=<token>`; without a mailer nothing can be verified. */
+export interface EmailVerificationOptions extends MailedLinkOptions {
   readonly store: Store;
   readonly clock: Clock;
   readonly identities: IdentityCache;
   /** Told after a verification changed a user (their address, or its verified flag). */
   readonly onUserChanged?: (userId: string) => void;
-  /** null: this server cannot send mail (production without SMTP_URL), so nothing can be verified. */
-  readonly mailer: Mailer | null;
-  readonly template: MailTemplate;
-  readonly appName: string;
-  /** No trailing slash; the link is `<publicUrl>/verify-email#token=<token>`. */
-  readonly publicUrl: string;
-  readonly ttlSeconds: number;
   /** Mails per user, and per address, over all client addresses (EMAIL_VERIFICATION_RATE_LIMIT). */
   readonly rate: RateSpec;
   /** Anonymous resend requests per client address group (shared budget with login: AUTH_RATE_LIMIT_PER_ADDRESS). */
   readonly perClientAddress: RateSpec;
-  /** A mail that could not be prepared or sent (the request was answered long before). */
-  readonly onError: (err: unknown) => void;
-  /** Verification mails being prepared or sent at once; beyond it requests get 503 (default 1000). */
-  readonly maxPending?: number;
 }
-
-/** Accounts one address may hold that one anonymous resend mails (emails are not unique). */
-const MAX_ACCOUNTS_PER_EMAIL = 10;
-const MAX_PENDING = 1000;
 
 const sameAddress = (a: string | null, b: string | null): boolean => a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
 
@@ -56,7 +42,7 @@ export type EmailVerifications = ReturnType<typeof createEmailVerifications>;
 export function createEmailVerifications(opts: EmailVerificationOptions) {
   const { store, clock, mailer } = opts;
   const iso = (ms = clock.now()): string => new Date(ms).toISOString();
-  const jobs = createMailJobs({ maxPending: opts.maxPending ?? MAX_PENDING, onError: opts.onError });
+  const jobs = createMailJobs({ maxPending: opts.maxPending ?? MAX_MAIL_JOBS, onError: opts.onError });
   const limiter = (spec: RateSpec): RateLimiter => createRateLimiter({ limit: spec.limit, windowMs: spec.windowMs, clock });
   const perUser = limiter(opts.rate);
   const perEmail = limiter(opts.rate);
@@ -252,8 +238,5 @@ export function createEmailVerifications(opts: EmailVerificationOptions) {
       await jobs.drain(timeoutMs);
     },
 
-    close(): void {
-      mailer?.close();
-    },
   };
 }

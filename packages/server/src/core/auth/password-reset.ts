@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.js';
 import { hashSecretToken, newSecretToken } from './secret-token.js';
-import { createMailJobs } from '../mail/mail-jobs.js';
+import { createMailJobs, MAX_ACCOUNTS_PER_EMAIL, MAX_MAIL_JOBS, type MailedLinkOptions } from '../mail/mail-jobs.js';
 import { AppError } from '../errors.js';
 import type { Mailer } from '../mail/mailer.js';
-import { renderMail, type MailTemplate } from '../mail/templates.js';
+import { renderMail } from '../mail/templates.js';
 import type { Store } from '../storage/store.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { RequestOrigin } from './auth-service.js';
@@ -12,7 +12,8 @@ import type { PasswordHasher } from './password.js';
 import { validatePassword } from './password.js';
 import { normalizeEmail } from './user-fields.js';
 
-export interface PasswordResetOptions {
+/** The link is `<publicUrl>/reset-password#token=<token>`; without a mailer there is no reset. */
+export interface PasswordResetOptions extends MailedLinkOptions {
   readonly store: Store;
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
@@ -20,22 +21,7 @@ export interface PasswordResetOptions {
   readonly identities: IdentityCache;
   /** Told after a reset revoked the user's sessions, so their live connections close. */
   readonly onUserChanged?: (userId: string) => void;
-  /** null: this server cannot send mail (production without SMTP_URL), so it offers no reset. */
-  readonly mailer: Mailer | null;
-  readonly template: MailTemplate;
-  readonly appName: string;
-  /** No trailing slash; the link is `<publicUrl>/reset-password#token=<token>`. */
-  readonly publicUrl: string;
-  readonly ttlSeconds: number;
-  /** A mail that could not be prepared or sent (the request was answered long before). */
-  readonly onError: (err: unknown) => void;
-  /** Reset mails being prepared or sent at once; beyond it requests get 503 (default 1000). */
-  readonly maxPending?: number;
 }
-
-/** Accounts one address may hold that one request mails (emails are not unique). */
-const MAX_ACCOUNTS_PER_EMAIL = 10;
-const MAX_PENDING = 1000;
 
 
 export type PasswordResets = ReturnType<typeof createPasswordResets>;
@@ -51,7 +37,7 @@ export type PasswordResets = ReturnType<typeof createPasswordResets>;
 export function createPasswordResets(opts: PasswordResetOptions) {
   const { store, clock, mailer } = opts;
   const iso = (ms = clock.now()): string => new Date(ms).toISOString();
-  const jobs = createMailJobs({ maxPending: opts.maxPending ?? MAX_PENDING, onError: opts.onError });
+  const jobs = createMailJobs({ maxPending: opts.maxPending ?? MAX_MAIL_JOBS, onError: opts.onError });
 
   async function deliver(email: string, sender: Mailer): Promise<void> {
     const users = await store.users.findUsersByEmail(email, MAX_ACCOUNTS_PER_EMAIL);
@@ -125,8 +111,5 @@ export function createPasswordResets(opts: PasswordResetOptions) {
       await jobs.drain(timeoutMs);
     },
 
-    close(): void {
-      mailer?.close();
-    },
   };
 }

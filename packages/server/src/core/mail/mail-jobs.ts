@@ -1,3 +1,26 @@
+import type { Mailer } from './mailer.js';
+import type { MailTemplate } from './templates.js';
+
+/** Mail jobs at once, by default; beyond it requests that would start one get 503. */
+export const MAX_MAIL_JOBS = 1000;
+/** Accounts one address may hold that one request mails (emails are not unique). */
+export const MAX_ACCOUNTS_PER_EMAIL = 10;
+
+/** What a service that mails single-use links (password reset, email verification) is configured with. */
+export interface MailedLinkOptions {
+  /** null: this server cannot send mail (production without SMTP_URL), so it offers nothing that needs it. */
+  readonly mailer: Mailer | null;
+  readonly template: MailTemplate;
+  readonly appName: string;
+  /** No trailing slash; links are `<publicUrl>/<page>#token=<token>`. */
+  readonly publicUrl: string;
+  readonly ttlSeconds: number;
+  /** A mail that could not be prepared or sent (the request was answered long before). */
+  readonly onError: (err: unknown) => void;
+  /** Mails being prepared or sent at once (default MAX_MAIL_JOBS). */
+  readonly maxPending?: number;
+}
+
 /**
  * Mail work done after the answer is written, so that neither an answer nor
  * its timing depends on what the work finds (which accounts have an
