@@ -41,7 +41,7 @@ export async function providerJsonArray(what: string, url: string, init: Request
   const { res, text } = await providerRequest(what, url, init);
   const body = text.length > MAX_PROVIDER_RESPONSE_BYTES ? undefined : parsed(text);
   if (!res.ok || !Array.isArray(body)) throw refused(what, res);
-  return body;
+  return body as unknown[];
 }
 
 export const form = (fields: Record<string, string>): URLSearchParams => new URLSearchParams(fields);
