@@ -133,18 +133,25 @@ describe.each(STORES)('records storage: $name', (factory) => {
 
     it('lets exactly one of concurrent read-committed updates of one version win', async () => {
       await store.records.insertRecord('tasks', row('r1', { n: 0 }));
-      // PostgreSQL: all read the same version before any writes. (SQLite runs
-      // them one after another, so each finds the newest version: all win.)
+      // PostgreSQL: five instances (one store each; one instance's
+      // transactions share commits and run one after another), all reading
+      // the same version before any writes. SQLite runs them one after
+      // another, so each finds the newest version: all win.
       const concurrent = factory.name === 'postgres';
-      for (let round = 0; round < 3; round++) {
-        let reads = 0;
-        const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.transaction(async (tx) => {
-          const current = (await tx.records.findRecord('tasks', 'r1'))!;
-          reads += 1;
-          while (concurrent && reads < 5) await sleep(1);
-          return tx.records.updateRecord('tasks', { ...current, version: current.version + 1, data: { n: i } }, current.version);
-        }, { isolation: 'read committed' })));
-        expect(results.filter(Boolean)).toHaveLength(concurrent ? 1 : 5);
+      const writers = concurrent ? await Promise.all(Array.from({ length: 5 }, () => openStore({ databaseUrl: opened.url, dataDir: tmpdir() }))) : [];
+      try {
+        for (let round = 0; round < 3; round++) {
+          let reads = 0;
+          const results = await Promise.all(Array.from({ length: 5 }, (_, i) => (writers[i] ?? store).transaction(async (tx) => {
+            const current = (await tx.records.findRecord('tasks', 'r1'))!;
+            reads += 1;
+            while (concurrent && reads < 5) await sleep(1);
+            return tx.records.updateRecord('tasks', { ...current, version: current.version + 1, data: { n: i } }, current.version);
+          }, { isolation: 'read committed' })));
+          expect(results.filter(Boolean)).toHaveLength(concurrent ? 1 : 5);
+        }
+      } finally {
+        await Promise.all(writers.map((w) => w.close()));
       }
     });
 

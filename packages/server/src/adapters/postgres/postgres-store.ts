@@ -12,6 +12,7 @@ import { makePostgresRecordRepository } from './postgres-records.js';
 import { makePostgresOAuthRepository } from './postgres-oauth.js';
 import { makePostgresEmailVerificationRepository } from './postgres-email-verifications.js';
 import { makePostgresTwoFactorRepository } from './postgres-two-factor.js';
+import { createPostgresGroupCommit } from './postgres-group-commit.js';
 
 interface UserRecord {
   id: string; username: string; email: string | null; email_verified: boolean; password_hash: string;
@@ -351,12 +352,28 @@ function createStore(pool: pg.Pool, onStatement: ((sql: string) => void) | undef
     }
   }
 
+  const groupCommit = createPostgresGroupCommit({
+    pool,
+    repositories: (run) => makeRepositories(run, null),
+    isRetryable: (error) => shouldRetry(error, 'read committed'),
+    translate: translatePostgresError,
+    isClosed: () => closing !== undefined,
+    maxAttempts: MAX_TRANSACTION_ATTEMPTS,
+    onStatement,
+  });
+
   return {
     dialect: 'postgres',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max }),
     ...makeRepositories(poolRun, (fn) => inTransaction(fn, 'serializable')),
     async transaction(fn, options) {
-      return inTransaction((run) => fn(makeRepositories(run, null)), options?.isolation ?? 'serializable');
+      const isolation = options?.isolation ?? 'serializable';
+      // READ COMMITTED transactions (record writes) share commits: postgres-group-commit.ts.
+      if (isolation === 'read committed') {
+        assertOpen();
+        return groupCommit.enqueue(fn);
+      }
+      return inTransaction((run) => fn(makeRepositories(run, null)), isolation);
     },
     async ping() {
       await poolRun('sigil_ping', 'SELECT 1', []);
