@@ -143,6 +143,83 @@ describe.skipIf(POSTGRES_SKIP_REASON !== null)('group commit across PostgreSQL i
     expect(statements[0]!.filter((sql) => sql === 'COMMIT').length).toBeLessThanOrEqual(2);
   });
 
+  it('new records of a batch go in together, and every later statement sees them', async () => {
+    const found = await Promise.all(range(1, 30).map((i) => stores[0]!.transaction(async (tx) => {
+      await tx.records.insertRecord('tasks', row(`n${i}`));
+      // Every fifth reads its own record and the one queued just before it (same batch, not yet inserted alone).
+      const seen = i % 5 === 0 ? [await tx.records.findRecord('tasks', `n${i}`), await tx.records.findRecord('tasks', `n${i - 1}`)] : [];
+      await tx.changes.appendChange(change(row(`n${i}`)));
+      return seen.map((r) => r?.id);
+    }, readCommitted)));
+    expect(found.filter((f) => f.length > 0)).toEqual(range(1, 6).map((k) => [`n${5 * k}`, `n${5 * k - 1}`]));
+    const inserts = statements[0]!.filter((sql) => /INSERT INTO "?c_/.test(sql)).length;
+    expect(inserts).toBeGreaterThanOrEqual(1);
+    expect(inserts).toBeLessThanOrEqual(12); // at most one before each read, and one before the changes, per batch
+    const log = await stores[1]!.changes.readChanges(0, 100);
+    expect(log.map((c) => c.recordId).sort()).toEqual(range(1, 30).map((i) => `n${i}`).sort());
+  });
+
+  it('two transactions of one batch creating the same id: the later one alone fails, with conflict', async () => {
+    const results = await Promise.allSettled(range(1, 10).map((i) => stores[0]!.transaction(async (tx) => {
+      const record = row(i === 4 || i === 8 ? 'twin' : `t${i}`, { i });
+      await tx.records.insertRecord('tasks', record);
+      await tx.changes.appendChange(change(record));
+      return i;
+    }, readCommitted)));
+    const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i: i + 1, code: (r.reason as AppError).code }] : []));
+    expect(rejected).toEqual([{ i: 8, code: 'conflict' }]);
+    expect((await stores[1]!.records.findRecord('tasks', 'twin'))!.data).toEqual({ i: 4 });
+    expect((await stores[1]!.changes.readChanges(0, 100)).map((c) => c.seq)).toEqual(range(1, 9));
+  });
+
+  it('a batch reads a collection\'s schema stamp once: every transaction of it gets the same answer', async () => {
+    const stamps = await Promise.all(range(1, 40).map((i) => stores[0]!.transaction(async (tx) => {
+      await tx.records.insertRecord('tasks', row(`s${i}`));
+      const stamp = await tx.collections.findSchemaStamp('tasks');
+      await tx.changes.appendChange(change(row(`s${i}`)));
+      return stamp;
+    }, readCommitted)));
+    expect(stamps.every((s) => s?.id === 'c_tasks' && s.schemaVersion === 1)).toBe(true);
+    expect(statements[0]!.filter((sql) => /FROM collections/.test(sql)).length).toBeLessThanOrEqual(2);
+  });
+
+  it('a schema stamp read in a write holds until its commit: a schema change on another instance waits for it', { timeout: 60_000 }, async () => {
+    // Instance 0 writes waves of changes, each carrying the schema version it read;
+    // instance 1 bumps the version meanwhile, logging a marker in the same transaction.
+    // In seq (commit) order, every write must carry the version then current.
+    let bumping = true;
+    const bumps = (async () => {
+      for (let v = 2; bumping && v <= 40; v++) {
+        await stores[1]!.transaction(async (tx) => {
+          await tx.collections.lockCollection('tasks');
+          const current = (await tx.collections.findCollection('tasks'))!;
+          await tx.collections.updateCollection({ ...current, schemaVersion: v });
+          await tx.changes.appendChange(change(row(`bump${v}`, { bumpedTo: v })));
+        });
+        await sleep(2);
+      }
+    })();
+    for (let wave = 0; wave < 15; wave++) {
+      await Promise.all(range(1, 30).map((i) => stores[0]!.transaction(async (tx) => {
+        const stamp = (await tx.collections.findSchemaStamp('tasks'))!;
+        await sleep(0);
+        await tx.changes.appendChange(change(row(`w${wave}_${i}`, { read: stamp.schemaVersion })));
+      }, readCommitted)));
+    }
+    bumping = false;
+    await bumps;
+    const log = await stores[2]!.changes.readChanges(0, 10_000);
+    let version = 1;
+    const stale: string[] = [];
+    for (const c of log) {
+      const data = c.record.data;
+      if (typeof data['bumpedTo'] === 'number') version = data['bumpedTo'];
+      else if (data['read'] !== version) stale.push(`seq ${c.seq}: read ${JSON.stringify(data['read'])}, current ${version}`);
+    }
+    expect(stale).toEqual([]);
+    expect(version).toBeGreaterThan(2);
+  });
+
   it('a statement that fails (a duplicate id) aborts nothing but its own transaction; the others commit once', async () => {
     await stores[0]!.transaction((tx) => tx.records.insertRecord('tasks', row('taken')), readCommitted);
     const results = await Promise.allSettled(range(1, 20).map((i) => stores[0]!.transaction(async (tx) => {

@@ -1,5 +1,5 @@
 import { type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
-import type { CollectionRepository } from '../../core/storage/store.js';
+import type { CollectionRepository, SchemaStamp } from '../../core/storage/store.js';
 import { recordsTable, wantedIndexes as indexesFor } from '../collection-tables.js';
 import { postgresIndexColumns } from './postgres-query.js';
 import type { Atomic, Run } from './postgres-store.js';
@@ -54,10 +54,20 @@ export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null
       return row === undefined ? null : toCollection(row);
     },
     async findSchemaStamp(name) {
-      const result = await run<{ id: string; schema_version: number }>('sigil_collection_stamp',
-        'SELECT id, schema_version FROM collections WHERE name = $1', [name]);
-      const row = result.rows[0];
-      return row === undefined ? null : { id: row.id, schemaVersion: row.schema_version };
+      const read = async (): Promise<SchemaStamp | null> => {
+        const result = await run<{ id: string; schema_version: number }>('sigil_collection_stamp',
+          'SELECT id, schema_version FROM collections WHERE name = $1', [name]);
+        const row = result.rows[0];
+        return row === undefined ? null : { id: row.id, schemaVersion: row.schema_version };
+      };
+      const stamp = await read();
+      if (stamp === null || atomic !== null) return stamp;
+      // In a transaction the answer must hold until it ends. The lock a record write
+      // takes (ROW EXCLUSIVE) makes a schema change wait (lockCollection, DROP TABLE);
+      // unlike a row lock it queues fairly, so a stream of writes cannot starve the
+      // change. Then read again: the change may have committed before the lock.
+      await run(undefined, `LOCK TABLE ${recordsTable(name)} IN ROW EXCLUSIVE MODE`, []);
+      return read();
     },
     async insertCollection(c) {
       await atomically(async (tx) => {

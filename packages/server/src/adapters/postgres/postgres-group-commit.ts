@@ -1,16 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { AppError } from '../../core/errors.js';
-import type { NewChange } from '../../core/records/record.js';
-import type { StoreTransaction } from '../../core/storage/store.js';
+import type { NewChange, RecordRow } from '../../core/records/record.js';
+import type { SchemaStamp, StoreTransaction } from '../../core/storage/store.js';
+import { insertRecordRows } from './postgres-records.js';
 import type { Run } from './postgres-store.js';
 
 /** How many queued transactions share one PostgreSQL transaction at most. */
 const MAX_GROUP = 64;
 /**
- * Batches of one instance in flight at once, each on its own connection:
- * while one waits for its COMMIT (and the change counter's lock), the next
- * runs its statements. One more gained nothing measurable (`npm run bench`).
+ * Batches of one instance in flight at once, each on its own connection.
+ * Only one runs its transactions' statements at a time; the next starts
+ * when that one reaches its change-log flush, so it runs while the other
+ * waits for the change counter's lock and its COMMIT, and it gathers every
+ * transaction queued meanwhile (starting it sooner made batches of one or
+ * two: slower, `npm run bench`).
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
 
@@ -81,25 +85,38 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
   const { pool, onStatement } = opts;
   const pending: Pending[] = [];
   let inFlight = 0;
+  /** Whether a batch is still running its transactions' statements. */
+  let running = false;
   let gathering = false;
 
+  const canStart = (): boolean => pending.length > 0 && !running && inFlight < MAX_BATCHES_IN_FLIGHT;
+
   function schedule(): void {
-    if (gathering || pending.length === 0 || inFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    if (gathering || !canStart()) return;
     gathering = true;
     // One turn of the event loop first: requests already received join this batch.
     setImmediate(() => {
       gathering = false;
-      if (pending.length === 0 || inFlight >= MAX_BATCHES_IN_FLIGHT) return;
+      if (!canStart()) return;
       inFlight += 1;
-      void runBatch(pending.splice(0, MAX_GROUP)).finally(() => {
+      running = true;
+      let ran = false;
+      /** Called once the batch is past its statements (flushing, committing or done). */
+      const statementsDone = (): void => {
+        if (ran) return;
+        ran = true;
+        running = false;
+        schedule();
+      };
+      void runBatch(pending.splice(0, MAX_GROUP), statementsDone).finally(() => {
         inFlight -= 1;
+        statementsDone();
         schedule();
       });
-      schedule();
     });
   }
 
-  async function runBatch(batch: readonly Pending[]): Promise<void> {
+  async function runBatch(batch: readonly Pending[], statementsDone: () => void): Promise<void> {
     let careful = false;
     for (let attempt = 1; ; attempt++) {
       if (opts.isClosed()) {
@@ -121,7 +138,8 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
           await client.query(sql);
         };
         await query('BEGIN ISOLATION LEVEL READ COMMITTED');
-        const answers = careful ? await carefulPass(client, batch) : await groupedPass(client, batch);
+        const answers = careful ? await carefulPass(client, batch) : await groupedPass(client, batch, statementsDone);
+        statementsDone();
         await query('COMMIT');
         for (const [item, outcome] of answers) {
           if (outcome.ok) item.resolve(outcome.value);
@@ -155,11 +173,12 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
 
   type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-  /** How one transaction of a batch runs its statements, and what it did. */
-  function statementsOf(client: pg.PoolClient) {
+  /** How one transaction of a batch runs its statements, and what it did; `before` runs ahead of each statement. */
+  function statementsOf(client: pg.PoolClient, before?: () => Promise<void>) {
     const state = { active: true, wrote: false, failed: false, retry: undefined as unknown };
     const run: Run = async (name, text, values) => {
       if (!state.active) throw new Error('This transaction has already finished.');
+      if (before !== undefined) await before();
       onStatement?.(text);
       if (writes(text)) state.wrote = true;
       try {
@@ -174,7 +193,7 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
   }
 
   /** The grouped pass: appends parked and written together; any failure after a change restarts the batch carefully. */
-  async function groupedPass(client: pg.PoolClient, batch: readonly Pending[]): Promise<Map<Pending, Outcome>> {
+  async function groupedPass(client: pg.PoolClient, batch: readonly Pending[], statementsDone: () => void): Promise<Map<Pending, Outcome>> {
     const answers = new Map<Pending, Outcome>();
     interface Parked {
       readonly item: Pending;
@@ -192,10 +211,36 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
     };
     let flushed = false;
     let appendedTwice = false;
+    // Schema stamps read in this pass: one holds until the COMMIT (findSchemaStamp
+    // takes a lock, and nothing is rolled back in this pass), so it serves them all.
+    const stamps = new Map<string, SchemaStamp>();
+    // New records wait here and go in together, one statement per collection,
+    // before the next statement of any transaction (which may read them) and
+    // before the changes: nothing else can tell. If that statement fails (a
+    // duplicate id), the careful pass finds whose insert it was.
+    const deferred: { readonly collection: string; readonly row: RecordRow }[] = [];
+    let insertFailure: BatchRestart | undefined;
+    const insertDeferred = async (): Promise<void> => {
+      while (insertFailure === undefined && deferred.length > 0) {
+        const { collection } = deferred[0]!;
+        let n = 1;
+        while (n < deferred.length && deferred[n]!.collection === collection) n += 1;
+        const rows = deferred.splice(0, n).map((d) => d.row);
+        try {
+          await insertRecordRows(async (name, text, values) => {
+            onStatement?.(text);
+            return client.query({ name, text, values });
+          }, collection, rows);
+        } catch (error) {
+          insertFailure = new BatchRestart(!opts.isRetryable(error), error);
+        }
+      }
+      if (insertFailure !== undefined) throw insertFailure;
+    };
 
     try {
       for (const item of batch) {
-        const { state, run } = statementsOf(client);
+        const { state, run } = statementsOf(client, insertDeferred);
         const base = opts.repositories(run);
         let park: ((p: Omit<Parked, 'item' | 'done' | 'state'>) => void) | undefined;
         const parkedHere = new Promise<Omit<Parked, 'item' | 'done' | 'state'>>((resolve) => (park = resolve));
@@ -212,6 +257,24 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
         };
         const tx: StoreTransaction = {
           ...base,
+          records: {
+            ...base.records,
+            insertRecord: async (collection, row) => {
+              if (!state.active) throw new Error('This transaction has already finished.');
+              state.wrote = true;
+              deferred.push({ collection, row });
+            },
+          },
+          collections: {
+            ...base.collections,
+            findSchemaStamp: async (name) => {
+              const known = stamps.get(name);
+              if (known !== undefined) return known;
+              const stamp = await base.collections.findSchemaStamp(name);
+              if (stamp !== null) stamps.set(name, stamp);
+              return stamp;
+            },
+          },
           changes: {
             ...base.changes,
             appendChange: async (change) => (await append([change]))[0]!,
@@ -226,11 +289,15 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
         }
         state.active = false;
         if (state.retry !== undefined) throw new BatchRestart(false, state.retry);
+        if (insertFailure !== undefined) throw insertFailure;
         if (first.ok) answers.set(item, first);
         else if (state.wrote || state.failed || appendedTwice) throw new BatchRestart(true);
         else answers.set(item, first);
       }
 
+      // The next batch may start its statements meanwhile.
+      statementsDone();
+      await insertDeferred();
       if (parked.length > 0) {
         // All the batch's changes in one statement: one counter increment, held until the COMMIT.
         const { run, state } = statementsOf(client);
@@ -246,6 +313,7 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
           const outcome = await p.done;
           p.state.active = false;
           if (p.state.retry !== undefined) throw new BatchRestart(false, p.state.retry);
+          if (insertFailure !== undefined) throw insertFailure;
           if (!outcome.ok || appendedTwice) throw new BatchRestart(true);
           answers.set(p.item, outcome);
         }

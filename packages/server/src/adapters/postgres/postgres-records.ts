@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseStoredRecord, type StoredRecord } from '../../core/records/record.js';
+import { parseStoredRecord, type RecordRow, type StoredRecord } from '../../core/records/record.js';
 import type { RecordRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
 import { compilePostgresQuery } from './postgres-query.js';
@@ -51,6 +51,22 @@ export function listStatementName(sql: string): string | undefined {
   const name = `sigil_q_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
   listShapes.set(sql, name);
   return name;
+}
+
+/**
+ * Inserts several new records of one collection in one statement (group
+ * commit's deferred inserts, postgres-group-commit.ts): one round trip and
+ * one prepared statement per collection, whatever their number.
+ */
+export async function insertRecordRows(run: Run, collection: string, rows: readonly RecordRow[]): Promise<void> {
+  await run(statementName('insn', collection),
+    `INSERT INTO ${recordsTable(collection)} (${COLUMNS})
+     SELECT r.id, r.owner, r.version, r.created_at, r.updated_at, r.data::jsonb
+     FROM unnest($1::text[], $2::text[], $3::integer[], $4::timestamptz[], $5::timestamptz[], $6::text[])
+       WITH ORDINALITY AS r(id, owner, version, created_at, updated_at, data, ord)
+     ORDER BY r.ord`,
+    [rows.map((r) => r.id), rows.map((r) => r.owner), rows.map((r) => r.version), rows.map((r) => r.createdAt), rows.map((r) => r.updatedAt),
+      rows.map((r) => JSON.stringify(r.data))]);
 }
 
 /**

@@ -316,6 +316,9 @@ export interface CollectionRepository {
    * Just the identity and schema version, for the in-transaction check of a
    * record write (the collection may have been changed, or deleted and
    * created again, since the write was validated). null when it is gone.
+   * Inside a transaction the answer holds until the transaction ends: a
+   * schema change waits for it (PostgreSQL: the records table's ROW EXCLUSIVE
+   * lock; SQLite: the writer is exclusive).
    */
   findSchemaStamp(name: string): Promise<SchemaStamp | null>;
   /** Creates the row, the collection's records table and its indexes. `conflict` if the name exists. */
