@@ -37,7 +37,7 @@ export function parseDatabaseUrl(databaseUrl: string | undefined, dataDir: strin
 export async function openStore(opts: {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
-  /** SQLite's read cache (`READ_CACHE_MB`); default none, for short-lived commands and tests. */
+  /** The read cache (`READ_CACHE_MB`); default none, for short-lived commands and tests. */
   readonly readCacheBytes?: number;
   /** Tests only: told the SQL of every statement the store runs (counting the queries of a request). */
   readonly onStatement?: (sql: string) => void;
@@ -48,6 +48,6 @@ export async function openStore(opts: {
     case 'sqlite':
       return openSqliteStore({ filename: location.filename, readCacheBytes: opts.readCacheBytes ?? 0, ...hook });
     case 'postgres':
-      return openPostgresStore({ url: location.url, ...hook });
+      return openPostgresStore({ url: location.url, readCacheBytes: opts.readCacheBytes ?? 0, ...hook });
   }
 }

@@ -1,6 +1,7 @@
 import { type Collection, type CollectionRules, type JsonObject } from '../../core/collections/collection.js';
 import type { CollectionRepository, SchemaStamp } from '../../core/storage/store.js';
 import { recordsTable, wantedIndexes as indexesFor } from '../collection-tables.js';
+import { writesOutsideLogTrigger } from './postgres-migrations.js';
 import { postgresIndexColumns } from './postgres-query.js';
 import type { Atomic, Run } from './postgres-store.js';
 
@@ -33,6 +34,7 @@ export function recordsTableDdl(c: Collection): string {
        data       jsonb NOT NULL
      )`,
     ...indexesFor(c, postgresIndexColumns).values(),
+    writesOutsideLogTrigger(recordsTable(c.name)),
   ].join(';\n');
 }
 

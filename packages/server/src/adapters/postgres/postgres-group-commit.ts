@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { AppError } from '../../core/errors.js';
 import type { NewChange, RecordRow } from '../../core/records/record.js';
 import type { SchemaStamp, StoreTransaction } from '../../core/storage/store.js';
+import { LOGGED_WRITES } from './postgres-migrations.js';
 import { insertRecordRows } from './postgres-records.js';
 import type { Run } from './postgres-store.js';
 
@@ -137,9 +138,12 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
           onStatement?.(sql);
           await client.query(sql);
         };
-        await query('BEGIN ISOLATION LEVEL READ COMMITTED');
-        const answers = careful ? await carefulPass(client, batch) : await groupedPass(client, batch, statementsDone);
+        // Every record write of a batch goes into the change log: it says so, for the
+        // read caches (migration 12), and counts those of its transactions that did not.
+        await query(`BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL ${LOGGED_WRITES} = 'on'`);
+        const { answers, unlogged } = careful ? await carefulPass(client, batch) : await groupedPass(client, batch, statementsDone);
         statementsDone();
+        if (unlogged) await query('UPDATE writes_outside_log SET n = n + 1 WHERE id = 1');
         await query('COMMIT');
         for (const [item, outcome] of answers) {
           if (outcome.ok) item.resolve(outcome.value);
@@ -193,8 +197,12 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
   }
 
   /** The grouped pass: appends parked and written together; any failure after a change restarts the batch carefully. */
-  async function groupedPass(client: pg.PoolClient, batch: readonly Pending[], statementsDone: () => void): Promise<Map<Pending, Outcome>> {
+  /** What a pass did: each transaction's outcome, and whether one of those that succeeded wrote without appending changes. */
+  interface PassResult { readonly answers: Map<Pending, Outcome>; readonly unlogged: boolean }
+
+  async function groupedPass(client: pg.PoolClient, batch: readonly Pending[], statementsDone: () => void): Promise<PassResult> {
     const answers = new Map<Pending, Outcome>();
+    let unlogged = false;
     interface Parked {
       readonly item: Pending;
       readonly entries: readonly NewChange[];
@@ -290,6 +298,7 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
         state.active = false;
         if (state.retry !== undefined) throw new BatchRestart(false, state.retry);
         if (insertFailure !== undefined) throw insertFailure;
+        if (first.ok) unlogged ||= state.wrote;
         if (first.ok) answers.set(item, first);
         else if (state.wrote || state.failed || appendedTwice) throw new BatchRestart(true);
         else answers.set(item, first);
@@ -318,7 +327,7 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
           answers.set(p.item, outcome);
         }
       }
-      return answers;
+      return { answers, unlogged };
     } catch (error) {
       abandon();
       throw error;
@@ -326,14 +335,23 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
   }
 
   /** The careful pass: one transaction after another, each in its own savepoint, appending directly. */
-  async function carefulPass(client: pg.PoolClient, batch: readonly Pending[]): Promise<Map<Pending, Outcome>> {
+  async function carefulPass(client: pg.PoolClient, batch: readonly Pending[]): Promise<PassResult> {
     const answers = new Map<Pending, Outcome>();
+    let unlogged = false;
     for (const item of batch) {
       await client.query('SAVEPOINT grouped');
       const { state, run } = statementsOf(client);
+      const base = opts.repositories(run);
+      let appended = false;
+      const changes = {
+        ...base.changes,
+        appendChange: (c: NewChange) => ((appended = true), base.changes.appendChange(c)),
+        appendChanges: (list: readonly NewChange[]) => ((appended = true), base.changes.appendChanges(list)),
+      };
       try {
-        const value = await item.fn(opts.repositories(run));
+        const value = await item.fn({ ...base, changes });
         await client.query('RELEASE grouped');
+        unlogged ||= state.wrote && !appended;
         answers.set(item, { ok: true, value });
       } catch (error) {
         if (state.retry !== undefined) throw new BatchRestart(false, state.retry);
@@ -344,7 +362,7 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
         state.active = false;
       }
     }
-    return answers;
+    return { answers, unlogged };
   }
 
   return {

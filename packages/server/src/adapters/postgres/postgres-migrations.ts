@@ -14,6 +14,18 @@ export interface PostgresMigration {
  * Ids and hashes use `COLLATE "C"` so ordering and keyset pagination compare
  * bytes, like SQLite, whatever the database's locale.
  */
+/**
+ * Set (SET LOCAL) by a transaction whose record writes all go into the change
+ * log: its writes do not count as writes outside it (migration 12).
+ */
+export const LOGGED_WRITES = 'sigil.logged_writes';
+
+/** The trigger of migration 12 on one records table (a collection's table is created with it). */
+export function writesOutsideLogTrigger(table: string): string {
+  return `CREATE TRIGGER sigil_write_outside_log AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT ` +
+    `WHEN (current_setting('${LOGGED_WRITES}', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION sigil_write_outside_log()`;
+}
+
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   {
     version: 1,
@@ -275,6 +287,36 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         used_at       timestamptz
       );
       CREATE INDEX oauth_codes_expires_at_idx ON oauth_codes (expires_at);
+    `,
+  },
+  {
+    version: 12,
+    name: 'writes_outside_log',
+    // Record writes made without the change log (an operator's psql session;
+    // any write not in a transaction that says it logs its changes, see
+    // LOGGED_WRITES) count here, so instances' read caches drop what they hold
+    // (postgres-read-cache.ts). Sigil's record writes log and set the flag.
+    sql: `
+      CREATE TABLE writes_outside_log (
+        id integer PRIMARY KEY CHECK (id = 1),
+        n  bigint NOT NULL
+      );
+      INSERT INTO writes_outside_log (id, n) VALUES (1, 0);
+      CREATE FUNCTION sigil_write_outside_log() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE writes_outside_log SET n = n + 1 WHERE id = 1;
+        RETURN NULL;
+      END
+      $$;
+      DO $$
+      DECLARE c record;
+      BEGIN
+        FOR c IN SELECT name FROM collections LOOP
+          EXECUTE format('CREATE TRIGGER sigil_write_outside_log AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I FOR EACH STATEMENT '
+            || 'WHEN (current_setting(''sigil.logged_writes'', true) IS DISTINCT FROM ''on'') EXECUTE FUNCTION sigil_write_outside_log()', 'c_' || c.name);
+        END LOOP;
+      END
+      $$;
     `,
   },
 ];

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { parseStoredRecord, type RecordRow, type StoredRecord } from '../../core/records/record.js';
-import type { RecordRepository } from '../../core/storage/store.js';
+import type { RecordPage, RecordRepository } from '../../core/storage/store.js';
 import { recordsTable } from '../collection-tables.js';
 import { compilePostgresQuery } from './postgres-query.js';
+import { postgresListKey, type PostgresReadCache } from './postgres-read-cache.js';
 import type { Run } from './postgres-store.js';
 
 interface RecordRecord { id: string; owner: string | null; version: number; created_at: Date; updated_at: Date; data: string }
@@ -75,15 +76,18 @@ export async function insertRecordRows(run: Run, collection: string, rows: reado
  * after DDL on the table, and reports 42P01, translated to `not_found`, once
  * the table is dropped).
  */
-export function makePostgresRecordRepository(run: Run): RecordRepository {
-  async function readRecord(collection: string, id: string): Promise<StoredRecord | null> {
+export function makePostgresRecordRepository(run: Run, cache?: PostgresReadCache): RecordRepository {
+  async function loadRecord(collection: string, id: string): Promise<StoredRecord | null> {
     const result = await run<RecordRecord>(statementName('get', collection),
       `SELECT ${READ_COLUMNS} FROM ${recordsTable(collection)} WHERE id = $1`, [id]);
     const row = result.rows[0];
     return row === undefined ? null : toStored(row);
   }
+  const readRecord = cache === undefined
+    ? loadRecord
+    : (collection: string, id: string): Promise<StoredRecord | null> => cache.record(collection, id, () => loadRecord(collection, id));
 
-  return {
+  const repository: RecordRepository = {
     async insertRecord(collection, r) {
       await run(statementName('ins', collection),
         `INSERT INTO ${recordsTable(collection)} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
@@ -158,19 +162,42 @@ export function makePostgresRecordRepository(run: Run): RecordRepository {
            FROM (SELECT ${COLUMNS}, data::text AS data_text FROM ${table} WHERE ${where} ORDER BY ${orderBy} LIMIT $${params.length + 1}) page
          ) r ON true
          ORDER BY ${orderBy}`;
-      const result = await run<Omit<RecordRecord, 'data'> & { seq: string; data: string | null }>(listStatementName(sql), sql,
-        [...params, query.limit, query.maxChars ?? Number.MAX_SAFE_INTEGER]);
-      const rows: StoredRecord[] = [];
-      let truncated = false;
-      for (const r of result.rows) {
-        if (r.id === null) continue;
-        if (r.data === null) {
-          truncated = true;
-          break;
+      const values = [...params, query.limit, query.maxChars ?? Number.MAX_SAFE_INTEGER];
+      const load = async (): Promise<RecordPage> => {
+        const result = await run<Omit<RecordRecord, 'data'> & { seq: string; data: string | null }>(listStatementName(sql), sql, values);
+        const rows: StoredRecord[] = [];
+        let truncated = false;
+        for (const r of result.rows) {
+          if (r.id === null) continue;
+          if (r.data === null) {
+            truncated = true;
+            break;
+          }
+          rows.push(toStored(r as RecordRecord));
         }
-        rows.push(toStored(r as RecordRecord));
-      }
-      return { seq: Number(result.rows[0]?.seq ?? 0), rows, truncated };
+        return { seq: Number(result.rows[0]?.seq ?? 0), rows, truncated };
+      };
+      // A cached page keeps the seq it was read at: any change since would have dropped it.
+      const key = cache === undefined ? undefined : postgresListKey(sql, values);
+      return key === undefined ? load() : cache!.list(key, load);
     },
+  };
+  return cache === undefined ? repository : reportingWrites(repository, (collection, id) => cache.forget([[collection, id]]));
+}
+
+/** `records` telling `touched` of each record a write statement changed (or tried to), once the statement has ended. */
+export function reportingWrites(records: RecordRepository, touched: (collection: string, id: string) => void): RecordRepository {
+  const reporting = async <T>(collection: string, id: string, write: Promise<T>): Promise<T> => {
+    try {
+      return await write;
+    } finally {
+      touched(collection, id);
+    }
+  };
+  return {
+    ...records,
+    insertRecord: (collection, r) => reporting(collection, r.id, records.insertRecord(collection, r)),
+    updateRecord: (collection, r, expectedVersion) => reporting(collection, r.id, records.updateRecord(collection, r, expectedVersion)),
+    deleteRecord: (collection, id, expectedVersion) => reporting(collection, id, records.deleteRecord(collection, id, expectedVersion)),
   };
 }

@@ -8,11 +8,12 @@ import { makePostgresCollectionRepository } from './postgres-collections.js';
 import { isRetryableTransactionError, isUserReferenceViolation, translatePostgresError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { makePostgresRelationRepository } from './postgres-relations.js';
-import { makePostgresRecordRepository } from './postgres-records.js';
+import { makePostgresRecordRepository, reportingWrites } from './postgres-records.js';
 import { makePostgresOAuthRepository } from './postgres-oauth.js';
 import { makePostgresEmailVerificationRepository } from './postgres-email-verifications.js';
 import { makePostgresTwoFactorRepository } from './postgres-two-factor.js';
 import { createPostgresGroupCommit } from './postgres-group-commit.js';
+import { PostgresReadCache } from './postgres-read-cache.js';
 
 interface UserRecord {
   id: string; username: string; email: string | null; email_verified: boolean; password_hash: string;
@@ -71,10 +72,10 @@ const first = <R extends pg.QueryResultRow>(result: pg.QueryResult<R>): R | unde
  * the pool side runs a multi-statement operation in a transaction of its
  * own; null inside a transaction, which already is one.
  */
-function makeRepositories(run: Run, atomic: Atomic | null): StoreTransaction {
+function makeRepositories(run: Run, atomic: Atomic | null, cache?: PostgresReadCache): StoreTransaction {
   return {
     collections: makePostgresCollectionRepository(run, atomic),
-    records: makePostgresRecordRepository(run),
+    records: makePostgresRecordRepository(run, cache),
     changes: makePostgresChangeRepository(run),
     relations: makePostgresRelationRepository(run),
     oauth: makePostgresOAuthRepository(run),
@@ -259,6 +260,8 @@ function shouldRetry(error: unknown, isolation: Isolation): boolean {
 export async function openPostgresStore(opts: {
   readonly url: string;
   readonly max?: number;
+  /** The read cache's budget (`READ_CACHE_MB`, postgres-read-cache.ts); default none. */
+  readonly readCacheBytes?: number;
   /** Tests only: told the SQL of every statement run through the store (the pool's and transactions'). */
   readonly onStatement?: (sql: string) => void;
 }): Promise<Store> {
@@ -285,10 +288,10 @@ export async function openPostgresStore(opts: {
     await pool.end().catch(ignore);
     throw translatePostgresError(error);
   }
-  return createStore(pool, opts.onStatement);
+  return createStore(pool, opts.readCacheBytes ?? 0, opts.onStatement);
 }
 
-function createStore(pool: pg.Pool, onStatement: ((sql: string) => void) | undefined): Store {
+function createStore(pool: pg.Pool, readCacheBytes: number, onStatement: ((sql: string) => void) | undefined): Store {
   let closing: Promise<void> | undefined;
   const assertOpen = (): void => {
     if (closing !== undefined) throw new AppError('unavailable', 'The store is closed.');
@@ -352,6 +355,7 @@ function createStore(pool: pg.Pool, onStatement: ((sql: string) => void) | undef
     }
   }
 
+  const cache = readCacheBytes > 0 ? new PostgresReadCache(poolRun, readCacheBytes) : undefined;
   const groupCommit = createPostgresGroupCommit({
     pool,
     repositories: (run) => makeRepositories(run, null),
@@ -365,15 +369,24 @@ function createStore(pool: pg.Pool, onStatement: ((sql: string) => void) | undef
   return {
     dialect: 'postgres',
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max }),
-    ...makeRepositories(poolRun, (fn) => inTransaction(fn, 'serializable')),
+    ...makeRepositories(poolRun, (fn) => inTransaction(fn, 'serializable'), cache),
     async transaction(fn, options) {
       const isolation = options?.isolation ?? 'serializable';
-      // READ COMMITTED transactions (record writes) share commits: postgres-group-commit.ts.
-      if (isolation === 'read committed') {
-        assertOpen();
-        return groupCommit.enqueue(fn);
+      // The records a transaction writes leave the read cache when it has ended (committed or not).
+      const touched: [string, string][] = [];
+      const tracked = cache === undefined
+        ? fn
+        : (tx: StoreTransaction) => fn({ ...tx, records: reportingWrites(tx.records, (collection, id) => touched.push([collection, id])) });
+      try {
+        // READ COMMITTED transactions (record writes) share commits: postgres-group-commit.ts.
+        if (isolation === 'read committed') {
+          assertOpen();
+          return await groupCommit.enqueue(tracked);
+        }
+        return await inTransaction((run) => tracked(makeRepositories(run, null)), isolation);
+      } finally {
+        if (touched.length > 0) cache?.forget(touched);
       }
-      return inTransaction((run) => fn(makeRepositories(run, null)), isolation);
     },
     async ping() {
       await poolRun('sigil_ping', 'SELECT 1', []);
