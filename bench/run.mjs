@@ -427,7 +427,10 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
     }
     process.stdout.write(`bench:   measuring: ${settings.rtRate} writes/s for ${settings.duration} s…\n`);
     const servers = [...new Set([writeTo, subscribeTo])];
-    const cpuBefore = { at: performance.now(), runner: process.cpuUsage(), servers: servers.map((x) => processCpuMs(x.child?.proc?.pid)) };
+    const cpuBefore = {
+      at: performance.now(), runner: process.cpuUsage(), servers: servers.map((x) => processCpuMs(x.child?.proc?.pid)),
+      postgres: DIALECT === 'postgres' ? postgresCpuMs() : NaN,
+    };
     const r = await runFanoutPhase(1, settings.duration);
     const elapsed = performance.now() - cpuBefore.at;
     const runnerUsage = process.cpuUsage(cpuBefore.runner);
@@ -435,6 +438,7 @@ async function measureFanout(ctx, { writeTo, subscribeTo, collection }) {
     const cpu = {
       runner: (runnerUsage.user + runnerUsage.system) / 1000 / elapsed,
       sigil: servers.map((x, k) => (processCpuMs(x.child?.proc?.pid) - cpuBefore.servers[k]) / elapsed),
+      postgres: (postgresCpuMs() - cpuBefore.postgres) / elapsed,
     };
     if (r.lost > 0) problems.push(`${r.lost.toLocaleString('en-US')} events lost (of ${r.expected.toLocaleString('en-US')} expected)`);
     if (r.duplicates > 0) problems.push(`${r.duplicates} events delivered more than once`);
@@ -647,7 +651,9 @@ function postgresCpuMs() {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         if (!stat.includes(' (postgres) ')) continue;
         const fields = stat.split(') ')[1].split(' ');
-        total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+        // utime + stime, and cutime + cstime: the postmaster reaps the backends that
+        // end, so their time moves there and the sum never goes back.
+        total += ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / 100;
       } catch {
         // The process ended meanwhile.
       }
@@ -1191,11 +1197,11 @@ function renderRealtimeTable(rows) {
   const realtimeRows = rows.filter((row) => row.kind === 'realtime');
   if (realtimeRows.length === 0) return '';
   const lines = [
-    '| realtime workload | subscribers | writes/s | acked writes | delivery p50 (ms) | delivery p99 (ms) | max (ms) | events delivered | lost | CPU: runner / Sigil |',
+    '| realtime workload | subscribers | writes/s | acked writes | delivery p50 (ms) | delivery p99 (ms) | max (ms) | events delivered | lost | CPU: runner / Sigil / PostgreSQL |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of realtimeRows) {
-    const cpu = r.cpu ? `${cpuShare(r.cpu.runner)} / ${r.cpu.sigil.map(cpuShare).join(' + ')}` : 'n/a';
+    const cpu = r.cpu ? `${cpuShare(r.cpu.runner)} / ${r.cpu.sigil.map(cpuShare).join(' + ')} / ${DIALECT === 'postgres' ? cpuShare(r.cpu.postgres) : '–'}` : 'n/a';
     lines.push(
       `| ${r.name} | ${fmt.int(r.subscribers)} | ${fmt.rps(r.rps)} | ${fmt.int(r.writes)} | ${fmt.msFine(r.p50)} | ${fmt.msFine(r.p99)} | ` +
         `${fmt.msFine(r.max)} | ${fmt.int(r.delivered)} | ${fmt.int(r.lost)} | ${cpu} |`,
@@ -1329,7 +1335,7 @@ async function main() {
             `records POSTed at ${settings.rtRate}/s (open loop), ${settings.warmup} s warm-up (discarded) then ${settings.duration} s measured; ` +
             'delivery latency = receipt time − the write\'s start time (embedded in the record), over every (subscriber, acknowledged write) pair; ' +
             `lost = acknowledged writes × subscribers − delivered, counted once deliveries stop (none for ${RT_STALL_MS / 1000} s, or ${RT_DRAIN_CAP_MS / 1000} s after the last write); ` +
-            `CPU = share of one core the runner (writer and subscribers) and each Sigil process used over the measured phase (machine: ${os.cpus().length} cores)`,
+            `CPU = share of one core the runner (writer and subscribers), each Sigil process and PostgreSQL's processes used over the measured phase (machine: ${os.cpus().length} cores)`,
         ]
       : []),
     '',

@@ -3,10 +3,10 @@ import type { Store } from '../../src/core/storage/store.js';
 import { STORES, freshStoreEachTest } from '../helpers/stores.js';
 
 /**
- * Many transactions at once: on SQLite they share commits (group commit; a
- * failure after a write makes the batch start over with a savepoint each); on
- * PostgreSQL they run in parallel. Either way each one commits or rolls back
- * on its own.
+ * Many transactions at once: they share commits (group commit; a failure
+ * after a write makes the batch start over with a savepoint each) on SQLite,
+ * and on PostgreSQL when READ COMMITTED; SERIALIZABLE ones run in parallel
+ * on PostgreSQL. Either way each one commits or rolls back on its own.
  */
 describe.each(STORES)('concurrent transactions on $name', (backend) => {
   let store: Store;

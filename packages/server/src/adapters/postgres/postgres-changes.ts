@@ -44,7 +44,8 @@ function toChange(r: ChangeRecord): ChangeRow {
  *   number in between.
  * The price is that appending changes is serial across all collections, for
  * the short time from the append to the commit: record writes append last,
- * just before committing. The ordering test in
+ * just before committing, and the concurrent writes of one instance share
+ * one append and one commit (postgres-group-commit.ts). The ordering test in
  * test/contract/changes-storage.test.ts proves the tailing guarantee.
  */
 export function makePostgresChangeRepository(run: Run): ChangeRepository {

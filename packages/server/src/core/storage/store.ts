@@ -519,7 +519,10 @@ export interface TransactionOptions {
    * (the default) suits read-check-write logic such as "not the last admin".
    * `read committed` suits record writes, whose safety comes from row locks
    * and compare-and-set updates; it avoids serialization retries under
-   * concurrent writers.
+   * concurrent writers. On PostgreSQL such transactions of one instance
+   * share database transactions and commits (postgres-group-commit.ts), as
+   * every transaction does on SQLite: they run one after another, and `fn`
+   * must not wait for another transaction of the same store.
    */
   readonly isolation?: 'serializable' | 'read committed';
 }
