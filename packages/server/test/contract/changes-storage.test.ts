@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, type Collection } from '../../src/core/collections/collection.js';
 import type { ChangeRow, NewChange, RecordRow } from '../../src/core/records/record.js';
 import type { Store, StoreTransaction } from '../../src/core/storage/store.js';
+import { tailChanges } from '../helpers/change-tailer.js';
 import { STORES, freshStoreEachTest } from '../helpers/stores.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00.000Z');
@@ -212,28 +213,11 @@ describe.each(STORES)('change log storage: $name', (factory) => {
 
       // The tailer: exactly what the realtime change feed does.
       const tailed: number[] = [];
-      let polls = 0;
-      let pollsWhileWriting = 0;
-      const tailer = (async () => {
-        let last = 0;
-        for (;;) {
-          const stillWriting = writing;
-          const batch = await store.changes.readChanges(last, 100);
-          polls += 1;
-          if (stillWriting && batch.length > 0) pollsWhileWriting += 1;
-          for (const c of batch) {
-            tailed.push(c.seq);
-            last = Math.max(last, c.seq);
-          }
-          // Stop only after a read that began once every writer had finished found nothing new.
-          if (!stillWriting && batch.length === 0) return;
-          if (batch.length < 100) await sleep(Math.random() * 2);
-        }
-      })();
+      const tailer = tailChanges(store, () => writing, (c) => tailed.push(c.seq));
 
       await Promise.all(writers);
       writing = false;
-      await tailer;
+      const { polls, pollsWhileWriting } = await tailer;
 
       expect(tailed).toEqual(range(1, N)); // every seq, once, in order: nothing skipped
       const all = await store.changes.readChanges(0, N + 10);

@@ -15,6 +15,7 @@ import { AppError } from '../../src/core/errors.js';
 import type { NewChange, RecordRow } from '../../src/core/records/record.js';
 import type { Store, StoreTransaction } from '../../src/core/storage/store.js';
 import { openStore } from '../../src/adapters/open-store.js';
+import { tailChanges } from '../helpers/change-tailer.js';
 import { POSTGRES_SKIP_REASON, announceSkip, createTestDatabaseUrl, type TestDatabase } from '../helpers/stores.js';
 
 const INSTANCES = 3;
@@ -86,27 +87,12 @@ describe.skipIf(POSTGRES_SKIP_REASON !== null)('group commit across PostgreSQL i
       }
     }));
 
-    const tailer = stores[0]!;
     const tailed: { seq: number; recordId: string; txEnd: boolean }[] = [];
-    let pollsWhileWriting = 0;
-    const tailing = (async () => {
-      let last = 0;
-      for (;;) {
-        const stillWriting = writing;
-        const batch = await tailer.changes.readChanges(last, 100);
-        if (stillWriting && batch.length > 0) pollsWhileWriting += 1;
-        for (const c of batch) {
-          tailed.push({ seq: c.seq, recordId: c.recordId, txEnd: c.txEnd });
-          last = Math.max(last, c.seq);
-        }
-        if (!stillWriting && batch.length === 0) return;
-        if (batch.length < 100) await sleep(Math.random() * 2);
-      }
-    })();
+    const tailing = tailChanges(stores[0]!, () => writing, (c) => tailed.push({ seq: c.seq, recordId: c.recordId, txEnd: c.txEnd }));
 
     await Promise.all(writers);
     writing = false;
-    await tailing;
+    const { pollsWhileWriting } = await tailing;
 
     const twoChanges = [...acknowledged].filter((id) => tailed.some((c) => c.recordId === `${id}_b`)).length;
     const n = acknowledged.size + twoChanges;
