@@ -201,7 +201,7 @@ export async function createSigil(opts: SigilOptions): Promise<Sigil> {
     const relations = createRelationIntegrity({ catalog, now: () => new Date(clock.now()).toISOString() });
     const users = createUserService({ store, passwords, clock, identities, throttle, onUserChanged: userChanged, relations, onCommitted: () => realtime?.committed(), emailVerifications });
     const collections = createCollectionService({ store, clock, catalog, compiler, onCommitted: () => realtime?.committed() });
-    const records = createRecordService({ store, catalog, clock, listPageChars: config.listPageChars, onCommitted: () => realtime?.committed() });
+    const records = createRecordService({ store, catalog, clock, listPageChars: config.listPageChars, onCommitted: (seq) => realtime?.committed(seq) });
     const live = await startRealtime({
       changes: store.changes,
       records: store.records,

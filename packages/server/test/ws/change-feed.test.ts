@@ -46,6 +46,33 @@ describe('change feed (on a real SQLite store)', () => {
     feed.stop();
   });
 
+  it('told of a local commit\'s seq while nobody wants changes, moves there without asking the database', async () => {
+    const latest = vi.spyOn(store.changes, 'latestSeq');
+    const read = vi.spyOn(store.changes, 'readChanges');
+    const skips: number[] = [];
+    const feed = createChangeFeed({ changes: store.changes, onChange: () => { throw new Error('nothing should be emitted'); }, onError: (e) => { throw e; }, pollIntervalMs: 60_000, wanted: () => false, onSkip: (p) => skips.push(p) });
+    await feed.start();
+    latest.mockClear();
+    await append(3);
+    feed.poke(3);
+    feed.poke(2); // an older commit reported late moves nothing back
+    expect(feed.position).toBe(3);
+    expect(skips).toEqual([3]);
+    expect(latest).not.toHaveBeenCalled();
+    expect(read).not.toHaveBeenCalled();
+    feed.stop();
+  });
+
+  it('told of a commit\'s seq while someone wants changes, reads them as usual', async () => {
+    const seen: number[] = [];
+    const feed = createChangeFeed({ changes: store.changes, onChange: (c: ChangeRow) => void seen.push(c.seq), onError: (e) => { throw e; }, pollIntervalMs: 60_000, wanted: () => true });
+    await feed.start();
+    await append(4);
+    feed.poke(4);
+    await vi.waitFor(() => expect(seen).toEqual([1, 2, 3, 4]));
+    feed.stop();
+  });
+
   it('reads the changes after all when someone starts wanting them while it looks up the end of the log', async () => {
     let wanted = false;
     const latestSeq = store.changes.latestSeq.bind(store.changes);

@@ -24,8 +24,13 @@ export interface ChangeFeedOptions {
 export interface ChangeFeed {
   /** Starts tailing after the current end of the log. */
   start(): Promise<void>;
-  /** Something was committed: read the log now (coalesced). */
-  poke(): void;
+  /**
+   * Something was committed: read the log now (coalesced). `committed`, the
+   * last seq of a commit this process made: while nobody wants changes the
+   * feed just moves there, without a query (every seq up to a committed one
+   * is committed: seqs are handed out in commit order, without gaps).
+   */
+  poke(committed?: number): void;
   /** The seq of the last change emitted. */
   readonly position: number;
   stop(): void;
@@ -91,8 +96,16 @@ export function createChangeFeed(opts: ChangeFeedOptions): ChangeFeed {
       timer = setInterval(() => void drain(), opts.pollIntervalMs);
       timer.unref();
     },
-    poke() {
-      if (!stopped) void drain();
+    poke(committed) {
+      if (stopped) return;
+      if (committed !== undefined && !reading && opts.wanted !== undefined && !opts.wanted()) {
+        if (committed > position) {
+          position = committed;
+          opts.onSkip?.(committed);
+        }
+        return;
+      }
+      void drain();
     },
     get position() {
       return position;

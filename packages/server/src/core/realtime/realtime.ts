@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Clock } from '../clock.js';
 import type { CollectionCatalog } from '../collections/collection-catalog.js';
@@ -46,7 +47,12 @@ export async function startRealtime(opts: RealtimeOptions) {
   await feed.start();
   hub.startAt(feed.position);
 
-  await opts.notifier.listen(CHANNELS.changes, () => feed.poke(), () => feed.poke());
+  // A commit's signal names the instance that made it: this one's own come back to it, and
+  // its feed was poked already (with the commit's seq, which spares a query when nobody listens).
+  const instance = randomUUID();
+  await opts.notifier.listen(CHANNELS.changes, (from) => {
+    if (from !== instance) feed.poke();
+  }, () => feed.poke());
   await opts.notifier.listen(CHANNELS.identity, (userId) => {
     opts.onRemoteIdentityChange();
     void hub.revalidateUser(userId);
@@ -61,7 +67,7 @@ export async function startRealtime(opts: RealtimeOptions) {
       return;
     }
     signalling = true;
-    opts.notifier.notify(CHANNELS.changes, '').then(
+    opts.notifier.notify(CHANNELS.changes, instance).then(
       () => {
         signalling = false;
         if (signalAgain) {
@@ -78,9 +84,9 @@ export async function startRealtime(opts: RealtimeOptions) {
 
   return {
     hub,
-    /** A record write committed in this process. */
-    committed(): void {
-      feed.poke();
+    /** A record write committed in this process; `seq`, its last change's, when known. */
+    committed(seq?: number): void {
+      feed.poke(seq);
       signalCommit();
     },
     /** A user's sessions, role or status changed in this process. */

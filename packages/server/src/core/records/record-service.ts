@@ -22,8 +22,8 @@ export interface RecordServiceOptions {
   readonly clock: Clock;
   /** A list page stops early once its records' JSON passes this many characters (LIST_PAGE_MB). */
   readonly listPageChars: number;
-  /** Called after each write commits (realtime reads the log then). */
-  readonly onCommitted?: () => void;
+  /** Called after each write commits, with its last change's seq (realtime reads the log then). */
+  readonly onCommitted?: (seq: number) => void;
 }
 
 export interface ListInput {

@@ -18,7 +18,8 @@ export interface RecordWritesOptions {
   readonly catalog: CollectionCatalog;
   readonly clock: Clock;
   /** Called after each write commits (realtime reads the log then). */
-  readonly onCommitted?: () => void;
+  /** Told after each commit, with the seq of its last change. */
+  readonly onCommitted?: (seq: number) => void;
 }
 
 const MAX_BODY_DEPTH = 64;
@@ -108,9 +109,8 @@ export function createRecordWrites(opts: RecordWritesOptions) {
               for (const effect of outcome.effects ?? []) log(effect.collection, effect.op, effect.row, effect.previous);
             }
             entries[entries.length - 1] = { ...entries.at(-1)!, txEnd: true };
-            if (entries.length === 1) await tx.changes.appendChange(entries[0]!);
-            else await tx.changes.appendChanges(entries);
-            return outcomes.map(({ outcome }) => outcome.row);
+            const seqs = entries.length === 1 ? [await tx.changes.appendChange(entries[0]!)] : await tx.changes.appendChanges(entries);
+            return { rows: outcomes.map(({ outcome }) => outcome.row), lastSeq: Math.max(...seqs) };
           },
           { isolation: 'read committed' },
         )
@@ -119,8 +119,8 @@ export function createRecordWrites(opts: RecordWritesOptions) {
           throw err;
         });
       if (!(result instanceof Retry)) {
-        opts.onCommitted?.();
-        return result;
+        opts.onCommitted?.(result.lastSeq);
+        return result.rows;
       }
     }
     throw new AppError('unavailable', 'The record kept changing concurrently; retry.', { retryAfter: 1 });
