@@ -19,6 +19,13 @@ function toCollection(r: CollectionRecord): Collection {
 }
 
 /**
+ * A records table made or dropped is something the change log does not
+ * describe: counted with the writes outside it (migration 12), so every
+ * instance's read cache drops what it holds.
+ */
+const COUNT_TABLE_CHANGE = 'UPDATE writes_outside_log SET n = n + 1 WHERE id = 1';
+
+/**
  * The records table of a collection and its indexes, as one script.
  * COLLATE "C" on ids: keyset pagination compares bytes, as on SQLite,
  * whatever the database's locale.
@@ -76,8 +83,9 @@ export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null
         await tx('sigil_insert_collection',
           `INSERT INTO collections (${COLUMNS}) VALUES ($1, $2, $3::json, $4::jsonb, $5::jsonb, $6, $7, $8)`,
           [c.id, c.name, JSON.stringify(c.schema), JSON.stringify(c.rules), JSON.stringify(c.indexes), c.schemaVersion, c.createdAt, c.updatedAt]);
-        // One round trip for the table and its indexes (simple protocol: several statements, no parameters).
-        await tx(undefined, recordsTableDdl(c), []);
+        // One round trip for the table and its indexes (simple protocol: several statements, no parameters),
+        // and for telling read caches that a table came (postgres-read-cache.ts).
+        await tx(undefined, `${recordsTableDdl(c)};\n${COUNT_TABLE_CHANGE}`, []);
       });
     },
     async updateCollection(c) {
@@ -108,7 +116,7 @@ export function makePostgresCollectionRepository(run: Run, atomic: Atomic | null
         const deleted = await tx('sigil_delete_collection', 'DELETE FROM collections WHERE name = $1', [name]);
         if (deleted.rowCount !== 1) return false;
         // Waits for transactions still writing to the table, then takes its indexes along.
-        await tx(undefined, `DROP TABLE IF EXISTS ${table}`, []);
+        await tx(undefined, `DROP TABLE IF EXISTS ${table};\n${COUNT_TABLE_CHANGE}`, []);
         return true;
       });
     },

@@ -292,10 +292,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   {
     version: 12,
     name: 'writes_outside_log',
-    // Record writes made without the change log (an operator's psql session;
-    // any write not in a transaction that says it logs its changes, see
-    // LOGGED_WRITES) count here, so instances' read caches drop what they hold
-    // (postgres-read-cache.ts). Sigil's record writes log and set the flag.
+    // What the change log does not describe counts here, so instances' read
+    // caches drop what they hold (postgres-read-cache.ts): record writes made
+    // without it (an operator's psql session; any write not in a transaction
+    // that says it logs its changes, see LOGGED_WRITES: Sigil's record writes
+    // log and say so) and records tables made or dropped.
     sql: `
       CREATE TABLE writes_outside_log (
         id integer PRIMARY KEY CHECK (id = 1),

@@ -16,8 +16,8 @@ function scriptedDatabase() {
       afterSeq: values[0] as number,
       answer: (last, changed = []) => resolve({
         rows: changed.length === 0
-          ? [{ last: String(last), tables: 't', collection: null, record_id: null }]
-          : changed.map((c) => ({ last: String(last), tables: 't', ...c })),
+          ? [{ last: String(last), outside: '0', collection: null, record_id: null }]
+          : changed.map((c) => ({ last: String(last), outside: '0', ...c })),
       } as unknown as pg.QueryResult),
     });
   })) as Run;

@@ -11,29 +11,31 @@ const MAX_CHANGES_PER_CHECK = 500;
  * Any instance may commit at any moment, so before a cached answer is used
  * the cache asks the database what changed since it was last current: one
  * statement reads the change counter, the records changed since (the change
- * log names each), the count of record writes made outside the log (an
- * operator's psql session: a trigger counts them, migration 12) and a
- * fingerprint of the collections' tables (their names and OIDs: a table
- * dropped or created again does not go through the log). Changed records and every list page
- * are dropped, the rest stays. That check starts after the read arrived, so
- * a read sees every write acknowledged before it began, on any instance;
- * and one check serves every read that arrived before it started (at most
- * one runs at a time, the next waits for it), so under load it costs one
- * small query per round trip, not one per read. A check that cannot tell
- * (the counter went back, the log was pruned past it, too many changes)
- * drops everything.
+ * log names each), and a count of what the log does not describe: record
+ * writes made outside it (an operator's psql session: a trigger counts
+ * them, migration 12) and records tables made or dropped
+ * (postgres-collections.ts), which drop everything. Changed records and
+ * every list page are dropped, the rest stays. That check starts after the
+ * read arrived, so a read sees every write acknowledged before it began, on
+ * any instance; and one check serves every read that arrived before it
+ * started (at most one runs at a time, the next waits for it), so under
+ * load it costs one small query per round trip, not one per read. A check
+ * that cannot tell (the counter went back, the log was pruned past it, too
+ * many changes) drops everything.
  *
  * A miss reads the database after a check and keeps the answer only if no
  * later check (or write of this instance, `forget`) has moved the cache
- * meanwhile: then nothing it read can have changed unseen. (Notifications would be cheaper but arrive late: a client
- * could write on one instance and read its old data on another.)
+ * meanwhile: then nothing it read can have changed unseen. (Notifications
+ * would be cheaper but arrive late: a client could write on one instance
+ * and read its old data on another.)
  */
 export class PostgresReadCache {
   private readonly lists: LruMap<ListAnswer>;
   private readonly records: LruMap<StoredRecord>;
   /** The change counter as of the last check; -1 before the first. */
   private seq = -1;
-  private tables: string | null = null;
+  /** The count of changes the log does not describe, as of the last check. */
+  private outside: string | null = null;
   /** Moves whenever the cache moves on: an answer loaded before that is not kept. */
   private generation = 0;
   private running: Promise<number> | null = null;
@@ -106,11 +108,9 @@ export class PostgresReadCache {
     const first = this.seq < 0;
     let result;
     try {
-      result = await this.run<{ last: string; tables: string | null; collection: string | null; record_id: string | null }>('sigil_cache_check',
+      result = await this.run<{ last: string; outside: string | null; collection: string | null; record_id: string | null }>('sigil_cache_check',
         `WITH s AS (SELECT last FROM change_counter WHERE id = 1)
-         SELECT s.last,
-                (SELECT n FROM writes_outside_log WHERE id = 1) || ' ' || (SELECT md5(string_agg(name || ' ' || coalesce(to_regclass(quote_ident('c_' || name))::oid::text, ''), ',' ORDER BY name)) FROM collections) AS tables,
-                c.collection, c.record_id
+         SELECT s.last, (SELECT n FROM writes_outside_log WHERE id = 1)::text AS outside, c.collection, c.record_id
          FROM s LEFT JOIN LATERAL (
            SELECT collection, record_id FROM changes WHERE seq > $1 AND seq <= s.last ORDER BY seq LIMIT $2
          ) c ON true`,
@@ -120,9 +120,9 @@ export class PostgresReadCache {
       throw error;
     }
     const last = Number(result.rows[0]?.last ?? 0);
-    const tables = result.rows[0]?.tables ?? null;
+    const outside = result.rows[0]?.outside ?? null;
     const changed = result.rows.filter((r) => r.record_id !== null);
-    if (first || last < this.seq || tables !== this.tables || changed.length !== last - this.seq) {
+    if (first || last < this.seq || outside !== this.outside || changed.length !== last - this.seq) {
       this.dropAll();
     } else if (changed.length > 0) {
       for (const r of changed) this.records.delete(recordKey(r.collection!, r.record_id!));
@@ -130,7 +130,7 @@ export class PostgresReadCache {
       this.generation += 1;
     }
     this.seq = last;
-    this.tables = tables;
+    this.outside = outside;
     return this.generation;
   }
 
