@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { AppError } from '../../core/errors.js';
 import type { NewChange, RecordRow } from '../../core/records/record.js';
@@ -51,6 +50,8 @@ export interface PostgresGroupCommitOptions {
   readonly translate: (error: unknown) => unknown;
   readonly isClosed: () => boolean;
   readonly maxAttempts: number;
+  /** The wait before re-run number `attempt + 1` (the store's backoff). */
+  readonly pause: (attempt: number) => Promise<void>;
   readonly onStatement: ((sql: string) => void) | undefined;
 }
 
@@ -167,7 +168,7 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
           for (const item of batch) item.reject(opts.translate(restart.cause));
           return;
         }
-        await sleep(Math.random() * Math.min(200, 2 ** (attempt + 1)));
+        await opts.pause(attempt);
       } finally {
         client.off('error', ignore);
         client.release(broken);
@@ -196,10 +197,10 @@ export function createPostgresGroupCommit(opts: PostgresGroupCommitOptions) {
     return { state, run };
   }
 
-  /** The grouped pass: appends parked and written together; any failure after a change restarts the batch carefully. */
   /** What a pass did: each transaction's outcome, and whether one of those that succeeded wrote without appending changes. */
   interface PassResult { readonly answers: Map<Pending, Outcome>; readonly unlogged: boolean }
 
+  /** The grouped pass: appends parked and written together; any failure after a change restarts the batch carefully. */
   async function groupedPass(client: pg.PoolClient, batch: readonly Pending[], statementsDone: () => void): Promise<PassResult> {
     const answers = new Map<Pending, Outcome>();
     let unlogged = false;

@@ -8,13 +8,6 @@ export interface PostgresMigration {
 }
 
 /**
- * The PostgreSQL schema, as an append-only list (add the next version; never
- * edit a released one).
- *
- * Ids and hashes use `COLLATE "C"` so ordering and keyset pagination compare
- * bytes, like SQLite, whatever the database's locale.
- */
-/**
  * Set (SET LOCAL) by a transaction whose record writes all go into the change
  * log: its writes do not count as writes outside it (migration 12).
  */
@@ -26,6 +19,13 @@ export function writesOutsideLogTrigger(table: string): string {
     `WHEN (current_setting('${LOGGED_WRITES}', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION sigil_write_outside_log()`;
 }
 
+/**
+ * The PostgreSQL schema, as an append-only list (add the next version; never
+ * edit a released one).
+ *
+ * Ids and hashes use `COLLATE "C"` so ordering and keyset pagination compare
+ * bytes, like SQLite, whatever the database's locale.
+ */
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   {
     version: 1,
@@ -312,6 +312,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       DO $$
       DECLARE c record;
       BEGIN
+        -- writesOutsideLogTrigger's statement, spelled out: a released migration never changes.
         FOR c IN SELECT name FROM collections LOOP
           EXECUTE format('CREATE TRIGGER sigil_write_outside_log AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I FOR EACH STATEMENT '
             || 'WHEN (current_setting(''sigil.logged_writes'', true) IS DISTINCT FROM ''on'') EXECUTE FUNCTION sigil_write_outside_log()', 'c_' || c.name);

@@ -24,8 +24,9 @@ const MAX_CHANGES_PER_CHECK = 500;
  * many changes) drops everything.
  *
  * A miss reads the database after a check and keeps the answer only if no
- * later check (or write of this instance, `forget`) has moved the cache
- * meanwhile: then nothing it read can have changed unseen. (Notifications
+ * later check has moved the cache meanwhile: then nothing it read can have
+ * changed unseen. This instance's own writes need nothing more: they too are
+ * in the log, or counted outside it, so the next check sees them. (Notifications
  * would be cheaper but arrive late: a client could write on one instance
  * and read its old data on another.)
  */
@@ -48,36 +49,24 @@ export class PostgresReadCache {
   }
 
   /** The record, from memory while it has not changed, else `load()`'s (absent records are not kept). */
-  async record(collection: string, id: string, load: () => Promise<StoredRecord | null>): Promise<StoredRecord | null> {
-    const generation = await this.check();
-    if (generation === undefined) return load();
-    const key = recordKey(collection, id);
-    const hit = this.records.get(key);
-    if (hit !== undefined) return hit;
-    const row = await load();
-    if (row === null || generation !== this.generation) return row;
-    return this.records.keep(key, Object.freeze(row), recordBytes);
+  record(collection: string, id: string, load: () => Promise<StoredRecord | null>): Promise<StoredRecord | null> {
+    return this.answer(this.records, recordKey(collection, id), load, (row) => Object.freeze(row), recordBytes);
   }
 
-  /** The list page for `key` (see `postgresListKey`), from memory while its collection has not changed, else `load()`'s. */
+  /** The list page for `key` (see `postgresListKey`), from memory while nothing has changed, else `load()`'s. */
   async list(key: string, load: () => Promise<ListAnswer>): Promise<ListAnswer> {
-    const generation = await this.check();
-    if (generation === undefined) return load();
-    const hit = this.lists.get(key);
-    if (hit !== undefined) return hit;
-    const answer = await load();
-    if (generation !== this.generation) return answer;
-    return this.lists.keep(key, deepFreeze(answer), answerBytes);
+    return (await this.answer(this.lists, key, load, deepFreeze, answerBytes))!;
   }
 
-  /**
-   * This instance wrote these records (with or without a change-log entry):
-   * they and every list page go, now and again when the write has ended.
-   */
-  forget(keys: readonly (readonly [collection: string, id: string])[]): void {
-    for (const [collection, id] of keys) this.records.delete(recordKey(collection, id));
-    this.lists.clear();
-    this.generation += 1;
+  /** After a check: the answer kept under `key`, or `load()`'s, kept if no later check moved the cache meanwhile. */
+  private async answer<V extends object>(map: LruMap<V>, key: string, load: () => Promise<V | null>, freeze: (v: V) => V, size: (v: V) => number): Promise<V | null> {
+    const generation = await this.check();
+    if (generation === undefined) return load();
+    const hit = map.get(key);
+    if (hit !== undefined) return hit;
+    const value = await load();
+    if (value === null || generation !== this.generation) return value;
+    return map.keep(key, freeze(value), size);
   }
 
   /** Brings the cache up to date with a check that starts after this call; the generation then, or undefined if the check failed. */

@@ -87,7 +87,7 @@ export function makePostgresRecordRepository(run: Run, cache?: PostgresReadCache
     ? loadRecord
     : (collection: string, id: string): Promise<StoredRecord | null> => cache.record(collection, id, () => loadRecord(collection, id));
 
-  const repository: RecordRepository = {
+  return {
     async insertRecord(collection, r) {
       await run(statementName('ins', collection),
         `INSERT INTO ${recordsTable(collection)} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
@@ -179,25 +179,7 @@ export function makePostgresRecordRepository(run: Run, cache?: PostgresReadCache
       };
       // A cached page keeps the seq it was read at: any change since would have dropped it.
       const key = cache === undefined ? undefined : postgresListKey(sql, values);
-      return key === undefined ? load() : cache!.list(key, load);
+      return cache === undefined || key === undefined ? load() : cache.list(key, load);
     },
-  };
-  return cache === undefined ? repository : reportingWrites(repository, (collection, id) => cache.forget([[collection, id]]));
-}
-
-/** `records` telling `touched` of each record a write statement changed (or tried to), once the statement has ended. */
-export function reportingWrites(records: RecordRepository, touched: (collection: string, id: string) => void): RecordRepository {
-  const reporting = async <T>(collection: string, id: string, write: Promise<T>): Promise<T> => {
-    try {
-      return await write;
-    } finally {
-      touched(collection, id);
-    }
-  };
-  return {
-    ...records,
-    insertRecord: (collection, r) => reporting(collection, r.id, records.insertRecord(collection, r)),
-    updateRecord: (collection, r, expectedVersion) => reporting(collection, r.id, records.updateRecord(collection, r, expectedVersion)),
-    deleteRecord: (collection, id, expectedVersion) => reporting(collection, id, records.deleteRecord(collection, id, expectedVersion)),
   };
 }

@@ -8,7 +8,7 @@ import { makePostgresCollectionRepository } from './postgres-collections.js';
 import { isRetryableTransactionError, isUserReferenceViolation, translatePostgresError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
 import { makePostgresRelationRepository } from './postgres-relations.js';
-import { makePostgresRecordRepository, reportingWrites } from './postgres-records.js';
+import { makePostgresRecordRepository } from './postgres-records.js';
 import { makePostgresOAuthRepository } from './postgres-oauth.js';
 import { makePostgresEmailVerificationRepository } from './postgres-email-verifications.js';
 import { makePostgresTwoFactorRepository } from './postgres-two-factor.js';
@@ -50,6 +50,9 @@ const ADMIN_CHANGES_LOCK_KEY = 107_112_509_238_899;
 
 /** How often a transaction is re-run after a serialization failure or deadlock before giving up. */
 const MAX_TRANSACTION_ATTEMPTS = 10;
+
+/** Exponential backoff with full jitter, so transactions that collided spread out. */
+const pauseBeforeRetry = (attempt: number): Promise<void> => sleep(Math.random() * Math.min(200, 2 ** (attempt + 1)));
 
 const iso = (d: Date): string => d.toISOString();
 const isoOrNull = (d: Date | null): string | null => (d === null ? null : d.toISOString());
@@ -350,8 +353,7 @@ function createStore(pool: pg.Pool, readCacheBytes: number, onStatement: ((sql: 
       const outcome = await attempt(fn, isolation);
       if (outcome.done) return outcome.value;
       if (attemptNo >= MAX_TRANSACTION_ATTEMPTS || closing !== undefined) throw translatePostgresError(outcome.error);
-      // Exponential backoff with full jitter, so transactions that collided spread out.
-      await sleep(Math.random() * Math.min(200, 2 ** (attemptNo + 1)));
+      await pauseBeforeRetry(attemptNo);
     }
   }
 
@@ -363,6 +365,7 @@ function createStore(pool: pg.Pool, readCacheBytes: number, onStatement: ((sql: 
     translate: translatePostgresError,
     isClosed: () => closing !== undefined,
     maxAttempts: MAX_TRANSACTION_ATTEMPTS,
+    pause: pauseBeforeRetry,
     onStatement,
   });
 
@@ -372,21 +375,12 @@ function createStore(pool: pg.Pool, readCacheBytes: number, onStatement: ((sql: 
     ...makeRepositories(poolRun, (fn) => inTransaction(fn, 'serializable'), cache),
     async transaction(fn, options) {
       const isolation = options?.isolation ?? 'serializable';
-      // The records a transaction writes leave the read cache when it has ended (committed or not).
-      const touched: [string, string][] = [];
-      const tracked = cache === undefined
-        ? fn
-        : (tx: StoreTransaction) => fn({ ...tx, records: reportingWrites(tx.records, (collection, id) => touched.push([collection, id])) });
-      try {
-        // READ COMMITTED transactions (record writes) share commits: postgres-group-commit.ts.
-        if (isolation === 'read committed') {
-          assertOpen();
-          return await groupCommit.enqueue(tracked);
-        }
-        return await inTransaction((run) => tracked(makeRepositories(run, null)), isolation);
-      } finally {
-        if (touched.length > 0) cache?.forget(touched);
+      // READ COMMITTED transactions (record writes) share commits: postgres-group-commit.ts.
+      if (isolation === 'read committed') {
+        assertOpen();
+        return groupCommit.enqueue(fn);
       }
+      return inTransaction((run) => fn(makeRepositories(run, null)), isolation);
     },
     async ping() {
       await poolRun('sigil_ping', 'SELECT 1', []);

@@ -17,8 +17,7 @@ export interface RecordWritesOptions {
   readonly store: Store;
   readonly catalog: CollectionCatalog;
   readonly clock: Clock;
-  /** Called after each write commits (realtime reads the log then). */
-  /** Told after each commit, with the seq of its last change. */
+  /** Called after each write commits, with its last change's seq (realtime reads the log then). */
   readonly onCommitted?: (seq: number) => void;
 }
 
